@@ -1,0 +1,252 @@
+"""The one downloader of the toolbox: datasets, templates and models, installed on demand.
+
+Assets are declared in ``data/registry/assets.json`` (real public URLs). They install into a
+cache folder (``$SCT_DATA_DIR``, else ``$SCT_DIR/data``), atomically: the archive is
+downloaded into a temporary folder beside the cache, checked (sha256 when known, zip
+integrity, required files, per-file manifest), and only then moved into place. A failed or
+interrupted install leaves nothing behind.
+
+``$SCT_DATA_MIRROR`` names a local folder that serves the same assets (as folders or as
+``<name>.zip``) without network: this is how tests and offline sites install them.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import zipfile
+from functools import lru_cache
+from pathlib import Path
+
+from spinalcordtoolbox import REPO_DIR
+
+logger = logging.getLogger(__name__)
+
+MIRROR_ENV = "SCT_DATA_MIRROR"
+REGISTRY_DIR = REPO_DIR / "data" / "registry"
+
+
+class DownloadError(RuntimeError):
+    """An asset could not be downloaded or verified; nothing was installed."""
+
+
+@lru_cache(maxsize=None)
+def registry() -> dict:
+    with open(REGISTRY_DIR / "assets.json", encoding="utf-8") as f:
+        reg = json.load(f)
+    reg.pop("_doc", None)
+    return reg
+
+
+def asset_info(name: str) -> dict:
+    reg = registry()
+    if name not in reg:
+        from spinalcordtoolbox.utils.cli import choice_error
+        raise choice_error("dataset", name, sorted(reg))
+    return reg[name]
+
+
+def sct_dir() -> Path:
+    return Path(os.environ.get("SCT_DIR") or REPO_DIR)
+
+
+def cache_dir() -> Path:
+    """Where assets are installed: $SCT_DATA_DIR, else $SCT_DIR/data."""
+    return Path(os.environ.get("SCT_DATA_DIR") or sct_dir() / "data")
+
+
+def default_location(name: str) -> Path:
+    asset_info(name)
+    return cache_dir() / name
+
+
+def is_installed(name: str, folder=None) -> bool:
+    folder = Path(folder) if folder else default_location(name)
+    info = asset_info(name)
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return False
+    return all((folder / f).exists() for f in info.get("required", []))
+
+
+def mirror_folders() -> list[Path]:
+    """Local mirrors: $SCT_DATA_MIRROR (os.pathsep-separated) only."""
+    value = os.environ.get(MIRROR_ENV, "")
+    return [Path(p) for p in value.split(os.pathsep) if p]
+
+
+def _find_in_mirrors(name: str):
+    info = asset_info(name)
+    for mirror in mirror_folders():
+        for rel in (info.get("mirror_path", name), name):
+            folder = mirror / rel
+            if folder.is_dir():
+                return folder
+            for archive in (mirror / f"{rel}.zip", mirror / f"{name}.zip"):
+                if archive.is_file():
+                    return archive
+    return None
+
+
+def locate(name: str, install=True) -> Path:
+    """Folder of an installed asset; install it (mirror first, then URLs) when missing."""
+    folder = default_location(name)
+    if is_installed(name, folder):
+        return folder
+    if not install:
+        raise DownloadError(f"{name} is not installed: run 'sct_download_data -d {name}'")
+    return install_asset(name, folder)
+
+
+def install_asset(name: str, dest=None, force=False) -> Path:
+    """Install ``name`` into ``dest`` (default: the cache). Atomic; verifies before moving."""
+    info = asset_info(name)
+    dest = Path(dest) if dest else default_location(name)
+    if is_installed(name, dest) and not force:
+        logger.info("%s is already installed in %s", name, dest)
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.installing-", dir=dest.parent))
+    try:
+        content = staging / "content"
+        source = _find_in_mirrors(name)
+        if source is not None:
+            logger.info("Installing %s from local mirror %s", name, source)
+            if source.is_dir():
+                shutil.copytree(source, content)
+                _check_manifest(name, content, info)
+            else:
+                _extract_zip(source, content, info.get("sha256"))
+        else:
+            archive = _download(name, info["urls"], staging)
+            _extract_zip(archive, content, info.get("sha256"))
+        missing = [f for f in info.get("required", []) if not (content / f).exists()]
+        if missing:
+            raise DownloadError(f"{name}: downloaded content lacks {', '.join(missing)}")
+        _move_into_place(content, dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    logger.info("Installed %s in %s", name, dest)
+    return dest
+
+
+def _move_into_place(content: Path, dest: Path):
+    backup = None
+    if dest.exists():
+        backup = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+        os.replace(dest, backup)
+    try:
+        os.replace(content, dest)
+    except Exception:
+        if backup is not None:
+            os.replace(backup, dest)
+        raise
+    if backup is not None:
+        shutil.rmtree(backup, ignore_errors=True)
+
+
+def sha256sum(path, chunk=1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _check_manifest(name: str, folder: Path, info: dict):
+    manifest = info.get("manifest")
+    if not manifest:
+        return
+    with open(REGISTRY_DIR / "manifests" / manifest, encoding="utf-8") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            digest, rel = line.strip().split(None, 1)
+            path = folder / rel
+            if not path.is_file():
+                raise DownloadError(f"{name}: file {rel} is missing from the mirror copy; nothing installed")
+            if sha256sum(path) != digest:
+                raise DownloadError(f"{name}: checksum mismatch for {rel} (corrupted copy); nothing installed")
+
+
+def _extract_zip(archive: Path, dest: Path, sha256=None):
+    if sha256 and sha256sum(archive) != sha256:
+        raise DownloadError(f"Checksum mismatch for {archive.name}: corrupted download; nothing installed")
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            bad = zf.testzip()
+            if bad is not None:
+                raise DownloadError(f"Corrupted archive {archive.name} (bad member {bad}); nothing installed")
+            for member in zf.namelist():
+                target = (dest / member).resolve()
+                if not str(target).startswith(str(dest.resolve())):
+                    raise DownloadError(f"Unsafe path in archive {archive.name}: {member}")
+            zf.extractall(dest)
+    except zipfile.BadZipFile as e:
+        raise DownloadError(f"Corrupted archive {archive.name} ({e}); nothing installed") from None
+    # archives usually hold one top folder (<name>-<release>/): use its content
+    entries = [p for p in dest.iterdir() if p.name != "__MACOSX"]
+    if len(entries) == 1 and entries[0].is_dir():
+        inner = entries[0]
+        tmp = dest.with_name(dest.name + ".inner")
+        os.replace(inner, tmp)
+        shutil.rmtree(dest)
+        os.replace(tmp, dest)
+
+
+def _download(name: str, urls, folder: Path) -> Path:
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util import Retry
+
+    from spinalcordtoolbox.utils.cli import progress_bar
+
+    errors = []
+    for url in urls:
+        target = folder / f"{name}.zip"
+        try:
+            session = requests.Session()
+            retry = Retry(total=3, backoff_factor=0.5, status_forcelist=[429, 500, 502, 503, 504])
+            session.mount("https://", HTTPAdapter(max_retries=retry))
+            session.mount("http://", HTTPAdapter(max_retries=retry))
+            logger.info("Downloading %s from %s", name, url)
+            with session.get(url, stream=True, timeout=30) as response:
+                response.raise_for_status()
+                total = int(response.headers.get("content-length", 0)) or None
+                with open(target, "wb") as f, progress_bar(total=total, desc=name, unit="B") as bar:
+                    for block in response.iter_content(chunk_size=1 << 16):
+                        f.write(block)
+                        bar.update(len(block))
+            return target
+        except Exception as e:
+            errors.append(f"{url}: {e.__class__.__name__}")
+            logger.warning("Download from %s failed (%s); trying the next mirror", url, e)
+    raise DownloadError(
+        f"Could not download {name} from {urls[0]} ({'; '.join(errors)}). If this machine is offline, "
+        f"set {MIRROR_ENV}=<folder> to a local copy of the data")
+
+
+def list_assets() -> str:
+    rows = [f"{'NAME':<28}{'TYPE':<12}{'INSTALLED':<10}URL"]
+    for name, info in sorted(registry().items(), key=lambda kv: (kv[1]["type"], kv[0].lower())):
+        rows.append(f"{name:<28}{info['type']:<12}{'yes' if is_installed(name) else 'no':<10}{info['urls'][0]}")
+    return "\n".join(rows)
+
+
+# ------------------------------------------------------------------ test data
+SHARED_DATA = REPO_DIR.parent / "shared" / "data"
+
+
+def find_data(name: str) -> Path:
+    """Locate an asset for tests and examples: env var mirror, then ../shared/data, then download.
+
+    Read-only use: the folder returned may be the mirror itself (no copy is made).
+    """
+    info = asset_info(name)
+    rel = info.get("mirror_path", name)
+    for root in mirror_folders() + [SHARED_DATA]:
+        if (root / rel).is_dir():
+            return root / rel
+    return locate(name, install=True)

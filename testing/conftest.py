@@ -1,0 +1,61 @@
+"""Shared test fixtures: data location (one helper), tiny synthetic images, output guards."""
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+# matplotlib must never try to open a window during tests
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session")
+def sct_testing_data():
+    """Path to sct_testing_data (SCT_DATA_MIRROR, then ../shared/data, then download)."""
+    from spinalcordtoolbox.download import find_data
+    return find_data("sct_testing_data")
+
+
+@pytest.fixture(scope="session")
+def pam50():
+    from spinalcordtoolbox.download import find_data
+    return find_data("PAM50")
+
+
+@pytest.fixture(scope="session")
+def pam50_normalized_metrics():
+    from spinalcordtoolbox.download import find_data
+    return find_data("PAM50_normalized_metrics")
+
+
+@pytest.fixture(scope="session")
+def models_dir():
+    from spinalcordtoolbox.download import find_data
+    return find_data("deepseg_gm_models").parent
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    """Run the test with the working directory set to a fresh temporary folder."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def _no_int64_nifti(monkeypatch):
+    """Fail any test that saves an int64 NIfTI (most tools cannot read them)."""
+    import nibabel as nib
+    original = nib.save
+
+    def guarded(img, filename, *args, **kwargs):
+        if hasattr(img, "get_data_dtype") and img.get_data_dtype() in (np.int64, np.uint64):
+            raise AssertionError(f"int64 NIfTI written: {filename}")
+        return original(img, filename, *args, **kwargs)
+
+    monkeypatch.setattr(nib, "save", guarded)
+
+
+def make_image(data, affine=None):
+    """A tiny in-memory Image with an explicit affine."""
+    from spinalcordtoolbox.image import Image
+    return Image(np.asarray(data), affine=np.eye(4) if affine is None else affine)
