@@ -1,0 +1,96 @@
+"""CLI framework, atomic outputs, input protection and the results-CSV writer."""
+import os
+
+import numpy as np
+import pytest
+
+from spinalcordtoolbox.image import Image
+from spinalcordtoolbox.utils import cli, csvio, fs
+
+
+def _parser():
+    parser = cli.SCTArgumentParser(description="test command")
+    parser.mandatory.add_argument("-i", type=cli.input_file, required=True)
+    parser.optional.add_argument("-o")
+    parser.add_common_args()
+    return parser
+
+
+def test_error_is_one_line_and_exit_1(tmp_path, capsys):
+    def fail(args):
+        raise ValueError("the segmentation is empty\nsecond line not shown")
+    src = tmp_path / "in.nii.gz"
+    Image(np.zeros((2, 2, 2), np.uint8)).save(src)
+    with pytest.raises(SystemExit) as e:
+        cli.run_command(_parser(), fail, ["-i", str(src)])
+    assert e.value.code == 1
+    err = capsys.readouterr().err
+    assert err == "ERROR: the segmentation is empty\n"
+
+
+def test_missing_input_is_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.run_command(_parser(), lambda a: None, ["-i", str(tmp_path / "missing.nii.gz")])
+    assert e.value.code == 2
+    assert "file not found" in capsys.readouterr().err
+
+
+def test_traceback_only_with_v2(tmp_path, capsys):
+    src = tmp_path / "in.nii.gz"
+    Image(np.zeros((2, 2, 2), np.uint8)).save(src)
+
+    def fail(args):
+        raise RuntimeError("boom")
+    with pytest.raises(SystemExit):
+        cli.run_command(_parser(), fail, ["-i", str(src), "-v", "2"])
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_output_may_not_overwrite_input(tmp_path):
+    src = tmp_path / "in.nii.gz"
+    Image(np.ones((2, 2, 2), np.uint8)).save(src)
+    before = src.read_bytes()
+
+    def overwrite(args):
+        Image(args.i).save(args.i)
+    with pytest.raises(SystemExit) as e:
+        cli.run_command(_parser(), overwrite, ["-i", str(src)])
+    assert e.value.code == 1
+    assert src.read_bytes() == before
+
+
+def test_atomic_output_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "out.csv"
+    with pytest.raises(RuntimeError):
+        with fs.atomic_output(target) as tmp:
+            with open(tmp, "w") as f:
+                f.write("partial")
+            raise RuntimeError("interrupted")
+    assert os.listdir(tmp_path) == []
+
+
+def test_help_fits_100_columns(capsys):
+    parser = _parser()
+    parser.optional.add_argument("-long", help="word " * 60)
+    parser.print_help()
+    assert max(len(line) for line in capsys.readouterr().out.splitlines()) <= 100
+
+
+def test_choice_error_suggests():
+    err = cli.choice_error("contrast", "t2z", ["t1", "t2", "t2s"])
+    assert "Did you mean 't2'" in str(err) and "t1, t2, t2s" in str(err)
+
+
+def test_results_csv_header_empty_fields_and_append(tmp_path):
+    path = tmp_path / "r.csv"
+    cols = ["Slice (I->S)", "VertLevel", "MEAN(area)"]
+    csvio.write_results_csv(path, [{"Slice (I->S)": "0:54", "VertLevel": None, "MEAN(area)": 70.5}],
+                            cols, filename="seg.nii.gz")
+    csvio.write_results_csv(path, [{"Slice (I->S)": "3", "VertLevel": 2, "MEAN(area)": float("nan")}],
+                            cols, filename="seg.nii.gz", append=True)
+    lines = path.read_text().splitlines()
+    assert lines[0] == "Timestamp,SCT Version,Filename,Slice (I->S),VertLevel,MEAN(area)"
+    assert lines[1].endswith(",0:54,,70.5") and lines[2].endswith(",3,2,")
+    assert len(lines) == 3
+    with pytest.raises(ValueError, match="columns differ"):
+        csvio.write_results_csv(path, [], ["other"], append=True)
