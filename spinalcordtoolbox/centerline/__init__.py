@@ -1,0 +1,1 @@
+"""Spinal cord centerline: extraction from a segmentation or labels and smooth fitting."""
