@@ -1,0 +1,106 @@
+"""generate_qc: add one entry (images + metadata) to an HTML QC report.
+
+Every command with ``-qc <folder>`` calls :func:`generate_qc` once its result is written::
+
+    if args.qc:
+        generate_qc(args.i, args.qc, process="sct_deepseg_sc", seg=fname_seg,
+                    command_line=" ".join(sys.argv), dataset=args.qc_dataset, subject=args.qc_subject)
+
+What is shown follows from the arguments:
+
+- ``seg`` = a segmentation: axial mosaic centred on the cord, segmentation overlaid in colour;
+- ``seg`` = point labels (or ``plane="sagittal"``): sagittal slice, labels as dots with values;
+- ``image2`` = a second image (registration: ``image`` = destination, ``image2`` = moved source;
+  before/after): the page toggles between the two; sagittal unless a ``seg`` centres an axial
+  mosaic.
+"""
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+from pathlib import Path
+
+import spinalcordtoolbox
+from spinalcordtoolbox.utils.cli import choice_error
+
+logger = logging.getLogger(__name__)
+
+PLANES = ("axial", "sagittal")
+
+
+def _path_of(img):
+    if img is None:
+        return None
+    path = getattr(img, "absolutepath", None) if not isinstance(img, (str, os.PathLike)) else img
+    return os.path.abspath(os.fspath(path)) if path else None
+
+
+def metadata_from_path(path) -> dict:
+    """Default dataset / subject / contrast from an image path.
+
+    BIDS-like paths (``<dataset>/sub-01[/ses-01]/anat/sub-01_T2w.nii.gz``) give the dataset
+    folder, the ``sub-`` folder and the modality folder; other paths use the parent folder as
+    contrast, the one above as subject and the one above that as dataset.
+    """
+    if not path:
+        return {"dataset": "unknown", "subject": "unknown", "contrast": "unknown"}
+    parts = Path(path).parent.parts
+    contrast = parts[-1] if parts else "unknown"
+    subs = [i for i, p in enumerate(parts) if p.startswith("sub-")]
+    if subs:
+        i = subs[-1]
+        subject, dataset = parts[i], parts[i - 1] if i > 0 else "unknown"
+    else:
+        subject = parts[-2] if len(parts) > 1 else "unknown"
+        dataset = parts[-3] if len(parts) > 2 else "unknown"
+    return {"dataset": dataset, "subject": subject, "contrast": contrast}
+
+
+def generate_qc(image, qc_folder, *, process, seg=None, image2=None, plane=None, command_line=None,
+                dataset=None, subject=None, contrast=None) -> Path:
+    """Render one QC entry into ``qc_folder`` and update its index; returns the entry folder.
+
+    ``image``, ``seg`` and ``image2`` are paths or :class:`~spinalcordtoolbox.image.Image`
+    objects, in any orientation and on any grids (sampled through world coordinates).
+    """
+    from spinalcordtoolbox.reports import records, render, views
+
+    qc_folder = Path(qc_folder).absolute()
+    if not process:
+        raise ValueError("generate_qc needs the name of the process (e.g. 'sct_deepseg_sc')")
+    if plane is not None and plane not in PLANES:
+        raise choice_error("QC plane", plane, PLANES)
+    im = views.prepare(image, "image")
+    im_seg = views.prepare(seg, "segmentation") if seg is not None else None
+    im2 = views.prepare(image2, "second image") if image2 is not None else None
+    labels = im_seg is not None and views.is_point_labels(im_seg)
+    if plane is None:
+        plane = "sagittal" if labels or (im2 is not None and im_seg is None) else "axial"
+    if plane == "axial":
+        view = views.axial_view(im, im_seg, im2)
+    else:
+        view = views.sagittal_view(im, im_seg, im2, labels=labels)
+
+    meta = metadata_from_path(_path_of(image))
+    meta.update({k: v for k, v in (("dataset", dataset), ("subject", subject), ("contrast", contrast)) if v})
+    folder = records.new_entry_folder(qc_folder, meta["dataset"], meta["subject"], meta["contrast"], process)
+    width, height = render.draw_view(view, folder / "background.png", folder / "overlay.png")
+    rel = folder.relative_to(qc_folder).as_posix()
+    kind = "toggle" if im2 is not None else ("labels" if labels else ("seg" if im_seg is not None else "image"))
+    record = {
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "dataset": meta["dataset"], "subject": meta["subject"], "contrast": meta["contrast"],
+        "process": process,
+        "command": command_line or "",
+        "version": spinalcordtoolbox.__version__,
+        "plane": plane, "kind": kind,
+        "background": f"{rel}/background.png", "overlay": f"{rel}/overlay.png",
+        "width": width, "height": height,
+        "image": _path_of(image), "seg": _path_of(seg), "image2": _path_of(image2),
+        "slices": [t[2] for t in view.tiles],
+    }
+    records.write_record(folder, record)
+    index = records.rebuild_index(qc_folder)
+    logger.info("QC entry added: %s\nTo see the QC report, open: %s", folder, index)
+    return folder

@@ -1,0 +1,99 @@
+"""Drawing QC views into PNG files with matplotlib's Agg backend (no window, thread-safe).
+
+The background PNG is the grey image; the overlay PNG has the same size and is fully
+transparent except where it draws (segmentation in colour, point labels as coloured dots
+with their value, or the second image of a before/after pair, opaque). The page stacks the
+two and toggles the overlay.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from spinalcordtoolbox.utils.fs import atomic_output
+
+#: Colour of a binary segmentation overlay (RGB 0-1) and its maximum opacity.
+SEG_COLOUR = (1.0, 0.15, 0.1)
+SEG_ALPHA = 0.55
+
+
+def save_grey(array: np.ndarray, path):
+    """Write a [0, 1] array as an 8-bit greyscale PNG of exactly the array's size."""
+    from matplotlib.image import imsave
+
+    with atomic_output(path) as tmp:
+        imsave(tmp, np.clip(array, 0, 1), cmap="gray", vmin=0, vmax=1, format="png")
+
+
+def mask_rgba(mask: np.ndarray) -> np.ndarray:
+    """RGBA overlay of a segmentation: red for a binary/soft mask, one colour per value for
+    a multi-label map (e.g. vertebral levels); transparent where the mask is 0."""
+    from matplotlib import colormaps
+
+    rgba = np.zeros(mask.shape + (4,), dtype=np.float32)
+    positive = mask[mask > 0]
+    if positive.size == 0:
+        return rgba
+    if positive.max() <= 1.0:
+        rgba[..., :3] = SEG_COLOUR
+        rgba[..., 3] = np.clip(mask, 0, 1) * SEG_ALPHA
+    else:
+        cmap = colormaps["tab20"]
+        rgba[...] = cmap((np.rint(mask).astype(int) % 20) / 19.0)
+        rgba[..., 3] = np.where(mask > 0, SEG_ALPHA + 0.15, 0.0)
+    return rgba
+
+
+def save_rgba(rgba: np.ndarray, path):
+    from matplotlib.image import imsave
+
+    with atomic_output(path) as tmp:
+        imsave(tmp, np.clip(rgba, 0, 1), format="png")
+
+
+def label_colour(value: float):
+    """A stable, distinct colour per label value."""
+    from matplotlib import colormaps
+
+    return colormaps["tab10"](int(round(value)) % 10)
+
+
+def save_points(points, shape, path):
+    """Transparent PNG of ``shape`` (height, width) with a dot and the value of each label."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    height, width = shape
+    dpi = 100
+    fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+    fig.patch.set_alpha(0)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes([0, 0, 1, 1])
+    ax.set_xlim(-0.5, width - 0.5)
+    ax.set_ylim(height - 0.5, -0.5)
+    ax.axis("off")
+    ax.patch.set_alpha(0)
+    radius = max(4.0, min(height, width) / 60)
+    for row, col, value in points:
+        colour = label_colour(value)
+        ax.scatter([col], [row], s=(2 * radius) ** 2, color=colour, edgecolors="white", linewidths=1.5)
+        text = f"{value:g}"
+        ax.text(col + 1.8 * radius, row, text, color="white", fontsize=max(9, radius * 2.2),
+                fontweight="bold", va="center", ha="left",
+                bbox=dict(boxstyle="round,pad=0.2", facecolor=colour, edgecolor="none", alpha=0.85))
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, transparent=True, format="png")
+
+
+def draw_view(view, background_path, overlay_path) -> tuple[int, int]:
+    """Write the background and overlay PNGs of a view; returns (width, height) in pixels."""
+    save_grey(view.background, background_path)
+    if view.second is not None:
+        save_grey(view.second, overlay_path)
+    elif view.points:
+        save_points(view.points, view.background.shape, overlay_path)
+    elif view.mask is not None:
+        save_rgba(mask_rgba(view.mask), overlay_path)
+    else:
+        save_rgba(np.zeros(view.background.shape + (4,)), overlay_path)
+    height, width = view.background.shape
+    return width, height

@@ -1,0 +1,215 @@
+"""What a QC entry shows: image planes sampled on a common grid, centred on the cord.
+
+Every view is sampled from images reoriented to RPI (toolbox naming), so that a mosaic looks
+the same whatever the acquisition orientation:
+
+- axial tiles are shown in radiological convention (patient right on the left, anterior up),
+  one tile per slice containing the segmentation, centred on the cord in that slice;
+- sagittal slices show anterior on the left and superior up.
+
+Sampling positions are defined on the reference image's grid and mapped through world
+coordinates into every other image, so a segmentation or a second image on another grid is
+resampled on the fly (no full-volume resampling). Images are resampled to a common in-plane
+resolution (:data:`QC_RESOLUTION_MM`) so that all subjects of a report have the same scale.
+
+Only numpy and scipy are used here; drawing lives in :mod:`spinalcordtoolbox.reports.render`.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from spinalcordtoolbox.image import Image, ImageError
+
+logger = logging.getLogger(__name__)
+
+#: Common in-plane resolution of the QC mosaics (mm per pixel before display upscaling).
+QC_RESOLUTION_MM = 0.5
+#: Side of an axial tile around the cord, in mm (cord + CSF + some surrounding tissue).
+AXIAL_FOV_MM = 40.0
+#: Maximum width of an axial mosaic, in pixels (the number of columns follows from it).
+MAX_MOSAIC_WIDTH_PX = 960
+#: Sagittal views are upscaled by an integer factor until their long side reaches this.
+MIN_SAGITTAL_SIDE_PX = 600
+#: Intensity window: percentiles of the displayed voxels (robust to spikes and padding).
+WINDOW_PERCENTILES = (1.0, 99.5)
+
+
+@dataclass
+class View:
+    """Arrays ready to draw, all of shape (height, width) in display orientation."""
+    plane: str
+    background: np.ndarray                     # windowed to [0, 1]
+    mask: np.ndarray | None = None             # segmentation values (0 outside), same shape
+    second: np.ndarray | None = None           # second image (before/after), windowed to [0, 1]
+    points: list = field(default_factory=list)  # point labels: (row, col, value) in pixels
+    tiles: list = field(default_factory=list)   # axial: (row0, col0, slice index) of each tile
+    tile_size: int = 0
+
+
+def prepare(img, name="image") -> Image:
+    """A float RPI copy of ``img`` (path or Image); 4-D images are averaged over time."""
+    im = Image(img) if not isinstance(img, Image) else img.copy()
+    if im.data.ndim > 3 and not im.is_3d():
+        if im.data.ndim == 4:
+            logger.info("QC: the %s is 4-D, showing its mean over time", name)
+            im = Image(np.asarray(im.data, dtype=np.float32).mean(axis=3), hdr=im.hdr, affine=im.affine,
+                       absolutepath=im.absolutepath)
+        else:
+            raise ImageError(f"The {name} for QC must be 3-D or 4-D, got shape {im.data.shape}")
+    im.require_3d(name)
+    im.change_orientation("RPI")
+    im.data = np.asarray(im.data, dtype=np.float32)
+    return im
+
+
+def is_point_labels(seg: Image) -> bool:
+    """True for point labels (a few isolated voxels whose values are label ids)."""
+    nz = np.count_nonzero(seg.data)
+    if nz == 0 or nz > 200:
+        return False
+    values = seg.data[seg.data != 0]
+    # point labels: one voxel per label value (3 = C2-C3, 4 = C3-C4 ...), or a handful of voxels
+    return len(np.unique(values)) == nz or nz <= 5
+
+
+def _to_voxels(ref: Image, other: Image, vox_ref: np.ndarray) -> np.ndarray:
+    """Map (N, 3) voxel coordinates of ``ref`` to voxel coordinates of ``other``."""
+    if other is ref or (other.data.shape == ref.data.shape and np.allclose(other.affine, ref.affine, atol=1e-4)):
+        return vox_ref
+    return other.transfo_phys2pix(ref.transfo_pix2phys(vox_ref))
+
+
+def _sample(ref: Image, other: Image, vox_ref: np.ndarray, order: int) -> np.ndarray:
+    from scipy.ndimage import map_coordinates
+
+    vox = _to_voxels(ref, other, vox_ref.reshape(-1, 3))
+    return map_coordinates(other.data, vox.T, order=order, mode="constant", cval=np.nan).reshape(
+        vox_ref.shape[:-1])
+
+
+def window(values: np.ndarray) -> np.ndarray:
+    """Scale to [0, 1] between robust percentiles; NaN (outside the field of view) -> 0."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return np.zeros(values.shape, dtype=np.float32)
+    lo, hi = np.percentile(finite, WINDOW_PERCENTILES)
+    if hi <= lo:
+        hi = lo + 1.0
+    out = np.clip((values - lo) / (hi - lo), 0, 1)
+    return np.nan_to_num(out, nan=0.0).astype(np.float32)
+
+
+def _seg_voxels_in_ref(ref: Image, seg: Image) -> np.ndarray:
+    """(N, 3) continuous voxel coordinates in ``ref`` of the non-zero voxels of ``seg``."""
+    idx = np.argwhere(seg.data != 0).astype(float)
+    if idx.size == 0:
+        raise ImageError("The segmentation for QC is empty (no non-zero voxel)")
+    return _to_voxels(ref, seg, idx)
+
+
+def cord_centres(ref: Image, seg: Image) -> tuple[np.ndarray, np.ndarray]:
+    """Slices of ``ref`` crossed by ``seg`` and the cord centre (x, y voxels) in each.
+
+    Slices between the first and last one without segmentation get a linearly interpolated
+    centre, so that the mosaic has no gap.
+    """
+    vox = _seg_voxels_in_ref(ref, seg)
+    z = np.rint(vox[:, 2]).astype(int)
+    inside = (z >= 0) & (z < ref.data.shape[2])
+    if not inside.any():
+        raise ImageError("The segmentation for QC does not overlap the image")
+    vox, z = vox[inside], z[inside]
+    slices = np.arange(z.min(), z.max() + 1)
+    present = np.unique(z)
+    cx = np.array([vox[z == s, 0].mean() for s in present])
+    cy = np.array([vox[z == s, 1].mean() for s in present])
+    centres = np.column_stack([np.interp(slices, present, cx), np.interp(slices, present, cy)])
+    return slices, centres
+
+
+def axial_view(image: Image, seg: Image | None = None, image2: Image | None = None,
+               fov_mm: float = AXIAL_FOV_MM, resolution: float = QC_RESOLUTION_MM) -> View:
+    """Mosaic of axial tiles centred on the cord (or the whole field of view without ``seg``).
+
+    Inputs are RPI images from :func:`prepare`. Tiles go from the most superior slice
+    (top-left) to the most inferior one.
+    """
+    nx, ny, nz = image.data.shape
+    px, py, _ = image.pixdim
+    if seg is not None:
+        slices, centres = cord_centres(image, seg)
+    else:
+        slices = np.arange(nz)
+        centres = np.tile([(nx - 1) / 2, (ny - 1) / 2], (nz, 1))
+        fov_mm = max(nx * px, ny * py)
+    slices, centres = slices[::-1], centres[::-1]
+    tile = int(round(fov_mm / resolution))
+    offsets = (np.arange(tile) - (tile - 1) / 2) * resolution   # mm from the tile centre
+    # display: column -> x increasing (patient right on the left), row -> y decreasing (anterior up)
+    dx = offsets[None, :] / px
+    dy = -offsets[:, None] / py
+    n = len(slices)
+    ncol = max(1, min(n, MAX_MOSAIC_WIDTH_PX // tile))
+    nrow = math.ceil(n / ncol)
+    grid = np.full((nrow * tile, ncol * tile, 3), np.nan)
+    tiles = []
+    for k, (s, (cx, cy)) in enumerate(zip(slices, centres)):
+        r0, c0 = (k // ncol) * tile, (k % ncol) * tile
+        block = grid[r0:r0 + tile, c0:c0 + tile]
+        block[..., 0] = cx + dx
+        block[..., 1] = cy + dy
+        block[..., 2] = s
+        tiles.append((r0, c0, int(s)))
+    view = View("axial", background=window(_sample(image, image, grid, order=1)), tiles=tiles, tile_size=tile)
+    if seg is not None:
+        view.mask = _mask_values(image, seg, grid)
+    if image2 is not None:
+        view.second = window(_sample(image, image2, grid, order=1))
+    return view
+
+
+def _mask_values(ref: Image, seg: Image, grid: np.ndarray) -> np.ndarray:
+    """Segmentation sampled on ``grid``: linear for binary/soft masks (smooth edges),
+    nearest for multi-valued label maps (values must not be blended)."""
+    values = np.unique(seg.data)
+    multi_label = len(values) > 2 and np.allclose(values, np.round(values)) and values.max() > 1
+    return np.nan_to_num(_sample(ref, seg, grid, order=0 if multi_label else 1), nan=0.0).astype(np.float32)
+
+
+def sagittal_view(image: Image, seg: Image | None = None, image2: Image | None = None,
+                  labels: bool = False, resolution: float = QC_RESOLUTION_MM) -> View:
+    """One sagittal slice through the cord (median x of ``seg``) over the whole field of view.
+
+    With ``labels``, ``seg`` holds point labels: they are returned as points (projected on
+    the slice, so labels off the mid-sagittal plane are still shown) instead of a mask.
+    """
+    nx, ny, nz = image.data.shape
+    _, py, pz = image.pixdim
+    x_slice = (nx - 1) / 2
+    label_vox = None
+    if seg is not None:
+        label_vox = _seg_voxels_in_ref(image, seg)
+        x_slice = float(np.median(label_vox[:, 0]))
+    height, width = (nz - 1) * pz / resolution + 1, (ny - 1) * py / resolution + 1
+    scale = max(1, min(8, math.ceil(MIN_SAGITTAL_SIDE_PX / max(height, width))))
+    step = resolution / scale
+    nrow, ncol = int((nz - 1) * pz / step) + 1, int((ny - 1) * py / step) + 1
+    rows, cols = np.arange(nrow), np.arange(ncol)
+    grid = np.empty((nrow, ncol, 3))
+    grid[..., 0] = x_slice
+    grid[..., 1] = (ny - 1) - cols[None, :] * step / py   # anterior on the left
+    grid[..., 2] = (nz - 1) - rows[:, None] * step / pz   # superior up
+    view = View("sagittal", background=window(_sample(image, image, grid, order=1)))
+    if seg is not None and labels:
+        values = [float(v) for v in seg.data[seg.data != 0]]
+        for (x, y, z), v in zip(label_vox, values):
+            view.points.append((((nz - 1) - z) * pz / step, ((ny - 1) - y) * py / step, v))
+    elif seg is not None:
+        view.mask = _mask_values(image, seg, grid)
+    if image2 is not None:
+        view.second = window(_sample(image, image2, grid, order=1))
+    return view
