@@ -1,0 +1,136 @@
+"""Header and array manipulations of whole images (the engine of ``sct_image``).
+
+Flip, split/concatenate, keep/remove volumes, pad, header copy and qform/sform sync. Each
+function takes Image objects and returns new Image objects; nothing is written here.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from spinalcordtoolbox.image import Image, ImageError, concat_data, pad_image, split_img_data
+
+AXES = {"x": 0, "y": 1, "z": 2, "t": 3}
+SPLIT_SUFFIX = {"x": "_X", "y": "_Y", "z": "_Z", "t": "_T"}
+
+
+def axis_index(dim: str) -> int:
+    if dim not in AXES:
+        from spinalcordtoolbox.utils.cli import choice_error
+        raise choice_error("dimension", dim, AXES)
+    return AXES[dim]
+
+
+def flip(img: Image, dim: str) -> Image:
+    """Flip the data array along an axis; the header is unchanged (fixes a wrong array order)."""
+    axis = axis_index(dim)
+    if axis >= img.data.ndim:
+        raise ImageError(f"Cannot flip along '{dim}': the image has {img.data.ndim} dimensions")
+    out = img.copy()
+    out.data = np.ascontiguousarray(np.flip(img.data, axis=axis))
+    return out
+
+
+def split(img: Image, dim: str) -> list[Image]:
+    """One image per index along x, y, z or t (each keeps its voxels' world positions)."""
+    axis = axis_index(dim)
+    if axis >= img.data.ndim:
+        raise ImageError(f"Cannot split along '{dim}': the image has {img.data.ndim} dimensions")
+    return split_img_data(img, axis)
+
+
+def split_names(stem: str, dim: str, count: int, ext=".nii.gz") -> list[str]:
+    """``dmri``, t, 7 -> dmri_T0000.nii.gz ... dmri_T0006.nii.gz (the toolbox's names)."""
+    return [f"{stem}{SPLIT_SUFFIX[dim]}{i:04d}{ext}" for i in range(count)]
+
+
+def concat(images: list[Image], dim: str) -> Image:
+    """Concatenate along x, y, z or t; all images must have the same other dimensions."""
+    if len(images) < 2:
+        raise ImageError("Concatenation needs at least two images")
+    return concat_data(images, axis_index(dim))
+
+
+def select_volumes(img: Image, indices, keep: bool) -> Image:
+    """Keep (or remove) the volumes with these 0-based indices of a 4-D image."""
+    if img.data.ndim != 4:
+        raise ImageError(f"Volumes can only be selected in a 4-D image, got shape {img.data.shape}")
+    nt = img.data.shape[3]
+    bad = [i for i in indices if not 0 <= i < nt]
+    if bad:
+        raise ImageError(f"Volume index {bad[0]} out of range: the image has {nt} volumes (0 to {nt - 1})")
+    kept = [i for i in range(nt) if (i in indices) == keep]
+    if not kept:
+        raise ImageError("No volume would be left")
+    return Image(np.ascontiguousarray(img.data[..., kept]), hdr=img.hdr, affine=img.affine)
+
+
+def pad(img: Image, widths) -> Image:
+    """Zero-pad: widths = (x, y, z) on both sides, or (x0, x1, y0, y1, z0, z1)."""
+    widths = [int(w) for w in widths]
+    if any(w < 0 for w in widths):
+        raise ImageError("Padding widths must be >= 0")
+    if len(widths) == 3:
+        pairs = [(w, w) for w in widths]
+    elif len(widths) == 6:
+        pairs = [tuple(widths[i:i + 2]) for i in (0, 2, 4)]
+    else:
+        raise ImageError(f"Give 3 (x,y,z) or 6 (x0,x1,y0,y1,z0,z1) padding widths, got {len(widths)}")
+    if img.data.ndim < 3:
+        raise ImageError("Padding needs a 3-D or 4-D image")
+    return pad_image(img, *pairs)
+
+
+def copy_header(source: Image, data_image: Image) -> Image:
+    """The data of ``data_image`` with the header (geometry, dtype) of ``source``."""
+    if source.data.shape[:3] != data_image.data.shape[:3]:
+        raise ImageError(f"Cannot copy the header: images have different dimensions "
+                         f"{source.data.shape} and {data_image.data.shape}")
+    hdr = source.hdr.copy()
+    out = Image(data_image.data, hdr=hdr, affine=source.affine)
+    out.hdr.set_data_shape(data_image.data.shape)
+    return out
+
+
+def sync_qform_sform(img: Image, target: str) -> Image:
+    """Copy the sform into the qform (``target="qform"``) or the qform into the sform."""
+    out = img.copy()
+    qform, qcode = img.hdr.get_qform(coded=True)
+    sform, scode = img.hdr.get_sform(coded=True)
+    if target == "sform":
+        if not qcode:
+            raise ImageError("The qform is not set (qform_code 0): nothing to copy into the sform")
+        out.hdr.set_sform(qform, code=int(qcode))
+    elif target == "qform":
+        if not scode:
+            raise ImageError("The sform is not set (sform_code 0): nothing to copy into the qform")
+        # a qform cannot hold shears: nibabel keeps the closest rotation + zooms
+        out.hdr.set_qform(sform, code=int(scode))
+    else:
+        raise ImageError(f"Unknown target {target}")
+    return out
+
+
+def header_text(img: Image, style: str = "sct") -> str:
+    """Header as text: ``nibabel`` (nibabel's dump) or ``sct``/``fslhd`` (key value lines)."""
+    if style == "nibabel":
+        return str(img.hdr)
+    lines = [f"{'filename':<16}{img.absolutepath}"]
+    shape = list(img.data.shape)
+    for i in range(8):
+        dim = shape[i - 1] if 1 <= i <= len(shape) else (len(shape) if i == 0 else 1)
+        lines.append(f"{'dim' + str(i):<16}{dim}")
+    lines.append(f"{'datatype':<16}{img.data.dtype.name}")
+    for i, z in enumerate(img.hdr["pixdim"][:8]):
+        lines.append(f"{'pixdim' + str(i):<16}{float(z):.6f}")
+    for key in ("qform_code", "sform_code", "quatern_b", "quatern_c", "quatern_d",
+                "qoffset_x", "qoffset_y", "qoffset_z", "scl_slope", "scl_inter", "xyzt_units",
+                "intent_code", "descrip"):
+        value = img.hdr[key]
+        value = value.item() if hasattr(value, "item") else value
+        if isinstance(value, bytes):
+            value = value.decode(errors="replace")
+        lines.append(f"{key:<16}{value}")
+    for name, row in (("srow_x", "srow_x"), ("srow_y", "srow_y"), ("srow_z", "srow_z")):
+        lines.append(f"{name:<16}" + " ".join(f"{v:.6f}" for v in img.hdr[row]))
+    lines.append(f"{'orientation':<16}{img.orientation}")
+    return "\n".join(lines)
