@@ -1,0 +1,185 @@
+"""Registration of a subject's anatomical image to a spinal-cord template (PAM50...).
+
+1. The subject's cord centerline (from its segmentation) and the template's are both
+   parametrised by arc length (:mod:`spinalcordtoolbox.straightening`).
+2. Labels align them along the cord: one label gives a translation of arc length, two a
+   translation + scaling, more (``-ldisc``, spinal levels, rootlets) a piecewise-linear
+   matching of every label. Combined with the orthogonal planes of both centerlines, this
+   is an analytic, invertible map between subject and template space that straightens the
+   cord and matches the vertebral levels at once.
+3. The ``-param`` steps (centre-of-mass + rotation, then B-spline SyN by default) refine it
+   through the registration engine, on a template grid cropped to the subject's coverage.
+
+The subject->template map is composed analytically with the steps' fields, so no field is
+resampled twice.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from spinalcordtoolbox.image import Image, ImageError, crop_image
+from spinalcordtoolbox.straightening import (
+    ArcLengthMap, CurveMapping, StraighteningError, centerline_curve, check_labels_in_segmentation,
+    grid_world, label_arc_lengths, label_points, resample_through, sample_at_world)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PARAM = ("step=1,type=imseg,algo=centermassrot:step=2,type=seg,algo=bsplinesyn,"
+                 "metric=MeanSquares,iter=3,smooth=1,gradStep=0.5,slicewise=0")
+
+#: label options -> (template label kind, matching along the cord)
+LABEL_KINDS = {
+    "l": ("disc", "affine"),       # 1 label: translation, 2+: translation + scaling
+    "ldisc": ("disc", "piecewise"),
+    "lspinal": ("spinal", "piecewise"),
+    "lrootlet": ("rootlet", "piecewise"),
+}
+
+_RAS2LPS = np.array([-1.0, -1.0, 1.0])
+
+
+class RegistrationError(ValueError):
+    """The registration cannot run with these inputs (the message says what to fix)."""
+
+
+@dataclass
+class TemplateRegistration:
+    """Outputs of :func:`register_to_template` (fields as ITK LPS displacements)."""
+
+    template_grid: Image            # grid of warp_anat2template / anat2template
+    warp_anat2template: np.ndarray
+    warp_template2anat: np.ndarray  # on the subject's grid
+    anat2template: Image
+    template2anat: Image
+    init: CurveMapping              # label-based map (src = subject, dest = template)
+    matched_labels: list = field(default_factory=list)
+
+
+# ------------------------------------------------------------------ label alignment
+def _template_label_points(path, kind):
+    im = Image(str(path))
+    if kind == "rootlet":
+        return _centres_per_value(im)
+    return label_points(im)
+
+
+def _centres_per_value(im: Image) -> dict:
+    """Centre of mass of each label value (rootlet segmentations: one blob per level)."""
+    return label_points(im)
+
+
+def arc_length_map(subject_s: dict, template_s: dict, mode: str) -> tuple[ArcLengthMap, list]:
+    """Match label arc lengths (template -> subject) for the label values both have."""
+    common = sorted(set(subject_s) & set(template_s))
+    missing = sorted(set(subject_s) - set(template_s))
+    if missing:
+        raise RegistrationError(
+            f"Label value(s) {missing} do not exist in the template (it has "
+            f"{sorted(template_s)}): check the label values (3 = C2-C3 disc, 4 = C3-C4...)")
+    if not common:
+        raise RegistrationError("No label to align the subject with the template")
+    dest = np.array([template_s[v] for v in common])
+    src = np.array([subject_s[v] for v in common])
+    if mode == "affine" and len(common) > 2:
+        # least-squares translation + scaling through all labels
+        slope, intercept = np.polyfit(dest, src, 1)
+        dest = np.array([dest.min(), dest.max()])
+        src = slope * dest + intercept
+    return ArcLengthMap.from_landmarks(dest, src), common
+
+
+def label_alignment(im_seg: Image, im_labels: Image, template, label_option="l",
+                    margin_mm=15.0) -> tuple[CurveMapping, Image, list]:
+    """The label-based subject<->template map and the template cord cropped around it.
+
+    Returns ``(mapping, template_cord_crop, matched_label_values)``.
+    """
+    if label_option not in LABEL_KINDS:
+        from spinalcordtoolbox.utils.cli import choice_error
+        raise choice_error("label option", label_option, LABEL_KINDS)
+    kind, mode = LABEL_KINDS[label_option]
+    seg = im_seg.copy().require_3d("segmentation")
+    labels = im_labels.copy().require_3d("label image")
+    if not np.any(seg.data):
+        raise RegistrationError("The segmentation is empty")
+    if labels.data.shape != seg.data.shape:
+        raise RegistrationError(
+            f"The labels {labels.data.shape} and the segmentation {seg.data.shape} are not on "
+            f"the same grid")
+    try:
+        check_labels_in_segmentation(labels, seg)
+    except StraighteningError as e:
+        raise RegistrationError(str(e)) from None
+    subject_curve = centerline_curve(seg)
+    subject_pts = _centres_per_value(labels) if kind == "rootlet" else label_points(labels)
+
+    # template: its cord centerline, cropped around the labels to keep the fit local and fast
+    tpl_cord_full = Image(str(template.path("cord")))
+    tpl_pts = _template_label_points(template.label_file(kind), kind)
+    missing = sorted(set(subject_pts) - set(tpl_pts))
+    if missing:
+        raise RegistrationError(
+            f"Label value(s) {missing} do not exist in the template's {kind} labels (it has "
+            f"{sorted(tpl_pts)}): check the label values (3 = C2-C3 disc, 4 = C3-C4...)")
+    subject_s = label_arc_lengths(subject_curve, subject_pts)
+    # the subject's cord length around its labels tells how much template to keep
+    below = subject_s[min(subject_s, key=subject_s.get)] - 0.0
+    above = subject_curve.length - subject_s[max(subject_s, key=subject_s.get)]
+    zs_tpl = [tpl_pts[v][2] for v in subject_s]
+    zlo = min(zs_tpl) - below * 1.5 - margin_mm
+    zhi = max(zs_tpl) + above * 1.5 + margin_mm
+    tpl_cord = crop_world_z(tpl_cord_full, zlo, zhi)
+    template_curve = centerline_curve(tpl_cord)
+    template_s = label_arc_lengths(template_curve, {v: tpl_pts[v] for v in subject_s})
+    arc, common = arc_length_map(subject_s, template_s, mode)
+    mapping = CurveMapping(subject_curve, template_curve, arc)
+
+    # final crop: the template region the subject's cord maps to, plus a margin
+    s_ends = arc.to_dest(np.array([0.0, subject_curve.length]))
+    ends = template_curve.from_curvilinear(s_ends, np.zeros(2), np.zeros(2))
+    tpl_crop = crop_world_z(tpl_cord_full, ends[:, 2].min() - margin_mm, ends[:, 2].max() + margin_mm)
+    logger.info("Label alignment on %d label(s) %s: subject cord %.1f mm -> template %.1f mm",
+                len(common), common, subject_curve.length, abs(s_ends[1] - s_ends[0]))
+    return mapping, tpl_crop, common
+
+
+def crop_world_z(img: Image, zlo, zhi) -> Image:
+    """Crop an image to the voxel slab covering world z in [zlo, zhi] (any orientation)."""
+    nx, ny, nz = img.data.shape[:3]
+    corners = np.array([[i, j, k] for i in (0, nx - 1) for j in (0, ny - 1) for k in (0, nz - 1)])
+    world = img.transfo_pix2phys(corners)
+    # find the voxel axis that runs along world z
+    axis = int(np.argmax(np.abs(img.affine[2, :3])))
+    lo_hi = []
+    for zw in (zlo, zhi):
+        p = img.transfo_phys2pix(np.array([[world[:, 0].mean(), world[:, 1].mean(), zw]]))[0]
+        lo_hi.append(p[axis])
+    lo = int(np.floor(max(min(lo_hi), 0)))
+    hi = int(np.ceil(min(max(lo_hi), img.data.shape[axis] - 1)))
+    if hi < lo:
+        raise RegistrationError("The subject's cord maps outside the template")
+    bounds = [0, None, 0, None, 0, None]
+    bounds[2 * axis], bounds[2 * axis + 1] = lo, hi
+    return crop_image(img, *bounds)
+
+
+# ------------------------------------------------------------------ field helpers
+def field_from_map(ref: Image, mapping) -> np.ndarray:
+    """ITK (LPS) displacement field on ``ref``'s grid of a world point map (RAS -> RAS)."""
+    grid = grid_world(ref)
+    disp = (mapping(grid) - grid) * _RAS2LPS
+    return disp.reshape(ref.data.shape[:3] + (3,)).astype(np.float32)
+
+
+def field_as_map(disp: np.ndarray, ref: Image):
+    """The point map ``p -> p + d(p)`` (RAS world) of an ITK field on ``ref``'s grid."""
+    from spinalcordtoolbox.registration.warp import DisplacementField
+
+    f = DisplacementField(np.asarray(disp), ref.affine)
+
+    def apply(world):
+        return f.apply(np.asarray(world) * _RAS2LPS) * _RAS2LPS
+    return apply
