@@ -431,3 +431,31 @@ def straightening_accuracy(im_seg: Image, result: StraighteningResult):
     if len(dist) > 4:
         dist = dist[1:-1]
     return float(np.sqrt(np.mean(dist ** 2))), float(dist.max())
+
+
+def save_straightening(result: StraighteningResult, im: Image, ofolder=".", interp="spline",
+                       output=None) -> dict:
+    """Write straight_ref, <input>_straight and both warping fields into ``ofolder``."""
+    import os
+
+    from spinalcordtoolbox.image import split_ext
+    from spinalcordtoolbox.registration.warp import write_warp
+
+    order = {"nn": 0, "linear": 1, "spline": 3}[interp]
+    im3 = im.copy().require_3d("input image")
+    straight = resample_through(im3, result.straight_ref, result.mapping.dest_to_src, order=order)
+    if order == 0:
+        straight.data = straight.data.astype(im3.data.dtype)
+        straight.hdr.set_data_dtype(straight.data.dtype)
+    stem = split_ext(im.absolutepath or "image.nii.gz")[0]
+    paths = {
+        "straight_ref": os.path.join(ofolder, "straight_ref.nii.gz"),
+        "straight": output or os.path.join(ofolder, f"{stem}_straight.nii.gz"),
+        "warp_curve2straight": os.path.join(ofolder, "warp_curve2straight.nii.gz"),
+        "warp_straight2curve": os.path.join(ofolder, "warp_straight2curve.nii.gz"),
+    }
+    straight.save(paths["straight_ref"])
+    straight.save(paths["straight"])
+    write_warp(result.warp_curve2straight, result.straight_ref, paths["warp_curve2straight"])
+    write_warp(result.warp_straight2curve, im3, paths["warp_straight2curve"])
+    return paths
