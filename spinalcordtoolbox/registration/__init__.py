@@ -1,0 +1,1 @@
+"""Registration: warping fields (warp), the multi-step -param language (param), the engine (engine)."""
