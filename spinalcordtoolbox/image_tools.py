@@ -134,3 +134,15 @@ def header_text(img: Image, style: str = "sct") -> str:
         lines.append(f"{name:<16}" + " ".join(f"{v:.6f}" for v in img.hdr[row]))
     lines.append(f"{'orientation':<16}{img.orientation}")
     return "\n".join(lines)
+
+
+def squeeze(img: Image) -> Image:
+    """Drop trailing dimensions of length 1 beyond the third (a 3-D image stored as 4-D)."""
+    data = img.data
+    while data.ndim > 3 and data.shape[-1] == 1:
+        data = data[..., 0]
+    out = img.copy()
+    if data.ndim != img.data.ndim:
+        out.data = data
+        out.hdr.set_data_shape(data.shape)
+    return out
