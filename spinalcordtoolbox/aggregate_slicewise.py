@@ -1,0 +1,257 @@
+"""Group per-slice metrics into result rows: slice ranges, vertebral levels, PMJ distance, PAM50.
+
+Per-slice arrays (RPI slice index, inferior to superior, NaN where there is no cord) are
+selected by ``-z`` slice ranges, ``-vert`` levels (from a vertebral-level image or from disc
+labels) and/or a window at a given distance from the pontomedullary junction (PMJ), then
+averaged per group (one row, one row per level, or one row per slice). Rows are the dicts
+written by :func:`spinalcordtoolbox.utils.csvio.write_results_csv` with :data:`COLUMNS`.
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from spinalcordtoolbox.image import Image, ImageError
+from spinalcordtoolbox.process_seg import METRICS
+
+logger = logging.getLogger(__name__)
+
+LEAD_COLUMNS = ["Slice (I->S)", "VertLevel", "DistancePMJ"]
+#: column order of the established toolbox (v7.2 header, also the healthy database's)
+COLUMNS = LEAD_COLUMNS + [f"{s}({m})" for m in METRICS if m != "length"
+                          for s in ("MEAN", "STD")] + ["SUM(length)"]
+#: levels touching the first/last ``_EDGE`` slices are treated as cut by the field of view
+_EDGE = 1
+
+
+def parse_range(text: str, name: str) -> list[int]:
+    """``"2:5"`` -> [2, 3, 4, 5]; ``"2,4"`` -> [2, 4]; ``"3"`` -> [3]."""
+    values = []
+    try:
+        for part in str(text).split(","):
+            if ":" in part:
+                lo, hi = (int(v) for v in part.split(":"))
+                if hi < lo:
+                    raise ValueError
+                values.extend(range(lo, hi + 1))
+            elif part.strip():
+                values.append(int(part))
+    except ValueError:
+        raise ImageError(f"Invalid {name} '{text}': use e.g. 2:5 or 2,3,4") from None
+    return sorted(set(values))
+
+
+def format_range(values) -> str:
+    """[18, 19, ..., 35] -> ``18:35``; a single value -> ``3``."""
+    values = [int(v) for v in values]
+    if not values:
+        return ""
+    lo, hi = min(values), max(values)
+    return str(lo) if lo == hi else f"{lo}:{hi}"
+
+
+def levels_per_slice(im_levels: Image) -> np.ndarray:
+    """Vertebral level of each RPI slice of a level image (most frequent non-zero value; NaN if none)."""
+    im = im_levels.copy().require_3d("vertebral level file").change_orientation("RPI")
+    data = np.rint(np.nan_to_num(np.asarray(im.data, dtype=float))).astype(np.int64)
+    if data.min() < 0:
+        raise ImageError("The vertebral level file has negative values")
+    nz = data.shape[2]
+    out = np.full(nz, np.nan)
+    for z in np.flatnonzero(data.any(axis=(0, 1))):
+        counts = np.bincount(data[:, :, z].ravel())
+        counts[0] = 0
+        out[z] = int(np.argmax(counts))
+    return out
+
+
+def levels_from_discs(im_discs: Image) -> np.ndarray:
+    """Vertebral level of each RPI slice from disc point labels (3 = C2-C3 disc, ...).
+
+    Level v lies between disc v (above) and disc v+1 (below); when discs in between are
+    missing the span is shared equally. Slices outside the outermost discs get no level.
+    """
+    im = im_discs.copy().require_3d("disc label file").change_orientation("RPI")
+    coords = im.nonzero_coords()
+    if len(coords) < 2:
+        raise ImageError("The disc label file needs at least two disc labels to define levels")
+    by_value = {}
+    for x, y, z, v in coords:
+        by_value.setdefault(int(round(v)), []).append(z)
+    discs = sorted((v, float(np.mean(zs))) for v, zs in by_value.items())
+    out = np.full(im.data.shape[2], np.nan)
+    for (v_up, z_up), (v_lo, z_lo) in zip(discs[:-1], discs[1:]):
+        if z_lo >= z_up:
+            raise ImageError(f"Disc labels {v_up} and {v_lo} are not ordered from top to bottom")
+        for z in range(int(np.ceil(z_lo)), int(np.floor(z_up)) + 1):
+            frac = (z_up - z) / (z_up - z_lo)       # 0 at the upper disc, 1 at the lower one
+            out[z] = v_up + min(int(frac * (v_lo - v_up)), v_lo - v_up - 1)
+    return out
+
+
+def pmj_distance_per_slice(im_seg_rpi: Image, im_pmj: Image, algo="bspline", smooth=30) -> np.ndarray:
+    """Distance (mm) along the cord centerline from the PMJ label down to each RPI slice.
+
+    The centerline is fitted through the per-slice centres of mass of the segmentation and
+    the PMJ point together, so it reaches the PMJ even when the segmentation stops below it.
+    Slices above the PMJ get negative distances.
+    """
+    from spinalcordtoolbox.centerline.core import (centerline_length_per_slice,
+                                                   fit_centerline_points, slice_centers_of_mass)
+
+    pmj = im_pmj.copy().require_3d("PMJ label").change_orientation("RPI")
+    if pmj.data.shape != im_seg_rpi.data.shape:
+        raise ImageError(f"The PMJ label {pmj.data.shape} and the segmentation "
+                         f"{im_seg_rpi.data.shape} have different dimensions")
+    coords = pmj.nonzero_coords()
+    if len(coords) != 1:
+        raise ImageError(f"The PMJ label image must hold exactly one label, found {len(coords)}")
+    xp, yp, zp = coords[0, :3]
+    z, x, y = slice_centers_of_mass(im_seg_rpi.data)
+    keep = z < zp     # the PMJ replaces any segmentation above it (brainstem)
+    z, x, y = np.r_[z[keep], zp], np.r_[x[keep], xp], np.r_[y[keep], yp]
+    nz = im_seg_rpi.data.shape[2]
+    zref = np.arange(nz)
+    _, der = fit_centerline_points(z, x, y, im_seg_rpi.pixdim, zref, algo=algo, smooth=smooth)
+    length = centerline_length_per_slice(der, im_seg_rpi.pixdim)
+    # distance from the PMJ slice centre to each slice centre (trapezoid of per-slice lengths)
+    steps = 0.5 * (length[1:] + length[:-1])
+    cum = np.r_[0, np.cumsum(steps)]
+    return cum[int(zp)] - cum
+
+
+def select_slices(metrics, *, z_range=None, levels=None, vert=None, pmj_dist=None,
+                  pmj_distance=None, pmj_extent=20.0):
+    """Slices holding cord that pass every given selection (sorted ascending)."""
+    nz = len(metrics["area"])
+    sel = ~np.isnan(metrics["area"])
+    if z_range is not None:
+        wanted = np.zeros(nz, bool)
+        idx = [z for z in z_range if 0 <= z < nz]
+        if not idx:
+            raise ImageError(f"Slices {format_range(z_range)} are outside the image (0:{nz - 1})")
+        wanted[idx] = True
+        sel &= wanted
+    if vert is not None:
+        if levels is None:
+            raise ImageError("-vert needs a vertebral level file (-vertfile) or disc labels (-discfile)")
+        present = sorted({int(v) for v in levels[~np.isnan(levels)]})
+        missing = [v for v in vert if v not in present]
+        if missing:
+            raise ImageError(f"Vertebral level(s) {','.join(map(str, missing))} not found in the "
+                             f"vertebral level file (levels present: {','.join(map(str, present))})")
+        sel &= np.isin(np.nan_to_num(levels, nan=-1), vert)
+    if pmj_distance is not None:
+        half = pmj_extent / 2.0
+        sel &= np.abs(np.nan_to_num(pmj_dist, nan=np.inf) - pmj_distance) <= half
+        if not sel.any():
+            raise ImageError(f"No segmented slice at {pmj_distance} +/- {half} mm from the PMJ "
+                             f"(the cord spans {np.nanmin(pmj_dist):.1f} to {np.nanmax(pmj_dist):.1f} mm)")
+    slices = np.flatnonzero(sel)
+    if slices.size == 0:
+        raise ImageError("No slice with cord in the selected slices/levels")
+    return slices
+
+
+def _row(metrics, slices, slice_label, level_label, pmj_label):
+    row = {"Slice (I->S)": slice_label, "VertLevel": level_label, "DistancePMJ": pmj_label}
+    for m in METRICS:
+        vals = metrics[m][slices]
+        vals = vals[~np.isnan(vals)]
+        if m == "length":
+            row["SUM(length)"] = float(vals.sum()) if vals.size else None
+        else:
+            row[f"MEAN({m})"] = float(vals.mean()) if vals.size else None
+            row[f"STD({m})"] = float(vals.std()) if vals.size else None
+    return row
+
+
+def aggregate(metrics, slices, *, levels=None, perslice=False, perlevel=False,
+              pmj_dist=None, pmj_distance=None, z_range=None):
+    """Rows (dicts keyed by :data:`COLUMNS`) for the selected ``slices``.
+
+    One row per slice (``perslice``), per level (``perlevel``, lowest slices first, i.e. the
+    order the established toolbox writes: ``18:35,3`` then ``36:52,2``), else one row.
+    """
+    def level_label(zs):
+        if levels is None:
+            return None
+        vals = levels[zs]
+        vals = vals[~np.isnan(vals)]
+        return format_range(vals) if vals.size else None
+
+    pmj_label = None if pmj_distance is None else pmj_distance
+    rows = []
+    if perslice:
+        for z in slices:
+            dist = None if pmj_dist is None else float(pmj_dist[z])
+            rows.append(_row(metrics, [z], str(int(z)), level_label([z]), dist))
+    elif perlevel:
+        if levels is None:
+            raise ImageError("-perlevel needs a vertebral level file (-vertfile) or disc labels (-discfile)")
+        groups = {}
+        for z in slices:
+            if not np.isnan(levels[z]):
+                groups.setdefault(int(levels[z]), []).append(z)
+        if not groups:
+            raise ImageError("None of the selected slices has a vertebral level")
+        for lev, zs in sorted(groups.items(), key=lambda kv: min(kv[1])):
+            rows.append(_row(metrics, np.array(zs), format_range(zs), str(lev), pmj_label))
+    else:
+        label = format_range(z_range) if z_range is not None else format_range(slices)
+        rows.append(_row(metrics, slices, label, level_label(slices), pmj_label))
+    return rows
+
+
+def normalize_to_pam50(metrics, levels, pam50_levels: np.ndarray, vert=None):
+    """Per-slice metrics resampled onto PAM50 slices, level by level.
+
+    Within each vertebral level, the subject's slices are stretched linearly onto the PAM50
+    slices of the same level, and every metric is linearly interpolated at the PAM50 slice
+    centres. Levels cut by the subject's field of view (touching its first/last slice) are
+    left out, with a warning, since stretching half a level would misplace every value.
+    Returns (pam50_metrics, used_levels): arrays over the PAM50 slices, NaN elsewhere.
+    """
+    nz = len(levels)
+    n_pam = len(pam50_levels)
+    out = {m: np.full(n_pam, np.nan) for m in METRICS}
+    used, cut = [], []
+    present = sorted({int(v) for v in levels[~np.isnan(levels)]})
+    for lev in present:
+        if vert is not None and lev not in vert:
+            continue
+        zs = np.flatnonzero(levels == lev)
+        ps = np.flatnonzero(pam50_levels == lev)
+        if ps.size == 0:
+            continue
+        if zs.min() <= _EDGE or zs.max() >= nz - 1 - _EDGE:
+            cut.append(lev)
+            continue
+        z0, z1 = zs.min(), zs.max()
+        p0, p1 = ps.min(), ps.max()
+        # position of each PAM50 slice centre expressed in subject slice coordinates
+        rel = (np.arange(p0, p1 + 1) - p0 + 0.5) / (p1 - p0 + 1)
+        zpos = z0 - 0.5 + rel * (z1 - z0 + 1)
+        for m in METRICS:
+            vals = metrics[m][z0:z1 + 1]
+            ok = ~np.isnan(vals)
+            if ok.sum() >= 1:
+                out[m][p0:p1 + 1] = np.interp(zpos, np.arange(z0, z1 + 1)[ok], vals[ok])
+        used.append(lev)
+    if cut:
+        logger.warning("Level(s) %s touch the edge of the image (probably cut by the field of "
+                       "view): left out of the PAM50 normalisation", ",".join(map(str, cut)))
+    if not used:
+        raise ImageError("No complete vertebral level to normalise to the PAM50 template")
+    return out, used
+
+
+def pam50_rows(pam_metrics, pam50_levels):
+    """One row per PAM50 slice that has a level (as the healthy-control database files)."""
+    rows = []
+    for z in np.flatnonzero(pam50_levels > 0):
+        row = _row(pam_metrics, [z], str(int(z)), str(int(pam50_levels[z])), None)
+        row["SUM(length)"] = None   # lengths are not meaningful after resampling
+        rows.append(row)
+    return rows

@@ -1,0 +1,94 @@
+"""sct_process_segmentation's pipeline: from a segmentation and user options to result rows.
+
+Per-slice metrics (:mod:`spinalcordtoolbox.process_seg`) are selected and grouped
+(:mod:`spinalcordtoolbox.aggregate_slicewise`) by slices, levels or PMJ distance, or resampled
+to PAM50 slices (``normalize_pam50``).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from spinalcordtoolbox.image import Image, ImageError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class MorphometryResult:
+    rows: list
+    metrics: dict                      # per RPI slice (or per PAM50 slice when normalised)
+    levels: np.ndarray | None = None   # per slice vertebral level
+    pmj_dist: np.ndarray | None = None
+    pam50_levels: np.ndarray | None = None
+    used_levels: list = field(default_factory=list)
+
+
+def _same_shape(im: Image, im_seg: Image, name: str):
+    if im.data.shape[:3] != im_seg.data.shape[:3]:
+        raise ImageError(f"The {name} {im.data.shape[:3]} and the segmentation "
+                         f"{im_seg.data.shape[:3]} have different dimensions")
+
+
+def pam50_level_per_slice(path=None) -> np.ndarray:
+    """Vertebral level of each PAM50 slice, from the installed PAM50_levels.nii.gz."""
+    from spinalcordtoolbox.aggregate_slicewise import levels_per_slice
+
+    if path is None:
+        from spinalcordtoolbox.download import locate
+        path = locate("PAM50") / "template" / "PAM50_levels.nii.gz"
+    return np.nan_to_num(levels_per_slice(Image(path)), nan=0).astype(int)
+
+
+def morphometry(im_seg: Image, *, z=None, vert=None, im_vertfile: Image | None = None,
+                im_discfile: Image | None = None, perslice=False, perlevel=False,
+                angle_corr=True, im_angle_centerline: Image | None = None,
+                centerline_algo="bspline", centerline_smooth=30, im_pmj: Image | None = None,
+                pmj_distance=None, pmj_extent=20.0, normalize_pam50=False,
+                pam50_levels_path=None) -> MorphometryResult:
+    """Compute the rows of sct_process_segmentation. ``z``/``vert`` are strings like ``2:5``."""
+    from spinalcordtoolbox import aggregate_slicewise as agg
+    from spinalcordtoolbox.process_seg import compute_shape
+
+    im_seg = im_seg.copy().require_3d("segmentation")
+    z_range = agg.parse_range(z, "slice range (-z)") if z else None
+    vert_list = agg.parse_range(vert, "vertebral levels (-vert)") if vert else None
+    levels = None
+    if im_vertfile is not None:
+        im_vertfile = im_vertfile.copy().require_3d("vertebral level file")
+        _same_shape(im_vertfile, im_seg, "vertebral level file")
+        levels = agg.levels_per_slice(im_vertfile)
+    elif im_discfile is not None:
+        im_discfile = im_discfile.copy().require_3d("disc label file")
+        _same_shape(im_discfile, im_seg, "disc label file")
+        levels = agg.levels_from_discs(im_discfile)
+    if (vert_list or perlevel or normalize_pam50) and levels is None:
+        raise ImageError("-vert, -perlevel and -normalize-PAM50 need -vertfile or -discfile")
+    if pmj_distance is not None and im_pmj is None:
+        raise ImageError("-pmj-distance needs the PMJ label (-pmj)")
+    if im_pmj is not None:
+        _same_shape(im_pmj.copy().require_3d("PMJ label"), im_seg, "PMJ label")
+
+    metrics, _ = compute_shape(im_seg, angle_correction=angle_corr,
+                               im_centerline=im_angle_centerline, centerline_algo=centerline_algo,
+                               centerline_smooth=centerline_smooth)
+    pmj_dist = None
+    if im_pmj is not None:
+        pmj_dist = agg.pmj_distance_per_slice(im_seg.copy().change_orientation("RPI"), im_pmj,
+                                              algo=centerline_algo, smooth=centerline_smooth)
+
+    if normalize_pam50:
+        pam_levels = pam50_level_per_slice(pam50_levels_path)
+        if vert_list:
+            agg.select_slices(metrics, levels=levels, vert=vert_list)  # checks the levels exist
+        pam_metrics, used = agg.normalize_to_pam50(metrics, levels, pam_levels, vert=vert_list)
+        rows = agg.pam50_rows(pam_metrics, pam_levels)
+        return MorphometryResult(rows, pam_metrics, levels, pmj_dist, pam_levels, used)
+
+    slices = agg.select_slices(metrics, z_range=z_range, levels=levels, vert=vert_list,
+                               pmj_dist=pmj_dist, pmj_distance=pmj_distance, pmj_extent=pmj_extent)
+    rows = agg.aggregate(metrics, slices, levels=levels, perslice=perslice, perlevel=perlevel,
+                         pmj_dist=pmj_dist, pmj_distance=pmj_distance, z_range=z_range)
+    return MorphometryResult(rows, metrics, levels, pmj_dist)

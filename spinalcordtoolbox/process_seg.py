@@ -1,0 +1,210 @@
+"""Per-slice morphometry of a spinal cord segmentation (cross-sectional area and shape).
+
+Each axial slice of the segmentation (reoriented to RPI) gives one set of metrics:
+
+- ``area`` (mm²): sum of the voxel values (partial volumes for soft segmentations) times
+  the in-plane voxel area, corrected for the tilt of the cord: the slice is scaled by
+  cos(angle_AP) along x and cos(angle_RL) along y, as the established toolbox does, so
+  the area is the one of the section orthogonal to the centerline.
+- ``angle_AP`` / ``angle_RL`` (degrees): angle between the centerline and the slice normal
+  about the antero-posterior axis (tilt in the coronal plane, from dx/dz) and about the
+  right-left axis (tilt in the sagittal plane, from dy/dz).
+- ``diameter_AP``, ``diameter_RL``, ``eccentricity``, ``orientation``, ``solidity``: from the
+  ellipse with the same second moments (scikit-image region properties) of the slice
+  resampled in the plane orthogonal to the centerline at ~0.1 mm. Each slice is cropped
+  around the cord *before* upsampling, so memory does not grow with the field of view.
+- ``length`` (mm): length of the centerline inside the slice.
+"""
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+
+from spinalcordtoolbox.image import Image, ImageError, check_same_grid, crop_image
+
+logger = logging.getLogger(__name__)
+
+METRICS = ("area", "angle_AP", "angle_RL", "diameter_AP", "diameter_RL", "eccentricity",
+           "orientation", "solidity", "length")
+#: in-plane pixel size (mm) of the upsampled slice used for the shape properties
+SHAPE_RESOLUTION_MM = 0.1
+#: margin (voxels) kept around the cord when cropping a slice
+_CROP_MARGIN = 2
+
+
+def prepare_segmentation(im_seg: Image, name="segmentation") -> Image:
+    """Copy of a 3-D segmentation in RPI, cropped in-plane around the cord, float in [0, 1].
+
+    Soft segmentations (values in [0, 1]) are kept as partial volumes. A label image
+    (values above 1, e.g. a labeled segmentation) is binarised with a warning.
+    """
+    im = im_seg.copy().require_3d(name).change_orientation("RPI")
+    # crop in-plane to the cord first: everything after scales with the cord, not the FOV
+    raw = np.asarray(im.data)
+    nonzero = (raw != 0) & ~np.isnan(raw) if raw.dtype.kind == "f" else raw != 0
+    if not nonzero.any():
+        raise ImageError(f"The {name} is empty (all zeros)")
+    xs = np.flatnonzero(nonzero.any(axis=(1, 2)))
+    ys = np.flatnonzero(nonzero.any(axis=(0, 2)))
+    del nonzero
+    im = crop_image(im, xs[0] - 1, xs[-1] + 1, ys[0] - 1, ys[-1] + 1)
+    data = np.nan_to_num(np.asarray(im.data, dtype=np.float64))
+    if data.min() < 0:
+        raise ImageError(f"The {name} has negative values: expected a binary or soft segmentation")
+    if data.max() > 1:
+        logger.warning("The %s has values above 1 (max %g): it is binarised (> 0)", name, data.max())
+        data = (data > 0).astype(np.float64)
+    if not data.any():
+        raise ImageError(f"The {name} is empty (all zeros)")
+    im.data = data
+    return im
+
+
+def _slice_properties(patch: np.ndarray, px: float, py: float, scale_x: float, scale_y: float):
+    """Shape properties of one axial slice, resampled orthogonally to the centerline.
+
+    ``scale_x``/``scale_y`` are the cosines of the cord's tilt: a tilted cord's axial section
+    is stretched by 1/cos along the tilt, so shrinking it back approximates the orthogonal
+    section. Returns a dict or None when nothing survives the 0.5 threshold.
+    """
+    from scipy.ndimage import affine_transform
+
+    xs, ys = np.nonzero(patch)
+    x0, x1 = max(xs.min() - _CROP_MARGIN, 0), min(xs.max() + _CROP_MARGIN + 1, patch.shape[0])
+    y0, y1 = max(ys.min() - _CROP_MARGIN, 0), min(ys.max() + _CROP_MARGIN + 1, patch.shape[1])
+    crop = np.pad(patch[x0:x1, y0:y1], 1)  # zero border so linear interpolation closes the shape
+    d = min(SHAPE_RESOLUTION_MM, px, py)
+    # output pixel (i, j) sits at (i*d, j*d) mm in the orthogonal plane -> input voxel index
+    step_x, step_y = d / (px * scale_x), d / (py * scale_y)
+    shape = (int(math.ceil((crop.shape[0] - 1) / step_x)) + 1,
+             int(math.ceil((crop.shape[1] - 1) / step_y)) + 1)
+    up = affine_transform(crop, np.diag([step_x, step_y]), output_shape=shape, order=1,
+                          mode="constant", cval=0.0)
+    mask = _largest_component(up >= 0.5)
+    if mask is None:
+        return None
+    return _ellipse_properties(mask, d)
+
+
+def _largest_component(mask: np.ndarray):
+    """The largest 8-connected component of a 2-D mask (None if empty)."""
+    from scipy.ndimage import label
+
+    if not mask.any():
+        return None
+    lab, n = label(mask, structure=np.ones((3, 3)))
+    if n > 1:
+        sizes = np.bincount(lab.ravel())
+        sizes[0] = 0
+        return lab == int(np.argmax(sizes))
+    return mask
+
+
+def _ellipse_properties(mask: np.ndarray, d: float) -> dict:
+    """Diameters, eccentricity, orientation and solidity of a 2-D mask with pixel size ``d`` mm.
+
+    Diameters are the axes of the ellipse with the same second moments (4 * sqrt of the
+    eigenvalues of the pixel-centre covariance, as scikit-image's ``axis_major_length``);
+    solidity is pixel count / pixel count of their convex hull (as scikit-image).
+    """
+    from scipy.spatial import ConvexHull, QhullError
+
+    xs, ys = np.nonzero(mask)
+    n = xs.size
+    cx, cy = xs.mean(), ys.mean()
+    dx, dy = xs - cx, ys - cy
+    cov = np.array([[dx @ dx, dx @ dy], [dx @ dy, dy @ dy]]) / n
+    evals, evecs = np.linalg.eigh(cov)          # ascending
+    l_minor, l_major = max(evals[0], 0.0), max(evals[1], 0.0)
+    major, minor = 4 * math.sqrt(l_major) * d, 4 * math.sqrt(l_minor) * d
+    eccentricity = math.sqrt(1 - l_minor / l_major) if l_major > 0 else 0.0
+    # angle (0..90 deg) between the major axis and axis 0 (x: right-left in RPI)
+    orientation = math.degrees(math.acos(min(1.0, abs(evecs[0, 1]))))
+    if orientation < 45:  # major axis closer to right-left
+        diameter_rl, diameter_ap = major, minor
+    else:
+        diameter_rl, diameter_ap = minor, major
+    # convex hull of the pixels, then count the pixel centres inside it
+    try:
+        edge = mask ^ np.pad(mask[1:-1, 1:-1] & mask[:-2, 1:-1] & mask[2:, 1:-1]
+                             & mask[1:-1, :-2] & mask[1:-1, 2:], 1)
+        ex, ey = np.nonzero(edge)
+        # each pixel represented by the midpoints of its 4 sides (as scikit-image does)
+        corners = np.concatenate([np.column_stack([ex + ox, ey + oy])
+                                  for ox, oy in ((-0.5, 0), (0.5, 0), (0, -0.5), (0, 0.5))])
+        eq = ConvexHull(corners).equations       # a*x + b*y + c <= 0 inside
+        rows = np.arange(xs.min(), xs.max() + 1, dtype=float)[:, None]
+        a, b, c = eq[:, 0], eq[:, 1], eq[:, 2]
+        rhs = -(a * rows + c)                      # b*y <= rhs on each row
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bound = rhs / b
+        tol = 1e-9
+        ymax = np.where(b > tol, bound, np.inf).min(axis=1)
+        ymin = np.where(b < -tol, bound, -np.inf).max(axis=1)
+        ok = np.all((np.abs(b) > tol) | (rhs >= -tol), axis=1)
+        counts = np.floor(ymax + tol) - np.ceil(ymin - tol) + 1
+        hull_count = int(np.sum(np.where(ok, np.maximum(counts, 0), 0)))
+        solidity = n / max(hull_count, n)
+    except QhullError:  # degenerate (a line of pixels)
+        solidity = 1.0
+    return {"diameter_AP": diameter_ap, "diameter_RL": diameter_rl,
+            "eccentricity": eccentricity, "orientation": orientation, "solidity": solidity}
+
+
+def compute_shape(im_seg: Image, angle_correction=True, im_centerline: Image | None = None,
+                  centerline_algo="bspline", centerline_smooth=30, progress=True):
+    """Per-slice metrics of a segmentation (any orientation; binary or soft).
+
+    Returns ``(metrics, fit_results)``: ``metrics`` maps each name of :data:`METRICS` to an
+    array of length nz (RPI slices, inferior to superior), NaN on slices without cord.
+    The centerline giving the tilt is fitted on the segmentation itself, or on
+    ``im_centerline`` (``-angle-corr-centerline``, same grid) when given.
+    """
+    from spinalcordtoolbox.centerline.core import get_centerline
+
+    im = prepare_segmentation(im_seg)
+    data = im.data
+    nz = data.shape[2]
+    px, py, pz = im.pixdim
+    metrics = {m: np.full(nz, np.nan) for m in METRICS}
+    slices = np.flatnonzero(data.any(axis=(0, 1)))
+
+    tan_x = np.zeros(nz)
+    tan_y = np.zeros(nz)
+    fit_results = None
+    if angle_correction:
+        if im_centerline is not None:
+            check_same_grid(im_centerline.copy().require_3d("centerline"), im_seg,
+                            names=("angle-correction centerline", "segmentation"))
+            source = im_centerline
+        else:
+            source = im
+        _, arr_ctl, arr_der, fit_results = get_centerline(source, algo=centerline_algo,
+                                                          smooth=centerline_smooth, minmax=True)
+        zc = arr_ctl[2].astype(int)
+        # slices beyond the centerline's extent take the tilt of its nearest end
+        idx = np.clip(np.searchsorted(zc, np.arange(nz)), 0, len(zc) - 1)
+        tan_x = arr_der[0][idx] * px / pz   # dx/dz in mm/mm
+        tan_y = arr_der[1][idx] * py / pz
+
+    angle_ap = np.arctan(tan_x)   # about the AP axis: tilt in the coronal (x-z) plane
+    angle_rl = np.arctan(tan_y)   # about the RL axis: tilt in the sagittal (y-z) plane
+    cos_x, cos_y = np.cos(angle_ap), np.cos(angle_rl)
+
+    iterator = slices
+    if progress and len(slices) > 50:
+        from spinalcordtoolbox.utils.cli import progress_bar
+        iterator = progress_bar(slices, desc="Shape analysis", unit="slice")
+    for z in iterator:
+        patch = data[:, :, z]
+        metrics["area"][z] = patch.sum() * px * py * cos_x[z] * cos_y[z]
+        metrics["angle_AP"][z] = math.degrees(angle_ap[z])
+        metrics["angle_RL"][z] = math.degrees(angle_rl[z])
+        metrics["length"][z] = pz * math.sqrt(1 + tan_x[z] ** 2 + tan_y[z] ** 2)
+        props = _slice_properties(patch, px, py, cos_x[z], cos_y[z])
+        if props:
+            for k, v in props.items():
+                metrics[k][z] = v
+    return metrics, fit_results

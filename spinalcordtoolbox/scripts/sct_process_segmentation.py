@@ -1,0 +1,113 @@
+"""sct_process_segmentation: cross-sectional area and shape metrics of a spinal cord segmentation."""
+import sys
+
+from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_open, input_file, run_command)
+
+CENTERLINE_ALGOS = ("polyfit", "bspline", "linear", "nurbs")
+
+
+def get_parser():
+    parser = SCTArgumentParser(
+        description="Compute the cross-sectional area (CSA) and shape metrics of a spinal cord "
+                    "segmentation (binary or soft), per axial slice, corrected for the angle "
+                    "between the cord centerline and the slice. Metrics: area [mm²], angle_AP and "
+                    "angle_RL [deg], diameter_AP and diameter_RL [mm], eccentricity, orientation "
+                    "[deg], solidity, length [mm]. Results are averaged over the selected slices "
+                    "(-z), vertebral levels (-vert), per level (-perlevel) or per slice (-perslice).")
+    m = parser.mandatory
+    m.add_argument("-i", metavar="<file>", type=input_file, required=True,
+                   help="Spinal cord segmentation (3-D; binary or soft). Example: t2_seg.nii.gz")
+    o = parser.optional
+    o.add_argument("-o", metavar="<file>", default="csa.csv", help="Output CSV file. Default: csa.csv")
+    o.add_argument("-append", metavar="<int>", type=int, choices=[0, 1], default=0,
+                   help="Append results to the output CSV if it exists (same columns). Default: 0")
+    o.add_argument("-z", metavar="<str>", help="Slice range (RPI slice numbers, inferior to superior). "
+                                               "Example: 5:23")
+    o.add_argument("-vert", metavar="<str>", help="Vertebral levels to keep. Example: 2:5")
+    o.add_argument("-vertfile", metavar="<file>", type=input_file,
+                   help="Vertebral level image (labeled segmentation), same grid as -i.")
+    o.add_argument("-discfile", metavar="<file>", type=input_file,
+                   help="Disc point labels (3 = C2-C3 disc...), same grid as -i; levels are derived "
+                        "from them. Used instead of -vertfile.")
+    o.add_argument("-perlevel", metavar="<int>", type=int, choices=[0, 1], default=0,
+                   help="One row per vertebral level. Default: 0")
+    o.add_argument("-perslice", metavar="<int>", type=int, choices=[0, 1], default=0,
+                   help="One row per slice. Default: 0")
+    o.add_argument("-angle-corr", metavar="<int>", type=int, choices=[0, 1], default=1,
+                   help="Correct the area and shape for the angle between the centerline and the "
+                        "slice normal. Default: 1")
+    o.add_argument("-angle-corr-centerline", metavar="<file>", type=input_file,
+                   help="Centerline image (same grid as -i) used for the angle correction instead "
+                        "of the centerline of the segmentation.")
+    o.add_argument("-centerline-algo", metavar="<str>", default="bspline",
+                   help=f"Centerline fitting: {', '.join(CENTERLINE_ALGOS)}. Default: bspline")
+    o.add_argument("-centerline-smooth", metavar="<float>", type=float, default=30,
+                   help="Centerline smoothing [mm] (bspline, linear, nurbs). Default: 30")
+    o.add_argument("-pmj", metavar="<file>", type=input_file,
+                   help="Pontomedullary junction label (one point), same grid as -i.")
+    o.add_argument("-pmj-distance", metavar="<float>", type=float,
+                   help="Distance [mm] from the PMJ along the centerline at which to compute CSA.")
+    o.add_argument("-pmj-extent", metavar="<float>", type=float, default=20.0,
+                   help="Extent [mm] of the slab centred on -pmj-distance. Default: 20")
+    o.add_argument("-normalize-PAM50", metavar="<int>", type=int, choices=[0, 1], default=0,
+                   dest="normalize_PAM50",
+                   help="Resample per-slice metrics to PAM50 slices, level by level (needs "
+                        "-vertfile or -discfile), and plot the CSA against healthy controls. "
+                        "Default: 0")
+    parser.add_qc_args()
+    o.add_argument("-qc-image", metavar="<file>", type=input_file,
+                   help="Anatomical image shown under the segmentation in the QC report.")
+    parser.add_common_args()
+    return parser
+
+
+def _run(args):
+    import os
+
+    from spinalcordtoolbox.image import Image
+    from spinalcordtoolbox.morphometry import morphometry
+    from spinalcordtoolbox.aggregate_slicewise import COLUMNS
+    from spinalcordtoolbox.utils.cli import choice_error
+    from spinalcordtoolbox.utils.csvio import write_results_csv
+    from spinalcordtoolbox.utils.fs import check_not_input
+
+    if args.centerline_algo not in CENTERLINE_ALGOS:
+        raise choice_error("centerline algorithm", args.centerline_algo, CENTERLINE_ALGOS)
+    if not args.o.endswith(".csv"):
+        raise ValueError(f"The output must be a .csv file: {args.o}")
+    check_not_input(args.o)
+    opt = lambda path: Image(path) if path else None  # noqa: E731
+    result = morphometry(
+        Image(args.i), z=args.z, vert=args.vert, im_vertfile=opt(args.vertfile),
+        im_discfile=opt(args.discfile), perslice=bool(args.perslice), perlevel=bool(args.perlevel),
+        angle_corr=bool(args.angle_corr), im_angle_centerline=opt(args.angle_corr_centerline),
+        centerline_algo=args.centerline_algo, centerline_smooth=args.centerline_smooth,
+        im_pmj=opt(args.pmj), pmj_distance=args.pmj_distance, pmj_extent=args.pmj_extent,
+        normalize_pam50=bool(args.normalize_PAM50))
+    write_results_csv(args.o, result.rows, COLUMNS, filename=args.i, append=bool(args.append))
+    outputs = [args.o]
+    if args.normalize_PAM50:
+        from spinalcordtoolbox.hc_database import hc_slice_stats, load_hc, plot_metric_vs_hc
+
+        png = os.path.splitext(args.o)[0] + "_PAM50_area.png"
+        stats = hc_slice_stats(load_hc(), "area")
+        plot_metric_vs_hc(result.metrics["area"], result.pam50_levels, stats, png, metric="area",
+                          title=f"CSA of {os.path.basename(args.i)} vs healthy controls (PAM50)")
+        outputs.append(png)
+    if args.qc:
+        from spinalcordtoolbox.reports.qc import generate_qc
+
+        entry = generate_qc(args.qc_image or args.i, args.qc, process="sct_process_segmentation",
+                            seg=args.i, command_line=" ".join(sys.argv), dataset=args.qc_dataset,
+                            subject=args.qc_subject)
+        outputs.append(entry)
+    for path in outputs:
+        display_open(path, "Saved")
+
+
+def main(argv=None):
+    return run_command(get_parser(), _run, argv)
+
+
+if __name__ == "__main__":
+    main()
