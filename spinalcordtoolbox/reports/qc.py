@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime
 import logging
 import os
+import shutil
 from pathlib import Path
 
 import spinalcordtoolbox
@@ -85,7 +86,11 @@ def generate_qc(image, qc_folder, *, process, seg=None, image2=None, plane=None,
     meta = metadata_from_path(_path_of(image))
     meta.update({k: v for k, v in (("dataset", dataset), ("subject", subject), ("contrast", contrast)) if v})
     folder = records.new_entry_folder(qc_folder, meta["dataset"], meta["subject"], meta["contrast"], process)
-    width, height = render.draw_view(view, folder / "background.png", folder / "overlay.png")
+    try:
+        width, height = render.draw_view(view, folder / "background.png", folder / "overlay.png")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # no half-made entry left behind
+        raise
     rel = folder.relative_to(qc_folder).as_posix()
     kind = "toggle" if im2 is not None else ("labels" if labels else ("seg" if im_seg is not None else "image"))
     record = {
