@@ -128,11 +128,27 @@ def choice_error(name, value, allowed) -> SCTError:
 
 
 # ------------------------------------------------------------------ running
+class _CurrentStdoutHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stdout`` is at the time of the message.
+
+    Commands called in-process (tests, notebooks) may swap ``sys.stdout`` between calls; a
+    handler bound to the first stream would write to a closed file afterwards.
+    """
+
+    @property
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
 def set_loglevel(verbose: int):
     level = {0: logging.WARNING, 1: logging.INFO, 2: logging.DEBUG}.get(verbose, logging.INFO)
     root = logging.getLogger()
     if not any(getattr(h, "_sct", False) for h in root.handlers):
-        handler = logging.StreamHandler(sys.stdout)
+        handler = _CurrentStdoutHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
         handler._sct = True
         root.addHandler(handler)
