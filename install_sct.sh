@@ -51,7 +51,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
 PY="$VENV/bin/python"
-"$PY" -m pip install --quiet --upgrade pip
+[ -f "$VENV/.sct_install_stamp" ] || "$PY" -m pip install --quiet --upgrade pip
 
 # Torch first, pinned, so that later requirements ("torch>=2.0") are already satisfied and pip
 # does not fetch a multi-GB CUDA build on a CPU machine.
@@ -63,7 +63,15 @@ if ! "$PY" -c "import torch, sys; sys.exit(0 if torch.__version__.split('+')[0] 
   fi
 fi
 
-"$PY" -m pip install --quiet -e "$SCT_DIR[test]"
+# Reinstall only when the project's requirements changed since the last install.
+STAMP="$VENV/.sct_install_stamp"
+WANT="$(sha256sum "$SCT_DIR/pyproject.toml" | cut -d' ' -f1) $SCT_DIR"
+if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ] || ! "$PY" -c "import spinalcordtoolbox" 2>/dev/null; then
+  "$PY" -m pip install --quiet -e "$SCT_DIR[test]"
+  echo "$WANT" > "$STAMP"
+else
+  echo "Spinal Cord Toolbox already installed in $VENV (requirements unchanged)"
+fi
 
 if [ "$EDIT_PATH" -eq 1 ]; then
   RC="$HOME/.bashrc"
