@@ -1,0 +1,309 @@
+"""The multi-step registration engine: run each ``-param`` step, compose their fields.
+
+The source (image, segmentation) is first brought onto the destination grid through the
+initial transform (the headers, or ``-initwarp``). Each step then estimates a transform
+``T_k`` mapping destination points to points of the current moved source, either with ANTs
+(translation, rigid, affine, syn, bsplinesyn; deformations restricted in z as
+``deformation=1x1x0`` says) or with the cord-specific slice-wise algorithms. The result is one
+forward field (on the destination grid: ``src -> dest``) and one inverse field (on the source
+grid: ``dest -> src``), both ITK displacement fields; intermediate files live in a temporary
+folder.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from spinalcordtoolbox.image import Image, ImageError, check_same_grid
+from spinalcordtoolbox.registration import warp as W
+from spinalcordtoolbox.registration.param import ParamStep, SEG_ONLY_ALGOS, validate_step
+from spinalcordtoolbox.utils.cli import SCTError
+
+logger = logging.getLogger(__name__)
+
+ANTS_ALGOS = ("translation", "rigid", "affine", "syn", "bsplinesyn")
+_ANTS_NAMES = {"translation": "Translation", "rigid": "Rigid", "affine": "Affine",
+               "syn": "SyN", "bsplinesyn": "BSplineSyN"}
+
+
+@dataclass
+class RegistrationResult:
+    warp_forward: np.ndarray   # on the destination grid: pulls the source onto the destination
+    warp_inverse: np.ndarray   # on the source grid: pulls the destination onto the source
+    src_reg: Image             # source moved onto the destination grid
+    dest_reg: Image            # destination moved onto the source grid
+    step_transforms: list      # [(forward, inverse)] per step, transform objects
+
+
+def _as_3d(im: Image | None, name: str) -> Image | None:
+    if im is None:
+        return None
+    im = im.copy()
+    if im.data.ndim > 3 and not im.is_3d():
+        raise ImageError(f"The {name} must be 3-D, got a 4-D image {im.data.shape}: register a "
+                         f"single volume (e.g. the mean, sct_maths -mean t) and apply the warp to "
+                         f"the 4-D series with sct_apply_transfo")
+    return im.require_3d(name)
+
+
+def register(src: Image, dest: Image, steps: list[ParamStep], *, src_seg=None, dest_seg=None,
+             src_label=None, dest_label=None, mask=None, init_warp=None, init_warp_inv=None,
+             identity=False, interp="linear", tmpdir=None, progress=True) -> RegistrationResult:
+    """Register ``src`` onto ``dest`` through ``steps``; see the module docstring.
+
+    ``init_warp`` / ``init_warp_inv``: transform paths (natural order: the first is applied
+    first to the source image). Without ``init_warp_inv`` the inverse of a field is computed
+    numerically.
+    """
+    from spinalcordtoolbox.utils.cli import progress_bar
+    from spinalcordtoolbox.utils.fs import temporary_folder
+
+    src, dest = _as_3d(src, "source image (-i)"), _as_3d(dest, "destination image (-d)")
+    src_seg, dest_seg = _as_3d(src_seg, "source segmentation"), _as_3d(dest_seg, "destination segmentation")
+    src_label, dest_label = _as_3d(src_label, "source labels"), _as_3d(dest_label, "destination labels")
+    mask = _as_3d(mask, "mask")
+    for s in steps:
+        validate_step(s)
+    _check_inputs(steps, src_seg, dest_seg, src_label, dest_label, src, dest)
+    if mask is not None:
+        check_same_grid(mask, dest, ("mask (-m)", "destination image (-d)"))
+
+    # initial transform (pull chain, ANTs order = natural order reversed)
+    init_fwd = [W.load_transform(t) for t in reversed(init_warp or [])]
+    if init_warp_inv:
+        init_inv = [W.load_transform(t) for t in reversed(init_warp_inv)]
+    else:
+        init_inv = [W.load_transform(t).inverse() for t in (init_warp or [])]
+
+    ref = dest.copy().change_orientation("RPI")  # working grid: axial slices = data[:, :, z]
+    fwd_chain = list(init_fwd)   # reference point goes through the newest step first
+    inv_chain = list(init_inv)
+    step_transforms = []
+    todo = [] if identity else [s for s in steps if s.step > 0]
+    with temporary_folder("register", remove=os.environ.get("SCT_KEEP_TMP") != "1") as tmp:
+        tmp = tmpdir or tmp
+        bar = progress_bar(todo, desc="Registration steps", unit="step") if progress else todo
+        for s in bar:
+            cur = _current_images(src, src_seg, src_label, ref, fwd_chain, s)
+            fixed = _fixed_images(dest, dest_seg, dest_label, ref, s)
+            logger.info("Step %d: type=%s algo=%s", s.step, s.type, s.algo)
+            t_fwd, t_inv = _run_step(s, cur, fixed, ref, mask, tmp)
+            step_transforms.append((t_fwd, t_inv))
+            fwd_chain = [t_fwd] + fwd_chain
+            inv_chain = inv_chain + [t_inv]
+        warp_forward = W.compose_warps(fwd_chain, dest)
+        warp_inverse = W.compose_warps(inv_chain, src)
+    field_fwd = W.DisplacementField(warp_forward, dest.affine)
+    field_inv = W.DisplacementField(warp_inverse, src.affine)
+    src_reg = W.apply_transforms(src, dest, [field_fwd], interp=interp)
+    dest_reg = W.apply_transforms(dest, src, [field_inv], interp=interp)
+    return RegistrationResult(warp_forward, warp_inverse, src_reg, dest_reg, step_transforms)
+
+
+def _check_inputs(steps, src_seg, dest_seg, src_label, dest_label, src, dest):
+    for s in steps:
+        if s.step == 0:
+            continue
+        if s.type in ("seg", "imseg") and (src_seg is None or dest_seg is None):
+            raise SCTError(f"-param step {s.step} has type={s.type}: give both -iseg and -dseg")
+        if s.type == "label" and (src_label is None or dest_label is None):
+            raise SCTError(f"-param step {s.step} has type=label: give both -ilabel and -dlabel")
+        if s.type == "label" and s.algo not in ("translation", "rigid", "affine"):
+            raise SCTError(f"-param step {s.step}: type=label works with algo=translation, rigid "
+                           f"or affine, not {s.algo}")
+    for seg, im, name in ((src_seg, src, "-iseg"), (dest_seg, dest, "-dseg")):
+        if seg is not None:
+            check_same_grid(seg, im, (f"segmentation {name}", "image it belongs to"))
+            if not np.any(seg.data > 0):
+                raise SCTError(f"The segmentation {name} is empty")
+
+
+def _current_images(src, src_seg, src_label, ref, fwd_chain, s):
+    """The source image/segmentation pulled onto the RPI working grid through the chain so far."""
+    out = {}
+    if s.type in ("im", "imseg"):
+        out["im"] = W.apply_transforms(src, ref, fwd_chain, interp="linear")
+    if s.type in ("seg", "imseg"):
+        out["seg"] = W.apply_transforms(src_seg, ref, fwd_chain, interp="linear")
+    if s.type == "label":
+        out["label"] = src_label
+        out["chain"] = fwd_chain
+    return out
+
+
+def _fixed_images(dest, dest_seg, dest_label, ref, s):
+    out = {}
+    if s.type in ("im", "imseg"):
+        out["im"] = dest.copy().change_orientation("RPI")
+    if s.type in ("seg", "imseg"):
+        out["seg"] = dest_seg.copy().change_orientation("RPI")
+    if s.type == "label":
+        out["label"] = dest_label
+    return out
+
+
+def _run_step(s: ParamStep, cur, fixed, ref, mask, tmp):
+    from spinalcordtoolbox.registration import slicewise
+
+    mask_rpi = mask.copy().change_orientation("RPI") if mask is not None else None
+    if s.type == "label":
+        return _label_transform(cur["label"], fixed["label"], cur["chain"], s.algo)
+    if s.algo in SEG_ONLY_ALGOS or s.algo == "slicereg":
+        if s.algo == "slicereg":
+            key = "im" if s.type in ("im", "imseg") else "seg"
+            fwd, inv, _, _ = slicewise.slicereg(cur[key], fixed[key], metric=s.metric, poly=s.poly,
+                                                mask=mask_rpi)
+        elif s.algo == "columnwise":
+            fwd, inv = slicewise.columnwise(cur["seg"], fixed["seg"], smooth_warp_xy=s.smoothWarpXY)
+        else:
+            fwd, inv, _, _ = slicewise.centermass(
+                cur["seg"], fixed["seg"], rotation=s.algo == "centermassrot",
+                pca_eigenratio_th=s.pca_eigenratio_th, rot_method=s.rot_method,
+                filter_size=s.filter_size)
+        return W.DisplacementField(fwd, ref.affine), W.DisplacementField(inv, ref.affine)
+    if s.slicewise:
+        return _ants_slicewise(s, cur, fixed, ref, mask_rpi, tmp)
+    return _ants_step(s, cur, fixed, mask_rpi, tmp)
+
+
+# ------------------------------------------------------------------ ANTs steps
+def _ants_metric(metric, fixed_path, moving_path, weight=1):
+    if metric == "CC":
+        return f"CC[{fixed_path},{moving_path},{weight},4]"
+    if metric == "MI":
+        return f"MI[{fixed_path},{moving_path},{weight},32]"
+    return f"MeanSquares[{fixed_path},{moving_path},{weight},0]"
+
+
+def _ants_transform_arg(s: ParamStep):
+    name = _ANTS_NAMES[s.algo]
+    if s.algo == "syn":
+        return f"SyN[{s.gradStep},3,0]"
+    if s.algo == "bsplinesyn":
+        return f"BSplineSyN[{s.gradStep},1,0,3]"
+    return f"{name}[{s.gradStep}]"
+
+
+def _run_ants(args):
+    import ants
+    from ants.internal import get_lib_fn, process_arguments
+
+    os.environ.setdefault("ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS", str(os.cpu_count() or 1))
+    ret = get_lib_fn("antsRegistration")(process_arguments(args))
+    if ret != 0:
+        raise SCTError(f"ANTs registration failed (exit code {ret})")
+    del ants
+
+
+def _ants_step(s: ParamStep, cur, fixed, mask, tmp):
+    prefix = os.path.join(tmp, f"step{s.step}_")
+    paths = {}
+    for key in ("im", "seg"):
+        if key in cur:
+            paths[f"f_{key}"] = _save_float(fixed[key], os.path.join(tmp, f"step{s.step}_fixed_{key}.nii.gz"))
+            paths[f"m_{key}"] = _save_float(cur[key], os.path.join(tmp, f"step{s.step}_moving_{key}.nii.gz"))
+    metrics = []
+    if s.type in ("im", "imseg"):
+        metrics.append(_ants_metric(s.metric, paths["f_im"], paths["m_im"]))
+    if s.type in ("seg", "imseg"):
+        metrics.append(_ants_metric(s.metric if s.type == "seg" else "MeanSquares",
+                                    paths["f_seg"], paths["m_seg"]))
+    args = ["--dimensionality", "3", "--float", "1", "--collapse-output-transforms", "1",
+            "--output", prefix, "--interpolation", "Linear", "--transform", _ants_transform_arg(s)]
+    for m in metrics:
+        args += ["--metric", m]
+    args += ["--convergence", f"[{s.iter},1e-6,10]", "--shrink-factors", str(s.shrink),
+             "--smoothing-sigmas", f"{s.smooth}mm"]
+    if s.algo in ("syn", "bsplinesyn"):
+        args += ["--restrict-deformation", s.deformation]
+    if mask is not None:
+        args += ["--masks", f"[{_save_float(mask, os.path.join(tmp, 'mask.nii.gz'))},NULL]"]
+    args += ["--verbose", "0"]
+    _run_ants(args)
+    if s.algo in ("syn", "bsplinesyn"):
+        fwd_im, fwd = W.read_warp(prefix + "0Warp.nii.gz")
+        inv_im, inv = W.read_warp(prefix + "0InverseWarp.nii.gz")
+        return W.DisplacementField(fwd, fwd_im.affine), W.DisplacementField(inv, inv_im.affine)
+    affine = W.read_affine(prefix + "0GenericAffine.mat")
+    return affine, affine.inverse()
+
+
+def _ants_slicewise(s, cur, fixed, ref, mask, tmp):
+    """2-D ANTs registration of each axial slice (translation/rigid/affine), stacked into a field."""
+    import ants
+
+    if s.algo not in ("translation", "rigid", "affine"):
+        raise SCTError(f"-param step {s.step}: slicewise=1 works with algo=translation, rigid or "
+                       f"affine, not {s.algo}")
+    key = "im" if s.type in ("im", "imseg") else "seg"
+    mov, fix = cur[key].data.astype(np.float32), fixed[key].data.astype(np.float32)
+    nx, ny, nz = fix.shape
+    px, py = ref.pixdim[:2]
+    ii, jj = np.meshgrid(np.arange(nx, dtype=float), np.arange(ny, dtype=float), indexing="ij")
+    pts = np.stack([ii.ravel() * px, jj.ravel() * py], axis=1)
+    fwd = np.zeros((nx, ny, nz, 3))
+    inv = np.zeros((nx, ny, nz, 3))
+    metric = {"CC": "GC", "MI": "mattes", "MeanSquares": "meansquares"}[s.metric]
+    kind = {"translation": "Translation", "rigid": "Rigid", "affine": "Affine"}[s.algo]
+    for z in range(nz):
+        if np.ptp(fix[:, :, z]) == 0 or np.ptp(mov[:, :, z]) == 0:
+            continue
+        f2 = ants.from_numpy(fix[:, :, z], spacing=(px, py))
+        m2 = ants.from_numpy(mov[:, :, z], spacing=(px, py))
+        reg = ants.registration(f2, m2, type_of_transform=kind, aff_metric=metric,
+                                aff_iterations=(s.iter * 10,), aff_shrink_factors=(s.shrink,),
+                                aff_smoothing_sigmas=(s.smooth,), initial_transform="Identity",
+                                outprefix=os.path.join(tmp, f"step{s.step}_z{z}_"))
+        tx = ants.read_transform(reg["fwdtransforms"][0])
+        mapped = np.array([tx.apply_to_point(tuple(p)) for p in pts])
+        fwd[:, :, z, :2] = ((mapped - pts) / [px, py]).reshape(nx, ny, 2)
+        itx = tx.invert()
+        mapped = np.array([itx.apply_to_point(tuple(p)) for p in pts])
+        inv[:, :, z, :2] = ((mapped - pts) / [px, py]).reshape(nx, ny, 2)
+    return (W.DisplacementField(W.displacement_from_voxel_shifts(ref, fwd), ref.affine),
+            W.DisplacementField(W.displacement_from_voxel_shifts(ref, inv), ref.affine))
+
+
+def _save_float(im: Image, path):
+    out = im.copy()
+    out.data = out.data.astype(np.float32)
+    out.hdr.set_data_dtype(np.float32)
+    out.save(path, verbose=False)
+    return path
+
+
+# ------------------------------------------------------------------ label steps
+def _label_transform(src_label: Image, dest_label: Image, chain, algo):
+    """Least-squares translation/rigid/affine between point labels matched by value (LPS mm)."""
+    src_pts = {int(v): p for *p, v in src_label.nonzero_coords()}
+    dest_pts = {int(v): p for *p, v in dest_label.nonzero_coords()}
+    common = sorted(set(src_pts) & set(dest_pts))
+    needed = {"translation": 1, "rigid": 3, "affine": 4}[algo]
+    if len(common) < needed:
+        raise SCTError(f"type=label,algo={algo} needs at least {needed} label value(s) present in "
+                       f"both -ilabel and -dlabel; common values: {common or 'none'}")
+    lps = lambda im, pts: im.transfo_pix2phys(np.array(pts)) * np.array([-1.0, -1.0, 1.0])
+    d = lps(dest_label, [dest_pts[v] for v in common])
+    s = lps(src_label, [src_pts[v] for v in common])
+    # the step maps dest points to the current moved source: invert the chain so far on s
+    inv_chain = W.Composite([t.inverse() for t in reversed(chain)]) if chain else None
+    if inv_chain is not None:
+        s = inv_chain.apply(s)
+    if algo == "translation":
+        t = W.AffineTransform(np.eye(3), (s - d).mean(axis=0))
+    elif algo == "rigid":
+        cd, cs = d.mean(0), s.mean(0)
+        u, _, vt = np.linalg.svd((d - cd).T @ (s - cs))
+        r = (u @ vt).T
+        if np.linalg.det(r) < 0:
+            vt[-1] *= -1
+            r = (u @ vt).T
+        t = W.AffineTransform(r, cs - r @ cd)
+    else:
+        x = np.hstack([d, np.ones((len(d), 1))])
+        sol, *_ = np.linalg.lstsq(x, s, rcond=None)
+        t = W.AffineTransform(sol[:3].T, sol[3])
+    return t, t.inverse()
