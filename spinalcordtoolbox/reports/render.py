@@ -17,11 +17,17 @@ SEG_ALPHA = 0.55
 
 
 def save_grey(array: np.ndarray, path):
-    """Write a [0, 1] array as an 8-bit greyscale PNG of exactly the array's size."""
-    from matplotlib.image import imsave
+    """Write a [0, 1] array as an 8-bit greyscale PNG of exactly the array's size.
 
+    Written as a one-channel PNG with Pillow (matplotlib's own PNG writer) rather than
+    matplotlib's RGBA ``imsave``: the same pixels in about half the bytes, which matters for
+    reports of hundreds of subjects.
+    """
+    from PIL import Image as PILImage
+
+    grey = np.rint(np.clip(np.nan_to_num(array), 0, 1) * 255).astype(np.uint8)
     with atomic_output(path) as tmp:
-        imsave(tmp, np.clip(array, 0, 1), cmap="gray", vmin=0, vmax=1, format="png")
+        PILImage.fromarray(grey, mode="L").save(tmp, format="PNG", optimize=False)
 
 
 def mask_rgba(mask: np.ndarray) -> np.ndarray:
