@@ -75,6 +75,9 @@ def resample_to_grid(img: Image, shape, affine, interpolation="linear") -> Image
         raise ImageError(f"Cannot resample a {img.data.ndim}-D image")
     out_dtype = img.data.dtype if order == 0 else np.result_type(img.data.dtype, np.float32)
     results = []
+    if len(volumes) > 1:
+        from spinalcordtoolbox.utils.cli import progress_bar
+        volumes = progress_bar(volumes, desc="Resampling volumes", unit="vol")
     for vol in volumes:
         values = ndimage.map_coordinates(vol.astype(np.float64) if order else vol, src, order=order,
                                          mode="constant", cval=0.0, prefilter=order > 1)
@@ -144,7 +147,9 @@ def merge_images(images: list[Image], dest: Image, warps=None, interpolation="li
     dest = dest.copy().require_3d("destination image")
     total = np.zeros(dest.data.shape[:3])
     weight = np.zeros(dest.data.shape[:3])
-    for i, img in enumerate(images):
+    from spinalcordtoolbox.utils.cli import progress_bar
+
+    for i, img in enumerate(progress_bar(images, desc="Merging images", unit="image")):
         img = img.copy().require_3d(f"image {i + 1}")
         ones = Image(np.ones(img.data.shape, dtype=np.float32), hdr=img.hdr, affine=img.affine)
         if warps:
