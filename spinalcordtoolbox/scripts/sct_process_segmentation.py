@@ -90,7 +90,7 @@ def _run(args):
         from spinalcordtoolbox.hc_database import hc_slice_stats, load_hc, plot_metric_vs_hc
 
         png = os.path.splitext(args.o)[0] + "_PAM50_area.png"
-        stats = hc_slice_stats(load_hc(), "area")
+        stats = hc_slice_stats(load_hc(metrics=["area"]), "area")
         plot_metric_vs_hc(result.metrics["area"], result.pam50_levels, stats, png, metric="area",
                           title=f"CSA of {os.path.basename(args.i)} vs healthy controls (PAM50)")
         outputs.append(png)
