@@ -47,6 +47,7 @@
     showEntry(entry, false);
   }
   function cycleRating(entry) {
+    if (!entry) { return; }
     // none -> pass -> fail -> artifact -> none
     var current = RATINGS.indexOf(ratingOf(entry));
     setRating(entry, current === RATINGS.length - 1 ? "none" : RATINGS[current + 1]);
@@ -193,6 +194,21 @@
     var scale = Math.min(availW / w, availH / h, 4);
     bg.style.width = Math.max(1, Math.floor(w * scale)) + "px";
     bg.style.height = Math.max(1, Math.floor(h * scale)) + "px";
+  }
+  function hoverSlice(ev) {
+    // axial mosaics: name the slice under the mouse (tiles run left to right, top to bottom)
+    var e = state.selected, label = $("hover");
+    if (!e || !e.tile || !e.slices || !e.slices.length) { label.hidden = true; return; }
+    var bg = $("img-background"), rect = bg.getBoundingClientRect();
+    var x = (ev.clientX - rect.left) * bg.naturalWidth / rect.width;
+    var y = (ev.clientY - rect.top) * bg.naturalHeight / rect.height;
+    var ncol = Math.round(bg.naturalWidth / e.tile);
+    var k = Math.floor(y / e.tile) * ncol + Math.floor(x / e.tile);
+    if (k < 0 || k >= e.slices.length || x < 0 || y < 0) { label.hidden = true; return; }
+    label.textContent = "slice " + e.slices[k];
+    label.style.left = (ev.clientX - $("stage").getBoundingClientRect().left + 14) + "px";
+    label.style.top = (ev.clientY - $("stage").getBoundingClientRect().top + 14) + "px";
+    label.hidden = false;
   }
   function toggleOverlay() {
     if (!state.selected) { return; }
@@ -364,6 +380,8 @@
     if (handled) { ev.preventDefault(); }
   });
   window.addEventListener("resize", fitImage);
+  $("frame").addEventListener("mousemove", hoverSlice);
+  $("frame").addEventListener("mouseleave", function () { $("hover").hidden = true; });
 
   renderTable();
   if (state.visible.length) { select(state.visible[0]); } else { showEntry(null); }

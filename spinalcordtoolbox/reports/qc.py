@@ -103,7 +103,8 @@ def generate_qc(image, qc_folder, *, process, seg=None, image2=None, plane=None,
         "background": f"{rel}/background.png", "overlay": f"{rel}/overlay.png",
         "width": width, "height": height,
         "image": _path_of(image), "seg": _path_of(seg), "image2": _path_of(image2),
-        "slices": [t[2] for t in view.tiles],
+        # axial mosaics: the slice of each tile (RPI, inferior = 0), for the page's hover label
+        "slices": [t[2] for t in view.tiles], "tile": view.tile_size,
     }
     records.write_record(folder, record)
     index = records.rebuild_index(qc_folder)

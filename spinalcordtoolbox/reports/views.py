@@ -32,6 +32,9 @@ QC_RESOLUTION_MM = 0.5
 AXIAL_FOV_MM = 40.0
 #: Maximum width of an axial mosaic, in pixels (the number of columns follows from it).
 MAX_MOSAIC_WIDTH_PX = 960
+#: Without a segmentation, axial tiles show the whole field of view, capped in size and number.
+MAX_TILE_PX = 240
+MAX_TILES_WITHOUT_SEG = 36
 #: Sagittal views are upscaled by an integer factor until their long side reaches this.
 MIN_SAGITTAL_SIDE_PX = 600
 #: Intensity window: percentiles of the displayed voxels (robust to spikes and padding).
@@ -76,11 +79,11 @@ def is_point_labels(seg: Image) -> bool:
     return len(np.unique(values)) == nz or nz <= 5
 
 
-def _to_voxels(ref: Image, other: Image, vox_ref: np.ndarray) -> np.ndarray:
-    """Map (N, 3) voxel coordinates of ``ref`` to voxel coordinates of ``other``."""
-    if other is ref or (other.data.shape == ref.data.shape and np.allclose(other.affine, ref.affine, atol=1e-4)):
-        return vox_ref
-    return other.transfo_phys2pix(ref.transfo_pix2phys(vox_ref))
+def _to_voxels(src: Image, dst: Image, vox_src: np.ndarray) -> np.ndarray:
+    """Map (N, 3) voxel coordinates of ``src`` to voxel coordinates of ``dst`` (via world)."""
+    if dst is src or (dst.data.shape == src.data.shape and np.allclose(dst.affine, src.affine, atol=1e-4)):
+        return vox_src
+    return dst.transfo_phys2pix(src.transfo_pix2phys(vox_src))
 
 
 def _sample(ref: Image, other: Image, vox_ref: np.ndarray, order: int) -> np.ndarray:
@@ -108,7 +111,7 @@ def _seg_voxels_in_ref(ref: Image, seg: Image) -> np.ndarray:
     idx = np.argwhere(seg.data != 0).astype(float)
     if idx.size == 0:
         raise ImageError("The segmentation for QC is empty (no non-zero voxel)")
-    return _to_voxels(ref, seg, idx)
+    return _to_voxels(seg, ref, idx)
 
 
 def cord_centres(ref: Image, seg: Image) -> tuple[np.ndarray, np.ndarray]:
@@ -143,9 +146,12 @@ def axial_view(image: Image, seg: Image | None = None, image2: Image | None = No
     if seg is not None:
         slices, centres = cord_centres(image, seg)
     else:
-        slices = np.arange(nz)
-        centres = np.tile([(nx - 1) / 2, (ny - 1) / 2], (nz, 1))
+        # no cord to centre on: whole field of view, at most MAX_TILE_PX wide, and at most
+        # MAX_TILES_WITHOUT_SEG slices evenly spread (a 3-D acquisition has hundreds)
+        slices = np.unique(np.linspace(0, nz - 1, min(nz, MAX_TILES_WITHOUT_SEG)).round().astype(int))
+        centres = np.tile([(nx - 1) / 2, (ny - 1) / 2], (len(slices), 1))
         fov_mm = max(nx * px, ny * py)
+        resolution = max(resolution, fov_mm / MAX_TILE_PX)
     slices, centres = slices[::-1], centres[::-1]
     tile = int(round(fov_mm / resolution))
     offsets = (np.arange(tile) - (tile - 1) / 2) * resolution   # mm from the tile centre

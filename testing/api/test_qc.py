@@ -283,3 +283,26 @@ def test_metadata_from_path():
         "dataset": "ukb", "subject": "sub-01", "contrast": "anat"}
     assert metadata_from_path("/x/sct_testing_data/t2/t2.nii.gz") == {
         "dataset": "x", "subject": "sct_testing_data", "contrast": "t2"}
+
+
+def test_segmentation_on_another_grid_is_resampled_through_world_coordinates(t2_views):
+    from spinalcordtoolbox.image import crop_image
+
+    im, seg, _ = t2_views
+    # the same segmentation cropped around the cord: other shape, other affine, same world
+    cropped = crop_image(seg, xmin=10, xmax=40, ymin=5, ymax=50, zmin=0, zmax=None)
+    assert cropped.data.shape != seg.data.shape
+    full, crop = views.axial_view(im, seg), views.axial_view(im, cropped)
+    assert crop.tiles == full.tiles
+    np.testing.assert_allclose(crop.mask, full.mask, atol=1e-5)
+
+
+def test_4d_image_without_segmentation(sct_testing_data):
+    # fMRI: 68 x 68 x 6 x 30 volumes of 0.956 x 0.956 x 16.8 mm -> mean over time; no
+    # segmentation: every slice, whole field of view (65 mm) in tiles of at most 240 px
+    im = views.prepare(sct_testing_data / "fmri" / "fmri.nii.gz")
+    assert im.data.shape == (68, 68, 6)
+    view = views.axial_view(im)
+    assert [t[2] for t in view.tiles] == [5, 4, 3, 2, 1, 0]
+    assert view.tile_size == 130  # 68 * 0.956 mm = 65 mm at 0.5 mm (under the 240 px cap)
+    assert view.background.shape == (130, 6 * 130)
