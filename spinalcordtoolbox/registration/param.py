@@ -12,7 +12,7 @@ from spinalcordtoolbox.utils.cli import SCTError, choice_error
 
 TYPES = ("im", "seg", "imseg", "label")
 ALGOS = ("translation", "rigid", "affine", "syn", "bsplinesyn", "slicereg", "centermass",
-         "centermassrot", "columnwise", "dl")
+         "centermassrot", "columnwise")
 METRICS = ("CC", "MI", "MeanSquares")
 ROT_METHODS = ("pca", "hog", "pcahog")
 #: Algorithms estimated slice by slice from segmentations (they need type=seg or imseg)
@@ -106,9 +106,6 @@ def validate_step(s: ParamStep):
     for key, allowed in _ENUMS.items():
         if getattr(s, key) not in allowed:
             raise choice_error(f"{key} in -param step {s.step}", getattr(s, key), allowed)
-    if s.algo == "dl":
-        raise SCTError(f"-param step {s.step}: algo=dl (deep-learning registration) is not "
-                       f"available in this version; use syn or bsplinesyn")
     if s.algo in SEG_ONLY_ALGOS and s.type not in ("seg", "imseg"):
         raise SCTError(f"-param step {s.step}: algo={s.algo} works on segmentations: use "
                        f"type=seg (or imseg), not type={s.type}")

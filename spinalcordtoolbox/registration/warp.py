@@ -101,12 +101,14 @@ class DisplacementField:
         shape = self.disp.shape[:3]
         inv = np.zeros(self.disp.shape, dtype=np.float64)
         for sl, points in _grid_chunks(self.affine, shape):
-            x = points.copy()
+            x = points - self.displacement(points)
+            active = np.ones(len(points), dtype=bool)
             for _ in range(n_iter):
-                x_new = points - self.displacement(x)
-                step = np.max(np.abs(x_new - x)) if len(x) else 0.0
-                x = x_new
-                if step < tol:
+                x_new = points[active] - self.displacement(x[active])
+                moved = np.max(np.abs(x_new - x[active]), axis=1)
+                x[active] = x_new
+                active[np.flatnonzero(active)[moved < tol]] = False  # converged points stop
+                if not active.any():
                     break
             inv[:, :, sl] = (x - points).reshape(shape[0], shape[1], -1, 3)
         return DisplacementField(inv, self.affine)
@@ -399,3 +401,18 @@ def displacement_from_voxel_shifts(ref: Image, shifts_vox: np.ndarray) -> np.nda
     """Convert per-voxel shifts in ``ref``'s voxel axes (nx, ny, nz, 3) into LPS mm displacements."""
     ras = shifts_vox @ ref.affine[:3, :3].T
     return ras * _FLIP
+
+
+def natural_to_ants(paths, inverted=()):
+    """Command-line order (first applied to the image first; comma lists allowed) -> ANTs order.
+
+    Returns (transforms, inverse flags) for :func:`apply_transforms`. Every path in
+    ``inverted`` must be one of ``paths``.
+    """
+    flat = [p for item in paths for p in str(item).split(",") if p]
+    inv_set = {os.path.realpath(p) for item in inverted for p in str(item).split(",") if p}
+    unknown = inv_set - {os.path.realpath(p) for p in flat}
+    if unknown:
+        raise WarpError(f"-winv lists transforms that are not in -w: {', '.join(sorted(unknown))}")
+    flat = flat[::-1]
+    return flat, [os.path.realpath(p) in inv_set for p in flat]
