@@ -149,8 +149,9 @@ def merge_images(images: list[Image], dest: Image, warps=None, interpolation="li
     weight = np.zeros(dest.data.shape[:3])
     from spinalcordtoolbox.utils.cli import progress_bar
 
+    # check every input before any work (and before the progress bar starts)
+    images = [img.copy().require_3d(f"image {i + 1}") for i, img in enumerate(images)]
     for i, img in enumerate(progress_bar(images, desc="Merging images", unit="image")):
-        img = img.copy().require_3d(f"image {i + 1}")
         ones = Image(np.ones(img.data.shape, dtype=np.float32), hdr=img.hdr, affine=img.affine)
         if warps:
             from spinalcordtoolbox.registration.warp import apply_transforms
