@@ -56,6 +56,25 @@ def test_sct_image_split_concat_round_trip(data, capsys):
     assert np.array_equal(Image("k.nii.gz").data, orig.data[..., [0, 2]])
 
 
+def test_sct_image_header_flip_type_pad_copy(data, capsys):
+    t2 = Image("t2.nii.gz")
+    rc, out, _ = run(sct_image.main, ["-i", "t2.nii.gz", "-header"], capsys)
+    assert rc == 0 and "orientation     AIL" in out and "dim1            60" in out
+    run(sct_image.main, ["-i", "t2.nii.gz", "-flip", "x"], capsys)           # default name, current folder
+    assert np.array_equal(Image("t2_flip.nii.gz").data, t2.data[::-1])
+    run(sct_image.main, ["-i", "t2.nii.gz", "-type", "float32", "-o", "f.nii.gz"], capsys)
+    assert Image("f.nii.gz").data.dtype == np.float32
+    rc, _, err = run(sct_image.main, ["-i", "t2.nii.gz", "-type", "uint8", "-o", "u.nii.gz"], capsys)
+    assert rc == 1 and "do not fit in uint8" in err and not os.path.exists("u.nii.gz")
+    run(sct_image.main, ["-i", "t2.nii.gz", "-pad", "0,0,3", "-o", "p.nii.gz"], capsys)
+    padded = Image("p.nii.gz")
+    assert padded.data.shape == (60, 55, 58)
+    assert np.allclose(padded.transfo_pix2phys([[0, 0, 3]]), t2.transfo_pix2phys([[0, 0, 0]]))
+    run(sct_image.main, ["-i", "t2.nii.gz", "-copy-header", "t2_seg-manual.nii.gz", "-o", "c.nii.gz"], capsys)
+    copied = Image("c.nii.gz")
+    assert np.array_equal(copied.data, Image("t2_seg-manual.nii.gz").data) and np.allclose(copied.affine, t2.affine)
+
+
 def test_sct_maths_add_equals_numpy(data, capsys):
     rc, _, _ = run(sct_maths.main, ["-i", "t2.nii.gz", "-add", "t2_seg-manual.nii.gz", "10", "-o", "a.nii.gz"], capsys)
     t2, seg = Image("t2.nii.gz").data, Image("t2_seg-manual.nii.gz").data
