@@ -17,6 +17,7 @@ from spinalcordtoolbox.image import Image, ImageError
 logger = logging.getLogger(__name__)
 
 INTERPOLATIONS = {"nn": 0, "linear": 1, "spline": 3, "label": None}
+_CHUNK = 1 << 22  # output voxels interpolated at once (~100 MB of coordinates)
 
 
 def parse_dims(text: str, kind: str) -> list[float]:
@@ -57,32 +58,49 @@ def grid_for(img: Image, factor=None, mm=None, vox=None) -> tuple[tuple[int, int
 
 
 def resample_to_grid(img: Image, shape, affine, interpolation="linear") -> Image:
-    """Resample ``img`` (3-D or 4-D) onto the grid (shape, affine); world coordinates kept."""
+    """Resample ``img`` (3-D or 4-D) onto the grid (shape, affine); world coordinates kept.
+
+    Memory stays bounded on large grids: output voxels are interpolated in slabs of at most
+    ``_CHUNK`` voxels, so the coordinate arrays never hold the whole output grid.
+    """
     from scipy import ndimage
 
     if interpolation not in INTERPOLATIONS:
         from spinalcordtoolbox.utils.cli import choice_error
         raise choice_error("interpolation", interpolation, INTERPOLATIONS)
+    if img.data.ndim not in (3, 4):
+        raise ImageError(f"Cannot resample a {img.data.ndim}-D image")
     shape = tuple(int(s) for s in shape[:3])
     if interpolation == "label":
         return _resample_points(img, shape, affine)
     order = INTERPOLATIONS[interpolation]
     vox2vox = np.linalg.inv(img.affine) @ affine
-    coords = np.indices(shape, dtype=np.float64).reshape(3, -1)
-    src = vox2vox[:3, :3] @ coords + vox2vox[:3, 3:4]
-    volumes = [img.data] if img.data.ndim == 3 else [img.data[..., t] for t in range(img.data.shape[3])]
-    if img.data.ndim > 4:
-        raise ImageError(f"Cannot resample a {img.data.ndim}-D image")
+    nt = 1 if img.data.ndim == 3 else img.data.shape[3]
     out_dtype = img.data.dtype if order == 0 else np.result_type(img.data.dtype, np.float32)
-    results = []
-    if len(volumes) > 1:
+    data = np.zeros(shape + ((nt,) if img.data.ndim == 4 else ()), dtype=out_dtype)
+    rows = max(1, _CHUNK // max(1, shape[1] * shape[2]))   # x-slabs of the output grid
+    volumes = range(nt)
+    if nt > 1:
         from spinalcordtoolbox.utils.cli import progress_bar
         volumes = progress_bar(volumes, desc="Resampling volumes", unit="vol")
-    for vol in volumes:
-        values = ndimage.map_coordinates(vol.astype(np.float64) if order else vol, src, order=order,
-                                         mode="constant", cval=0.0, prefilter=order > 1)
-        results.append(values.reshape(shape).astype(out_dtype))
-    data = results[0] if img.data.ndim == 3 else np.stack(results, axis=3)
+    for t in volumes:
+        vol = img.data if img.data.ndim == 3 else img.data[..., t]
+        if order > 1:  # spline coefficients once per volume, not once per slab
+            vol = ndimage.spline_filter(vol.astype(np.float64), order=order)
+        elif order == 1:
+            vol = vol.astype(np.float64)
+        for x0 in range(0, shape[0], rows):
+            x1 = min(shape[0], x0 + rows)
+            grid = np.indices((x1 - x0,) + shape[1:], dtype=np.float64).reshape(3, -1)
+            grid[0] += x0
+            src = vox2vox[:3, :3] @ grid + vox2vox[:3, 3:4]
+            values = ndimage.map_coordinates(vol, src, order=order, mode="constant", cval=0.0,
+                                             prefilter=False)
+            slab = values.reshape((x1 - x0,) + shape[1:]).astype(out_dtype)
+            if img.data.ndim == 3:
+                data[x0:x1] = slab
+            else:
+                data[x0:x1, ..., t] = slab
     out = Image(data, hdr=img.hdr, affine=affine)
     zooms = list(np.sqrt(np.sum(affine[:3, :3] ** 2, axis=0))) + list(img.hdr.get_zooms()[3:])
     out.hdr.set_zooms(zooms[:data.ndim])
@@ -122,9 +140,27 @@ def _warn_lost_labels(src: Image, out: Image):
                        "-x label", sorted(lost))
 
 
+def looks_like_point_labels(img: Image) -> bool:
+    """A 3-D image of point labels: integer values, few non-zero voxels, each value once."""
+    if img.data.ndim != 3:
+        return False
+    values = img.data[img.data != 0]
+    if not 0 < values.size <= 1000 or not np.all(np.equal(np.mod(values, 1), 0)):
+        return False
+    return len(np.unique(values)) == values.size
+
+
 def resample_image(img: Image, factor=None, mm=None, vox=None, ref: Image | None = None,
-                   interpolation="linear") -> Image:
-    """Resample by factor, to a voxel size in mm, to a shape, or onto a reference grid."""
+                   interpolation=None) -> Image:
+    """Resample by factor, to a voxel size in mm, to a shape, or onto a reference grid.
+
+    ``interpolation=None`` chooses ``label`` for point-label images (see
+    :func:`looks_like_point_labels`) and ``linear`` otherwise, and says which.
+    """
+    if interpolation is None:
+        interpolation = "label" if looks_like_point_labels(img) else "linear"
+        logger.info("Interpolation: %s%s", interpolation,
+                    " (point labels: each label moves to the nearest new voxel)" if interpolation == "label" else "")
     if ref is not None:
         if any(v is not None for v in (factor, mm, vox)):
             raise ImageError("Give either a reference image or a new resolution, not both")

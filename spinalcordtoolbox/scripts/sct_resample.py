@@ -15,9 +15,10 @@ def get_parser():
     parser.optional.add_argument("-vox", metavar="<int>", help="New shape in voxels, e.g. 100x100x20.")
     parser.optional.add_argument("-ref", metavar="<file>", type=input_file,
                                  help="Resample onto the grid of this image.")
-    parser.optional.add_argument("-x", choices=("nn", "linear", "spline", "label"), default="linear",
+    parser.optional.add_argument("-x", choices=("nn", "linear", "spline", "label"),
                                  help="Interpolation. 'label': point labels moved to the nearest new voxel "
-                                      "(none lost). Default: linear")
+                                      "(none lost). Default: label for point-label images (one voxel per "
+                                      "value), else linear")
     parser.optional.add_argument("-o", metavar="<file>",
                                  help="Output image. Default: <input>_r.nii.gz in the current folder.")
     parser.add_common_args()

@@ -61,6 +61,25 @@ def test_linear_interpolation_of_a_ramp_is_exact():
     assert np.allclose(out.data[inside, 2, 2], centres[inside], atol=1e-5)
 
 
+def test_spline_and_chunking(t2, monkeypatch):
+    from spinalcordtoolbox import resampling
+
+    # an interpolating spline passes through the samples: factor 1 gives the input back
+    assert np.allclose(resample_image(t2, factor=[1, 1, 1], interpolation="spline").data, t2.data, atol=1e-3)
+    whole = resample_image(t2, mm=[0.7, 0.9, 1.3], interpolation="spline")
+    monkeypatch.setattr(resampling, "_CHUNK", 500)   # slabs of one x-row: same result
+    sliced = resample_image(t2, mm=[0.7, 0.9, 1.3], interpolation="spline")
+    assert np.array_equal(whole.data, sliced.data)
+
+
+def test_point_labels_are_detected(labels, t2):
+    from spinalcordtoolbox.resampling import looks_like_point_labels
+
+    assert looks_like_point_labels(labels) and not looks_like_point_labels(t2)
+    auto = resample_image(labels, mm=[3, 3, 3])           # default interpolation: as points
+    assert sorted(auto.nonzero_coords()[:, 3].tolist()) == [3, 5]
+
+
 def test_resample_onto_reference_and_4d(sct_testing_data, t2):
     dmri = Image(sct_testing_data / "dmri" / "dmri.nii.gz")
     ref = resample_image(t2, mm=[2, 2, 2])
