@@ -46,6 +46,11 @@ def surface_distances(a, b, spacing) -> tuple[np.ndarray, np.ndarray]:
     a, b = _mask(a), _mask(b)
     if not a.any() or not b.any():
         raise ImageError("Cannot compute distances with an empty segmentation")
+    # work in the bounding box of both masks plus a background margin: same distances, and
+    # the distance maps stay small on large images
+    idx = np.argwhere(a | b)
+    box = tuple(slice(lo, hi + 1) for lo, hi in zip(idx.min(0), idx.max(0)))
+    a, b = np.pad(a[box], 1), np.pad(b[box], 1)
     sa, sb = _surface(a), _surface(b)
     dist_to_b = ndimage.distance_transform_edt(~sb, sampling=spacing)
     dist_to_a = ndimage.distance_transform_edt(~sa, sampling=spacing)

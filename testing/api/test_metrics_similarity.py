@@ -64,3 +64,11 @@ def test_hausdorff_concentric_squares_per_slice():
     per = hausdorff_per_slice(a, b, spacing=(1, 1, 1), axis=2)
     assert per[0]["hausdorff"] == pytest.approx(np.sqrt(18))
     assert per[0]["max_b_to_a"] == pytest.approx(3.0)
+
+
+def test_hausdorff_masks_touching_the_image_border():
+    # the image border counts as background: a box at the edge shifted by 2 voxels -> 2 mm
+    a = np.zeros((20, 10, 10), bool)
+    a[0:10, :, :] = True
+    b = np.roll(a, 2, axis=0)
+    assert hausdorff(a, b, spacing=(1, 1, 1))["hausdorff"] == pytest.approx(2.0)
