@@ -194,7 +194,7 @@ def compute_shape(im_seg: Image, angle_correction=True, im_centerline: Image | N
     cos_x, cos_y = np.cos(angle_ap), np.cos(angle_rl)
 
     iterator = slices
-    if progress and len(slices) > 50:
+    if progress and len(slices) > 200:
         from spinalcordtoolbox.utils.cli import progress_bar
         iterator = progress_bar(slices, desc="Shape analysis", unit="slice")
     for z in iterator:

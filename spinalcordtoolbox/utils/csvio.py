@@ -24,7 +24,7 @@ def _format(value):
     if isinstance(value, float):
         if not math.isfinite(value):
             return ""
-        return repr(value)
+        return repr(float(value))  # np.float64 is a float subclass whose repr is "np.float64(...)"
     try:
         import numpy as np
         if isinstance(value, np.floating):

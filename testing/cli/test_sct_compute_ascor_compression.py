@@ -1,0 +1,59 @@
+"""sct_compute_ascor and sct_compute_compression commands: CSV outputs and errors."""
+import csv
+
+import numpy as np
+import pytest
+
+from spinalcordtoolbox.image import Image
+
+
+def _read(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _tube(path, r_mm, nz=50, b_of_z=None):
+    n, p, sub = 40, 0.5, 3
+    off = ((np.arange(sub) + 0.5) / sub - 0.5) * p
+    X, Y = np.meshgrid(np.arange(n) * p - 9.75, np.arange(n) * p - 9.75, indexing="ij")
+    data = np.zeros((n, n, nz), np.float32)
+    for z in range(nz):
+        b = b_of_z(z) if b_of_z else r_mm
+        data[:, :, z] = sum(((X + ox) / r_mm) ** 2 + ((Y + oy) / b) ** 2 <= 1
+                            for ox in off for oy in off) / sub ** 2
+    Image(data, affine=np.diag([-p, p, 1.0, 1.0])).save(path)
+
+
+def test_ascor_cli(in_tmp):
+    from spinalcordtoolbox.scripts.sct_compute_ascor import main
+
+    _tube("cord.nii.gz", 4.0, nz=8)
+    _tube("canal.nii.gz", 6.0, nz=8)
+    assert main(["-i-SC", "cord.nii.gz", "-i-canal", "canal.nii.gz", "-perslice", "1", "-v", "0"]) == 0
+    rows = _read("ascor.csv")
+    assert len(rows) == 8 and rows[0]["Slice (I->S)"] == "0"
+    np.testing.assert_allclose([float(r["MEAN(aSCOR)"]) for r in rows], 16 / 36, rtol=0.01)
+    with pytest.raises(SystemExit):
+        main(["-i-SC", "cord.nii.gz", "-i-canal", "canal.nii.gz", "-perlevel", "1", "-o", "x.csv"])
+    assert not (in_tmp / "x.csv").exists()
+
+
+def test_compression_cli(in_tmp, capsys):
+    from spinalcordtoolbox.scripts.sct_compute_compression import main
+
+    # AP semi-axis 4 mm narrowed to 2.5 mm on slices 23-27: diameter_AP ratio 37.5 %
+    _tube("seg.nii.gz", 5.0, b_of_z=lambda z: 2.5 if abs(z - 25) <= 2 else 4.0)
+    lab = np.zeros((40, 40, 50), np.uint8)
+    lab[20, 20, 25] = 1
+    Image(lab, affine=np.diag([-0.5, 0.5, 1.0, 1.0])).save("comp.nii.gz")
+    main(["-i", "seg.nii.gz", "-l", "comp.nii.gz", "-metric", "diameter_AP", "-v", "0"])
+    (row,) = _read("compression_metrics.csv")
+    assert row["Slice (I->S)"] == "25" and row["Compression Level"] == ""
+    np.testing.assert_allclose(float(row["diameter_AP_ratio"]), 37.5, atol=1.5)
+    with pytest.raises(SystemExit):
+        main(["-i", "seg.nii.gz", "-l", "comp.nii.gz", "-metric", "diametre_AP", "-o", "y.csv"])
+    assert "Did you mean 'diameter_AP'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):   # normalisation needs the levels
+        main(["-i", "seg.nii.gz", "-l", "comp.nii.gz", "-normalize-hc", "1", "-o", "y.csv"])
+    assert "-vertfile" in capsys.readouterr().err
+    assert not (in_tmp / "y.csv").exists()
