@@ -416,3 +416,84 @@ def natural_to_ants(paths, inverted=()):
         raise WarpError(f"-winv lists transforms that are not in -w: {', '.join(sorted(unknown))}")
     flat = flat[::-1]
     return flat, [os.path.realpath(p) in inv_set for p in flat]
+
+
+# ------------------------------------------------------------------ FSL (FNIRT) fields
+#: NIfTI intent code FSL gives relative displacement fields (FSL_FNIRT_DISPLACEMENT_FIELD)
+FSL_DISPLACEMENT_INTENT = 2006
+
+
+def _fsl_scaled(vox: np.ndarray, im: Image) -> np.ndarray:
+    """Voxel indices -> FSL 'scaled voxel' mm (x index mirrored when the affine is neurological)."""
+    shape = np.array(im.data.shape[:3], dtype=float)
+    out = np.array(vox, dtype=float)
+    if np.linalg.det(im.affine[:3, :3]) > 0:
+        out[..., 0] = shape[0] - 1 - out[..., 0]
+    return out * np.array(im.pixdim)
+
+
+def _fsl_unscaled(mm: np.ndarray, im: Image) -> np.ndarray:
+    shape = np.array(im.data.shape[:3], dtype=float)
+    vox = np.array(mm, dtype=float) / np.array(im.pixdim)
+    if np.linalg.det(im.affine[:3, :3]) > 0:
+        vox[..., 0] = shape[0] - 1 - vox[..., 0]
+    return vox
+
+
+def _grid_voxels(shape):
+    return np.stack(np.meshgrid(*[np.arange(n, dtype=float) for n in shape[:3]], indexing="ij"), -1)
+
+
+def itk_to_fsl(disp: np.ndarray, dest: Image, src: Image) -> np.ndarray:
+    """ITK field (LPS mm, on ``dest``'s grid, pulling ``src``) -> FSL relative warp (same grid).
+
+    FSL's relative warp (as written by FNIRT / convertwarp --relout) stores, for each voxel of
+    the destination, the displacement from its FSL coordinate to the FSL coordinate of the
+    source point, FSL coordinates being voxel indices times voxel size, with x mirrored for
+    images whose affine has a positive determinant. Use with ``applywarp --rel``.
+    """
+    vox = _grid_voxels(dest.data.shape)
+    ras = vox @ dest.affine[:3, :3].T + dest.affine[:3, 3]
+    moved_ras = ras + np.asarray(disp, dtype=float) * _FLIP
+    inv = np.linalg.inv(src.affine)
+    src_vox = moved_ras @ inv[:3, :3].T + inv[:3, 3]
+    return (_fsl_scaled(src_vox, src) - _fsl_scaled(vox, dest)).astype(np.float32)
+
+
+def fsl_to_itk(fsl_warp: np.ndarray, dest: Image, src: Image) -> np.ndarray:
+    """FSL relative warp on ``dest``'s grid (towards ``src``) -> ITK displacements (LPS mm)."""
+    vox = _grid_voxels(dest.data.shape)
+    src_vox = _fsl_unscaled(_fsl_scaled(vox, dest) + np.asarray(fsl_warp, dtype=float), src)
+    src_ras = src_vox @ src.affine[:3, :3].T + src.affine[:3, 3]
+    ras = vox @ dest.affine[:3, :3].T + dest.affine[:3, 3]
+    return ((src_ras - ras) * _FLIP).astype(np.float32)
+
+
+def write_fsl_warp(fsl_warp: np.ndarray, dest: Image, path) -> Image:
+    """Write an FSL relative warp: 4-D (x, y, z, 3) float32, FNIRT displacement intent."""
+    data = np.asarray(fsl_warp, dtype=np.float32)
+    hdr = dest.hdr.copy()
+    hdr.set_data_dtype(np.float32)
+    hdr.set_data_shape(data.shape)
+    hdr.set_zooms(list(dest.pixdim) + [1.0])
+    hdr.set_intent(FSL_DISPLACEMENT_INTENT, allow_unknown=True)
+    im = Image(data, hdr=hdr, affine=dest.affine)
+    im.save(path)
+    return im
+
+
+def convert_warp(path, src_path, out_path, to_fsl: bool) -> Image:
+    """``sct_image -to-fsl``/``-from-fsl``: convert a field between ITK and FSL formats.
+
+    The field's grid is the destination; ``src_path`` is the image the field pulls from.
+    """
+    src = Image(src_path)
+    if to_fsl:
+        im, disp = read_warp(path)
+        dest = Image(np.zeros(im.data.shape[:3], dtype=np.float32), hdr=im.hdr, affine=im.affine)
+        return write_fsl_warp(itk_to_fsl(disp, dest, src), dest, out_path)
+    im = Image(path)
+    if im.data.ndim != 4 or im.data.shape[3] != 3:
+        raise WarpError(f"{_name(im)} is not an FSL warp: expected shape (x, y, z, 3), got {im.data.shape}")
+    dest = Image(np.zeros(im.data.shape[:3], dtype=np.float32), hdr=im.hdr, affine=im.affine)
+    return write_warp(fsl_to_itk(im.data, dest, src), dest, out_path)

@@ -9,7 +9,7 @@ DIMS = ("x", "y", "z", "t")
 IMAGE_OPS = {"setorient": None, "setorient_data": None, "flip": "_flip", "concat": "_concat",
              "remove_vol": "_remove-vol", "keep_vol": "_keep-vol", "type": None, "pad": "_pad",
              "pad_asym": "_pad", "copy_header": "_copy-header", "set_sform_to_qform": "_sform2qform",
-             "set_qform_to_sform": "_qform2sform"}
+             "set_qform_to_sform": "_qform2sform", "to_fsl": "_fsl", "from_fsl": "_itk"}
 INFO_OPS = ("header", "getorient", "split")
 
 
@@ -52,6 +52,13 @@ def get_parser():
                       help="Write the data of this image with the header of -i.")
     misc.add_argument("-set-sform-to-qform", action="store_true", help="Copy the qform into the sform.")
     misc.add_argument("-set-qform-to-sform", action="store_true", help="Copy the sform into the qform.")
+    warps = parser.add_argument_group("WARPING FIELDS (the field's grid is the destination)")
+    warps.add_argument("-to-fsl", metavar="<source>", type=input_file,
+                       help="Convert the ITK field -i (pulling this source image) into an FSL "
+                            "relative warp (use with applywarp --rel).")
+    warps.add_argument("-from-fsl", metavar="<source>", type=input_file,
+                       help="Convert the FSL relative warp -i (towards this source image) into an "
+                            "ITK displacement field.")
     parser.add_common_args()
     return parser
 
@@ -113,6 +120,12 @@ def _run(args):
         out = img.copy().change_type(args.type)
     elif op in ("pad", "pad_asym"):
         out = image_tools.pad(img, getattr(args, op))
+    elif op in ("to_fsl", "from_fsl"):
+        from spinalcordtoolbox.registration.warp import convert_warp
+        path = _default_output(args, op)
+        convert_warp(args.i[0], getattr(args, op), path, to_fsl=(op == "to_fsl"))
+        display_viewer_syntax([path], verbose=args.v)
+        return
     elif op == "copy_header":
         out = image_tools.copy_header(img, Image(args.copy_header))
     else:

@@ -176,3 +176,31 @@ def test_bad_inputs(tmp_path, t2):
         warp.apply_transforms(t2, t2, [], interp="cubic")
     with pytest.raises(warp.WarpError, match="not in -w"):
         warp.natural_to_ants(["a.nii.gz"], ["b.txt"])
+
+
+def test_fsl_conversion_analytic_and_round_trip(tmp_path, sct_testing_data):
+    """Hand-derived case: destination RAS 2 mm (neurological: FSL mirrors x), source LAS 1 mm.
+
+    A constant ITK displacement (1, 2, 3) LPS mm = (-1, -2, 3) RAS moves destination voxel
+    (i, j, k) (RAS 2i, 2j, 2k) to source voxel (20 - 2i, 2j - 2, 2k + 3), whose FSL coordinate
+    minus the destination's FSL coordinate ((9 - i) * 2, 2j, 2k) is (2, -2, 3) everywhere.
+    """
+    dest = Image(np.zeros((10, 10, 10), dtype=np.float32), affine=np.diag([2.0, 2.0, 2.0, 1.0]))
+    src_affine = np.diag([-1.0, 1.0, 1.0, 1.0])
+    src_affine[0, 3] = 19.0
+    src = Image(np.zeros((20, 20, 20), dtype=np.float32), affine=src_affine)
+    disp = np.broadcast_to(np.array([1.0, 2.0, 3.0]), (10, 10, 10, 3))
+    fsl = warp.itk_to_fsl(disp, dest, src)
+    assert np.allclose(fsl, [2.0, -2.0, 3.0], atol=1e-5)
+    assert np.allclose(warp.fsl_to_itk(fsl, dest, src), disp, atol=1e-5)
+    # files: the toolbox's template->t2 field through FSL format and back
+    d = sct_testing_data
+    w = str(d / "t2" / "warp_template2anat.nii.gz")
+    tmpl = str(d / "template" / "template" / "PAM50_small_t2.nii.gz")
+    out = warp.convert_warp(w, tmpl, str(tmp_path / "fsl.nii.gz"), to_fsl=True)
+    assert out.data.shape == (60, 55, 52, 3) and int(out.hdr["intent_code"]) == 2006
+    warp.convert_warp(str(tmp_path / "fsl.nii.gz"), tmpl, str(tmp_path / "itk.nii.gz"), to_fsl=False)
+    _, a = warp.read_warp(w)
+    _, b = warp.read_warp(str(tmp_path / "itk.nii.gz"))
+    ok = (np.abs(a) < 1e4).all(-1)  # the toolbox marks outside points with float max
+    assert np.abs(a - b)[ok].max() < 1e-3

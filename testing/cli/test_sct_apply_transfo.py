@@ -66,3 +66,18 @@ def test_bad_inputs_exit_with_one_line_and_no_output(in_tmp, sct_testing_data, c
         sct_apply_transfo.main(["-i", t2, "-d", t2, "-w", "notawarp.txt", "-o", t2])
     assert e.value.code == 1
     assert not list(in_tmp.glob("*.nii*"))
+
+
+def test_sct_image_to_fsl_and_back(in_tmp, sct_testing_data):
+    from spinalcordtoolbox.registration.warp import read_warp
+    from spinalcordtoolbox.scripts import sct_image
+    w = str(sct_testing_data / "t2" / "warp_template2anat.nii.gz")
+    tmpl = str(sct_testing_data / "template" / "template" / "PAM50_small_t2.nii.gz")
+    assert sct_image.main(["-i", w, "-to-fsl", tmpl, "-v", "0"]) == 0
+    assert Image("warp_template2anat_fsl.nii.gz").data.shape == (60, 55, 52, 3)
+    assert sct_image.main(["-i", "warp_template2anat_fsl.nii.gz", "-from-fsl", tmpl, "-o", "itk.nii.gz",
+                           "-v", "0"]) == 0
+    _, a = read_warp(w)
+    _, b = read_warp("itk.nii.gz")
+    ok = (np.abs(a) < 1e4).all(-1)
+    assert np.abs(a - b)[ok].max() < 1e-3
