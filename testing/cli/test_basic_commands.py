@@ -185,3 +185,14 @@ def test_bad_input(data, capsys, command, argv, code, message):
     assert message in lines[-1], err
     after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in data.iterdir()}
     assert after == before          # no output written (not even a temporary file), inputs untouched
+
+
+def test_merge_through_warp_matches_known_dice(data, sct_testing_data, capsys):
+    # conventions.md: PAM50_small_cord pulled through t2/warp_template2anat.nii.gz onto t2 has
+    # Dice 0.951 with the manual segmentation
+    cord = sct_testing_data / "template" / "template" / "PAM50_small_cord.nii.gz"
+    warp = sct_testing_data / "t2" / "warp_template2anat.nii.gz"
+    rc, _, err = run(sct_merge_images.main, ["-i", cord, "-w", warp, "-d", "t2.nii.gz", "-o", "m.nii.gz"], capsys)
+    assert rc == 0, err
+    from spinalcordtoolbox.metrics_similarity import dice
+    assert dice(Image("m.nii.gz").data, Image("t2_seg-manual.nii.gz").data) == pytest.approx(0.951, abs=0.002)
