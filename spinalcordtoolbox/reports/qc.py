@@ -11,8 +11,9 @@ What is shown follows from the arguments:
 - ``seg`` = a segmentation: axial mosaic centred on the cord, segmentation overlaid in colour;
 - ``seg`` = point labels (or ``plane="sagittal"``): sagittal slice, labels as dots with values;
 - ``image2`` = a second image (registration: ``image`` = destination, ``image2`` = moved source;
-  before/after): the page toggles between the two; sagittal unless a ``seg`` centres an axial
-  mosaic.
+  before/after): the page toggles between the two, on an axial mosaic when a ``seg`` centres it;
+- no ``seg``: sagittal slice, or axial tiles of the whole field of view for images of few
+  axial slices (see :func:`default_plane`).
 """
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ from spinalcordtoolbox.utils.cli import choice_error
 logger = logging.getLogger(__name__)
 
 PLANES = ("axial", "sagittal")
+#: Without a segmentation, images with fewer axial slices than this are shown as axial tiles.
+MIN_SLICES_FOR_SAGITTAL = 15
 
 
 def _path_of(img):
@@ -58,6 +61,17 @@ def metadata_from_path(path) -> dict:
     return {"dataset": dataset, "subject": subject, "contrast": contrast}
 
 
+def default_plane(im, im_seg, labels: bool) -> str:
+    """Sagittal for point labels; axial mosaic around the cord for a segmentation; without
+    one, sagittal when the image covers enough slices to show the cord's length, else axial
+    (e.g. thick-slice MT or fMRI with a handful of axial slices)."""
+    if labels:
+        return "sagittal"
+    if im_seg is not None:
+        return "axial"
+    return "sagittal" if im.data.shape[2] >= MIN_SLICES_FOR_SAGITTAL else "axial"
+
+
 def generate_qc(image, qc_folder, *, process, seg=None, image2=None, plane=None, command_line=None,
                 dataset=None, subject=None, contrast=None) -> Path:
     """Render one QC entry into ``qc_folder`` and update its index; returns the entry folder.
@@ -77,7 +91,7 @@ def generate_qc(image, qc_folder, *, process, seg=None, image2=None, plane=None,
     im2 = views.prepare(image2, "second image") if image2 is not None else None
     labels = im_seg is not None and views.is_point_labels(im_seg)
     if plane is None:
-        plane = "sagittal" if labels or (im2 is not None and im_seg is None) else "axial"
+        plane = default_plane(im, im_seg, labels)
     if plane == "axial":
         view = views.axial_view(im, im_seg, im2)
     else:

@@ -105,6 +105,13 @@ def _write_index(qc_folder) -> int:
     return len(records)
 
 
+def read_index(qc_folder) -> list[dict]:
+    """The entries as the page sees them (parsed back from ``qc_entries.js``)."""
+    text = (Path(qc_folder) / ENTRIES_SCRIPT).read_text(encoding="utf-8")
+    payload = text.split("window.QC_ENTRIES = ", 1)[1].rstrip().rstrip(";")
+    return json.loads(payload)  # "<\/" written by _write_index is JSON's own escape of "/"
+
+
 def rebuild_index(qc_folder, timeout: float = LOCK_TIMEOUT_S) -> Path:
     """Rebuild ``index.html`` + ``qc_entries.js`` from all records; returns the index path."""
     from filelock import FileLock, Timeout

@@ -27,8 +27,9 @@ def get_parser():
                                  help="Name of the process shown in the report (e.g. sct_deepseg_sc, "
                                       "sct_label_utils, sct_register_multimodal). Default: sct_qc")
     parser.optional.add_argument("-plane", choices=PLANES,
-                                 help="View: axial mosaic or sagittal slice. Default: sagittal for point "
-                                      "labels and for -d without -s, axial otherwise.")
+                                 help="View: axial mosaic or sagittal slice. Default: axial around the cord with "
+                                      "-s, sagittal for point labels, and without -s sagittal unless "
+                                      "the image has few (< 15) axial slices.")
     parser.add_qc_args()
     parser.optional.add_argument("-qc-contrast", metavar="<str>",
                                  help="Contrast shown in the QC report (default: the image's folder name).")

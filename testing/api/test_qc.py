@@ -1,6 +1,5 @@
 """QC report library: views (orientation, centring, resampling, windowing), PNG rendering,
 records written by parallel processes, and the index built from them."""
-import json
 import math
 import re
 import subprocess
@@ -28,11 +27,6 @@ def _png_size(path):
     with PILImage.open(path) as png:
         png.load()  # decodes every pixel: a truncated file raises
         return png.size
-
-
-def _entries_js(qc):
-    text = (Path(qc) / records.ENTRIES_SCRIPT).read_text()
-    return json.loads(text.split("window.QC_ENTRIES = ", 1)[1].rstrip().rstrip(";"))
 
 
 def _extent_along_si(path):
@@ -71,7 +65,7 @@ def test_four_parallel_writers_give_four_valid_entries(sct_testing_data, tmp_pat
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
 
-    entries = _entries_js(qc)
+    entries = records.read_index(qc)
     assert len(entries) == 4
     assert len({e["id"] for e in entries}) == 4
     assert sorted(e["process"] for e in entries) == sorted(j[1] for j in jobs)
@@ -240,7 +234,7 @@ def test_index_survives_a_held_lock_and_a_corrupt_record(sct_testing_data, tmp_p
     with FileLock(str(qc / records.LOCK_NAME)):
         records.rebuild_index(qc, timeout=0.2)
     assert "busy" in caplog.text and "unreadable" in caplog.text.lower()
-    entries = _entries_js(qc)
+    entries = records.read_index(qc)
     assert [e["id"] for e in entries] == [folder.relative_to(qc).as_posix()]
     assert all((qc / name).is_file() for name in records.ASSET_FILES)
 

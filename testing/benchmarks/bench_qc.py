@@ -8,7 +8,6 @@
    one QC folder at the same moment; checks that the index lists every entry and that no
    temporary file is left, and reports the wall time.
 """
-import json
 import resource
 import shutil
 import subprocess
@@ -19,10 +18,12 @@ from pathlib import Path
 
 from spinalcordtoolbox.download import find_data
 from spinalcordtoolbox.reports.qc import generate_qc
+from spinalcordtoolbox.reports.records import read_index
 
 WORKER = """
 import sys
 from spinalcordtoolbox.reports.qc import generate_qc
+from spinalcordtoolbox.reports.records import read_index
 t2, qc, i = sys.argv[1], sys.argv[2], sys.argv[3]
 generate_qc(t2 + "/t2.nii.gz", qc, process="sct_deepseg_sc", seg=t2 + "/t2_seg-manual.nii.gz", subject="sub-" + i)
 generate_qc(t2 + "/t2.nii.gz", qc, process="sct_label_utils", seg=t2 + "/labels.nii.gz", subject="sub-" + i)
@@ -56,8 +57,7 @@ def main():
                  for i in range(n_writers)]
         codes = [p.wait() for p in procs]
         wall = time.perf_counter() - t0
-        text = (qc / "qc_entries.js").read_text()
-        entries = json.loads(text.split("window.QC_ENTRIES = ", 1)[1].rstrip().rstrip(";"))
+        entries = read_index(qc)
         leftovers = list(qc.rglob("*.part*"))
         print(f"{n_writers} parallel writers x 2 entries: {wall:.1f} s wall, exit codes ok: "
               f"{all(c == 0 for c in codes)}, entries in index: {len(entries)} (expected {2 * n_writers}), "

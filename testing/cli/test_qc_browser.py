@@ -97,7 +97,9 @@ def test_review_rate_and_export(report, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    entries = json.loads((report / "qc_entries.js").read_text().split("=", 1)[1].rstrip().rstrip(";"))
+    from spinalcordtoolbox.reports.records import read_index
+
+    entries = read_index(report)
     by_id = {e["id"]: e for e in entries}
     browser.get_log("performance")  # forget the browser's own start-up requests (new tab page)
     browser.get((report / "index.html").as_uri())

@@ -1,17 +1,12 @@
 """sct_qc: add an entry for an existing result; rebuild the index; errors; start-up."""
-import json
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
+from spinalcordtoolbox.reports.records import read_index
 from spinalcordtoolbox.scripts import sct_qc
-
-
-def _entries(qc):
-    text = (qc / "qc_entries.js").read_text()
-    return json.loads(text.split("window.QC_ENTRIES = ", 1)[1].rstrip().rstrip(";"))
 
 
 def _png_size(path):
@@ -27,7 +22,7 @@ def test_segmentation_entry_then_rebuild(sct_testing_data, in_tmp, capsys):
             "-qc", "qc", "-qc-dataset", "course", "-qc-subject", "sub-01"]
     assert sct_qc.main(argv) == 0
     assert "qc/index.html" in capsys.readouterr().out.replace("\\", "/")
-    [entry] = _entries(in_tmp / "qc")
+    [entry] = read_index(in_tmp / "qc")
     assert entry["command"] == "sct_qc " + " ".join(argv)
     assert (entry["dataset"], entry["subject"], entry["contrast"], entry["process"]) == (
         "course", "sub-01", "t2", "sct_deepseg_sc")
@@ -41,25 +36,31 @@ def test_segmentation_entry_then_rebuild(sct_testing_data, in_tmp, capsys):
     (in_tmp / "qc" / "qc_entries.js").unlink()
     (in_tmp / "qc" / "index.html").unlink()
     assert sct_qc.main(["-qc", "qc", "-v", "0"]) == 0
-    assert [e["id"] for e in _entries(in_tmp / "qc")] == [entry["id"]]
+    assert [e["id"] for e in read_index(in_tmp / "qc")] == [entry["id"]]
     assert (in_tmp / "qc" / "index.html").is_file()
 
 
-def test_before_after_entry_is_sagittal(sct_testing_data, in_tmp):
+def test_before_after_entries(sct_testing_data, in_tmp):
     mt = sct_testing_data / "mt"
-    assert sct_qc.main(["-i", str(mt / "mt0.nii.gz"), "-d", str(mt / "mt1.nii.gz"), "-p", "sct_compute_mtr",
-                        "-qc", "qc", "-v", "0"]) == 0
-    [entry] = _entries(in_tmp / "qc")
-    assert (entry["kind"], entry["plane"]) == ("toggle", "sagittal")
-    # mt0: 40 x 40 x 5 voxels of 0.84375 x 0.84375 x 17 mm; sagittal over the whole field of
-    # view, 39*0.84375 = 32.9 mm (A-P) x 4*17 = 68 mm (I-S): 67 x 137 px at 0.5 mm, upscaled
-    # x5 (long side >= 600 px), i.e. a 0.1 mm step: int(32.906/0.1)+1 = 330 x 68/0.1+1 = 681
-    assert _png_size(in_tmp / "qc" / entry["background"]) == (330, 681)
-    assert _png_size(in_tmp / "qc" / entry["overlay"]) == (330, 681)
+    before_after = ["-i", str(mt / "mt0.nii.gz"), "-d", str(mt / "mt1.nii.gz"), "-p", "sct_compute_mtr",
+                    "-qc", "qc", "-v", "0"]
+    assert sct_qc.main(before_after) == 0
+    assert sct_qc.main(before_after + ["-plane", "sagittal"]) == 0
+    axial, sagittal = sorted(read_index(in_tmp / "qc"), key=lambda e: e["plane"])
+    # mt0: 40 x 40 x 5 voxels of 0.84375 x 0.84375 x 17 mm: only 5 axial slices, so by default
+    # one tile per slice over the whole field of view, 40*0.84375 = 33.75 mm -> 68 px at 0.5 mm
+    assert (axial["kind"], axial["plane"], axial["slices"]) == ("toggle", "axial", [4, 3, 2, 1, 0])
+    assert _png_size(in_tmp / "qc" / axial["background"]) == (5 * 68, 68)
+    # sagittal over the whole field of view, 39*0.84375 = 32.9 mm (A-P) x 4*17 = 68 mm (I-S):
+    # 67 x 137 px at 0.5 mm, upscaled x5 (long side >= 600 px), i.e. a 0.1 mm step:
+    # int(32.906/0.1)+1 = 330 x 68/0.1+1 = 681
+    assert (sagittal["kind"], sagittal["plane"]) == ("toggle", "sagittal")
+    assert _png_size(in_tmp / "qc" / sagittal["background"]) == (330, 681)
+    assert _png_size(in_tmp / "qc" / sagittal["overlay"]) == (330, 681)
     # the two images differ (MT on / off): the toggle shows two different pictures
     from PIL import Image as PILImage
-    a = np.asarray(PILImage.open(in_tmp / "qc" / entry["background"]).convert("L"), dtype=float)
-    b = np.asarray(PILImage.open(in_tmp / "qc" / entry["overlay"]).convert("L"), dtype=float)
+    a = np.asarray(PILImage.open(in_tmp / "qc" / sagittal["background"]).convert("L"), dtype=float)
+    b = np.asarray(PILImage.open(in_tmp / "qc" / sagittal["overlay"]).convert("L"), dtype=float)
     assert np.abs(a - b).mean() > 1.0
 
 
