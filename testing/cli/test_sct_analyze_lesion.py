@@ -1,0 +1,29 @@
+"""sct_analyze_lesion command: label image and XLSX outputs."""
+import numpy as np
+import pytest
+
+from spinalcordtoolbox.image import Image
+from spinalcordtoolbox.scripts.sct_analyze_lesion import main
+
+
+def test_fake_lesion_outputs(sct_testing_data, in_tmp):
+    t2 = sct_testing_data / "t2"
+    assert main(["-m", str(t2 / "t2_fake_lesion_lesion_seg.nii.gz"),
+                 "-s", str(t2 / "t2_fake_lesion_sc_seg.nii.gz"), "-ofolder", "out", "-v", "0"]) == 0
+    lab = Image("out/t2_fake_lesion_lesion_seg_label.nii.gz")
+    assert lab.orientation == "AIL" and int((lab.data > 0).sum()) == 163
+    from openpyxl import load_workbook
+    ws = load_workbook("out/t2_fake_lesion_lesion_seg_analysis.xlsx")["measures"]
+    rows = list(ws.values)
+    header = rows[0]
+    assert header[:3] == ("label", "volume [mm3]", "length [mm]") and len(rows) == 2
+    np.testing.assert_allclose(rows[1][1], 163 * 0.512, rtol=1e-4)
+
+
+def test_grid_mismatch(sct_testing_data, in_tmp, capsys):
+    t2 = sct_testing_data / "t2"
+    with pytest.raises(SystemExit):
+        main(["-m", str(t2 / "t2_fake_lesion_lesion_seg.nii.gz"), "-s", str(t2 / "t2_seg-manual.nii.gz"),
+              "-v", "0"])
+    assert "same voxel grid" in capsys.readouterr().err
+    assert not list(in_tmp.iterdir())
