@@ -1,6 +1,7 @@
 """QC report library: views (orientation, centring, resampling, windowing), PNG rendering,
 records written by parallel processes, and the index built from them."""
 import math
+import os
 import re
 import subprocess
 import sys
@@ -60,7 +61,7 @@ def test_four_parallel_writers_give_four_valid_entries(sct_testing_data, tmp_pat
         (t2 / "t2.nii.gz", "sct_deepseg_sc", t2 / "t2_seg-manual.nii.gz", ""),
     ]
     procs = [subprocess.Popen([sys.executable, "-c", _WORKER, str(img), str(qc), p, str(s), str(i2)],
-                              stderr=subprocess.PIPE, text=True, env={"OMP_NUM_THREADS": "1", "PATH": ""})
+                              stderr=subprocess.PIPE, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
              for img, p, s, i2 in jobs]
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
