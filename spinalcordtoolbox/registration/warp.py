@@ -376,7 +376,8 @@ def _crop_to_field(out, chain, ref, crop):
     if not fields:
         return out
     field = fields[0]
-    nonzero = np.any(field.disp != 0, axis=3)
+    # ANTs/the toolbox mark points without a valid mapping with huge values (float max)
+    nonzero = np.any(field.disp != 0, axis=3) & np.all(np.abs(field.disp) < 1e10, axis=3)
     if not nonzero.any():
         return out
     idx = np.argwhere(nonzero)

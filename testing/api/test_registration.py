@@ -166,3 +166,17 @@ def test_engine_rejects_bad_inputs(sct_testing_data):
     with pytest.raises(SCTError, match="empty"):
         engine.register(mt1, mt1, param.parse_param("step=1,type=seg,algo=centermass"),
                         src_seg=empty, dest_seg=empty, progress=False)
+
+
+def test_initwarp_and_identity_compose_into_the_output_fields(tmp_path, sct_testing_data):
+    """-identity 1 with an initial translation: the forward/inverse fields are that translation."""
+    mt1 = Image(str(sct_testing_data / "mt" / "mt1.nii.gz"))
+    shift = np.array([1.5, -2.0, 0.0])
+    path = str(tmp_path / "init.txt")
+    warp.write_affine(warp.AffineTransform(np.eye(3), shift), path)
+    res = engine.register(mt1, mt1, param.parse_param("step=1,type=im,algo=slicereg"),
+                          init_warp=[path], identity=True, progress=False)
+    assert np.allclose(res.warp_forward, shift, atol=1e-5)
+    assert np.allclose(res.warp_inverse, -shift, atol=1e-5)
+    expected = warp.apply_transforms(mt1, mt1, [path]).data
+    assert np.allclose(res.src_reg.data, expected, atol=1e-3)

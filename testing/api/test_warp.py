@@ -204,3 +204,18 @@ def test_fsl_conversion_analytic_and_round_trip(tmp_path, sct_testing_data):
     _, b = warp.read_warp(str(tmp_path / "itk.nii.gz"))
     ok = (np.abs(a) < 1e4).all(-1)  # the toolbox marks outside points with float max
     assert np.abs(a - b)[ok].max() < 1e-3
+
+
+def test_crop_to_the_valid_region_of_the_field(tmp_path, t2):
+    # field valid (small shift) inside a box, marked invalid (float max, as ANTs does) outside
+    disp = np.full(t2.data.shape + (3,), np.finfo(np.float32).max, dtype=np.float32)
+    disp[10:40, 5:30, 20:31] = 0.5
+    path = str(tmp_path / "w.nii.gz")
+    warp.write_warp(disp, t2, path)
+    zeroed = warp.apply_transforms(t2, t2, [path], crop=1)
+    assert zeroed.data.shape == t2.data.shape
+    assert not zeroed.data[:10].any() and not zeroed.data[:, 31:].any()
+    cropped = warp.apply_transforms(t2, t2, [path], crop=2)
+    assert cropped.data.shape == (30, 25, 11)
+    assert np.allclose(cropped.affine[:3, 3], t2.transfo_pix2phys([[10, 5, 20]])[0])
+    assert np.array_equal(cropped.data, zeroed.data[10:40, 5:30, 20:31])
