@@ -54,18 +54,25 @@ class View:
 
 
 def prepare(img, name="image") -> Image:
-    """A float RPI copy of ``img`` (path or Image); 4-D images are averaged over time."""
-    im = Image(img) if not isinstance(img, Image) else img.copy()
+    """An RPI copy of ``img`` (path or Image); 4-D images are averaged over time.
+
+    Data keep their stored type (int16 stays int16: half the memory of float32 on large
+    volumes); only booleans become uint8, which the interpolation needs."""
+    # an Image given by the caller is not copied: reorientation makes a new array when needed,
+    # and nothing here writes into the data (large volumes are not duplicated for a picture)
+    im = Image(img) if not isinstance(img, Image) else Image(img.data, hdr=img.hdr, affine=img.affine,
+                                                                 absolutepath=img.absolutepath)
     if im.data.ndim > 3 and not im.is_3d():
         if im.data.ndim == 4:
             logger.info("QC: the %s is 4-D, showing its mean over time", name)
-            im = Image(np.asarray(im.data, dtype=np.float32).mean(axis=3), hdr=im.hdr, affine=im.affine,
+            im = Image(im.data.mean(axis=3, dtype=np.float32), hdr=im.hdr, affine=im.affine,
                        absolutepath=im.absolutepath)
         else:
             raise ImageError(f"The {name} for QC must be 3-D or 4-D, got shape {im.data.shape}")
     im.require_3d(name)
     im.change_orientation("RPI")
-    im.data = np.asarray(im.data, dtype=np.float32)
+    if im.data.dtype == bool:
+        im.data = im.data.astype(np.uint8)
     return im
 
 
@@ -90,8 +97,8 @@ def _sample(ref: Image, other: Image, vox_ref: np.ndarray, order: int) -> np.nda
     from scipy.ndimage import map_coordinates
 
     vox = _to_voxels(ref, other, vox_ref.reshape(-1, 3))
-    return map_coordinates(other.data, vox.T, order=order, mode="constant", cval=np.nan).reshape(
-        vox_ref.shape[:-1])
+    return map_coordinates(other.data, vox.T, order=order, mode="constant", cval=np.nan,
+                           output=np.float32).reshape(vox_ref.shape[:-1])
 
 
 def window(values: np.ndarray) -> np.ndarray:
@@ -181,8 +188,8 @@ def axial_view(image: Image, seg: Image | None = None, image2: Image | None = No
 def _mask_values(ref: Image, seg: Image, grid: np.ndarray) -> np.ndarray:
     """Segmentation sampled on ``grid``: linear for binary/soft masks (smooth edges),
     nearest for multi-valued label maps (values must not be blended)."""
-    values = np.unique(seg.data)
-    multi_label = len(values) > 2 and np.allclose(values, np.round(values)) and values.max() > 1
+    values = np.unique(seg.data[seg.data != 0])  # non-zero voxels only: small even for big volumes
+    multi_label = len(values) > 1 and np.allclose(values, np.round(values)) and values.max() > 1
     return np.nan_to_num(_sample(ref, seg, grid, order=0 if multi_label else 1), nan=0.0).astype(np.float32)
 
 

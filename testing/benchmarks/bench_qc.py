@@ -51,6 +51,24 @@ def main():
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak memory of this process: {peak_mb:.0f} MB")
 
+        # a large acquisition: 512 x 512 x 300 int16 (150 MB), 0.5 x 0.5 x 1 mm, cord over 300 slices
+        import numpy as np
+
+        from spinalcordtoolbox.image import Image
+        rng = np.random.default_rng(0)
+        big = rng.integers(0, 1000, size=(512, 512, 300), dtype=np.int16)
+        seg = np.zeros(big.shape, np.uint8)
+        xx, yy = np.mgrid[:512, :512]
+        seg[((xx - 256) ** 2 + (yy - 250) ** 2) < 14 ** 2] = 1
+        affine = np.diag([-0.5, 0.5, 1.0, 1.0])
+        base_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        t0 = time.perf_counter()
+        generate_qc(Image(big, affine=affine), out / "big", process="bench", seg=Image(seg, affine=affine))
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"512x512x300 int16 + seg (axial, 300 tiles): {time.perf_counter() - t0:.2f} s, "
+              f"peak memory {peak_mb:.0f} MB (inputs alone: {(big.nbytes + seg.nbytes) / 2**20:.0f} MB, "
+              f"peak before: {base_mb:.0f} MB)")
+
         qc = out / "parallel"
         t0 = time.perf_counter()
         procs = [subprocess.Popen([sys.executable, "-c", WORKER, str(t2), str(qc), f"{i:02d}"])
