@@ -301,3 +301,19 @@ def test_4d_image_without_segmentation(sct_testing_data):
     assert [t[2] for t in view.tiles] == [5, 4, 3, 2, 1, 0]
     assert view.tile_size == 130  # 68 * 0.956 mm = 65 mm at 0.5 mm (under the 240 px cap)
     assert view.background.shape == (130, 6 * 130)
+
+
+def test_callers_images_are_left_untouched(sct_testing_data, tmp_path):
+    from spinalcordtoolbox.reports.qc import generate_qc
+
+    t2 = sct_testing_data / "t2"
+    im, seg = Image(str(t2 / "t2.nii.gz")), Image(str(t2 / "t2_seg-manual.nii.gz"))
+    before = (im.data.copy(), im.affine.copy(), seg.data.copy())
+    folder = generate_qc(im, tmp_path / "qc", process="sct_deepseg_sc", seg=seg)
+    assert im.orientation == seg.orientation == "AIL"
+    np.testing.assert_array_equal(im.data, before[0])
+    np.testing.assert_array_equal(im.affine, before[1])
+    np.testing.assert_array_equal(seg.data, before[2])
+    # Image objects carry their file path into the record
+    record = records.read_index(tmp_path / "qc")[0]
+    assert record["image"] == str(t2 / "t2.nii.gz") and record["id"] == folder.relative_to(tmp_path / "qc").as_posix()
