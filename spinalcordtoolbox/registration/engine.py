@@ -51,12 +51,12 @@ def _as_3d(im: Image | None, name: str) -> Image | None:
 
 def register(src: Image, dest: Image, steps: list[ParamStep], *, src_seg=None, dest_seg=None,
              src_label=None, dest_label=None, mask=None, init_warp=None, init_warp_inv=None,
-             identity=False, interp="linear", tmpdir=None, progress=True) -> RegistrationResult:
+             identity=False, interp="linear", remove_temp=True, progress=True) -> RegistrationResult:
     """Register ``src`` onto ``dest`` through ``steps``; see the module docstring.
 
     ``init_warp`` / ``init_warp_inv``: transform paths (natural order: the first is applied
     first to the source image). Without ``init_warp_inv`` the inverse of a field is computed
-    numerically.
+    numerically. ``remove_temp=False`` keeps the intermediate files (ANTs inputs/outputs).
     """
     from spinalcordtoolbox.utils.cli import progress_bar
     from spinalcordtoolbox.utils.fs import temporary_folder
@@ -83,8 +83,7 @@ def register(src: Image, dest: Image, steps: list[ParamStep], *, src_seg=None, d
     inv_chain = list(init_inv)
     step_transforms = []
     todo = [] if identity else [s for s in steps if s.step > 0]
-    with temporary_folder("register", remove=os.environ.get("SCT_KEEP_TMP") != "1") as tmp:
-        tmp = tmpdir or tmp
+    with temporary_folder("register", remove=remove_temp) as tmp:
         bar = progress_bar(todo, desc="Registration steps", unit="step") if progress else todo
         for s in bar:
             cur = _current_images(src, src_seg, src_label, ref, fwd_chain, s)
@@ -188,14 +187,12 @@ def _ants_transform_arg(s: ParamStep):
 
 
 def _run_ants(args):
-    import ants
     from ants.internal import get_lib_fn, process_arguments
 
     os.environ.setdefault("ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS", str(os.cpu_count() or 1))
     ret = get_lib_fn("antsRegistration")(process_arguments(args))
     if ret != 0:
         raise SCTError(f"ANTs registration failed (exit code {ret})")
-    del ants
 
 
 def _ants_step(s: ParamStep, cur, fixed, mask, tmp):

@@ -75,14 +75,12 @@ def _run(args):
     for p in paths.values():  # fail before any work, not after minutes of registration
         check_not_input(p)
     load = lambda p: Image(p) if p else None
-    if args.r == 0:
-        os.environ["SCT_KEEP_TMP"] = "1"
     src, dest = Image(args.i), Image(args.d)
     result = register(src, dest, steps, src_seg=load(args.iseg), dest_seg=load(args.dseg),
                       src_label=load(args.ilabel), dest_label=load(args.dlabel), mask=load(args.m),
                       init_warp=[args.initwarp] if args.initwarp else None,
                       init_warp_inv=[args.initwarpinv] if args.initwarpinv else None,
-                      identity=bool(args.identity), interp=args.x)
+                      identity=bool(args.identity), interp=args.x, remove_temp=bool(args.r))
     write_warp(result.warp_forward, dest, paths["warp"])
     write_warp(result.warp_inverse, src, paths["warpinv"])
     result.src_reg.save(paths["src_reg"])

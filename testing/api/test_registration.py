@@ -38,6 +38,8 @@ def test_parse_param_steps_and_defaults():
     ("step=1,deformation=1x1", "1x1x0"),
     ("type=im,algo=syn", "step=<number>"),
     ("step=1,iter=ten", "must be a number"),
+    ("step=1,type=seg,algo=centermassrot,rot_method=hog", "use rot_method=pca"),
+    ("step=1,type=seg,algo=centermassrot,rot_method=pcs", "Did you mean 'pca'"),
 ])
 def test_parse_param_errors_name_the_problem(text, message):
     with pytest.raises(SCTError, match=message) as err:
