@@ -187,9 +187,9 @@ def _ants_transform_arg(s: ParamStep):
 
 
 def _run_ants(args):
+    # ANTs uses every core unless ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS says otherwise
     from ants.internal import get_lib_fn, process_arguments
 
-    os.environ.setdefault("ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS", str(os.cpu_count() or 1))
     ret = get_lib_fn("antsRegistration")(process_arguments(args))
     if ret != 0:
         raise SCTError(f"ANTs registration failed (exit code {ret})")
