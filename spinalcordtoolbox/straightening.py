@@ -88,20 +88,28 @@ class CordCurve:
         return cls(s=s, points=points, tangent=tangent, u=u, v=v)
 
     # ---------------------------------------------------------- evaluation
+    def _table(self):
+        """Points, tangents, u, v resampled on a uniform arc-length grid (fast lookups)."""
+        if getattr(self, "_tab", None) is None:
+            n = max(len(self.s), 2)
+            su = np.linspace(self.s[0], self.s[-1], n)
+            cols = np.hstack([self.points, self.tangent, self.u, self.v])
+            tab = np.column_stack([np.interp(su, self.s, cols[:, k]) for k in range(12)])
+            self._tab = (su[0], (su[-1] - su[0]) / (n - 1), tab)
+        return self._tab
+
     def frame_at(self, s):
         """Points, tangents, u, v at arc lengths ``s`` (linear extrapolation past the ends)."""
-        s = np.asarray(s, dtype=float)
-        pts = np.column_stack([np.interp(s, self.s, self.points[:, k]) for k in range(3)])
-        tan = np.column_stack([np.interp(s, self.s, self.tangent[:, k]) for k in range(3)])
-        tan /= np.linalg.norm(tan, axis=1, keepdims=True)
-        # beyond the ends the cord continues along its end tangent
-        below, above = s < self.s[0], s > self.s[-1]
-        if below.any():
-            pts[below] = self.points[0] + (s[below] - self.s[0])[:, None] * self.tangent[0]
-        if above.any():
-            pts[above] = self.points[-1] + (s[above] - self.s[-1])[:, None] * self.tangent[-1]
-        u, v = _frame(tan)
-        return pts, tan, u, v
+        s0, ds, tab = self._table()
+        x = (np.asarray(s, dtype=float) - s0) / ds
+        i = np.clip(np.floor(x).astype(np.intp), 0, len(tab) - 2)
+        w = (x - i)[:, None]
+        lo, hi = tab[i], tab[i + 1]
+        # points continue along the end segments past the ends; the frame stays the end one
+        pts = lo[:, :3] + w * (hi[:, :3] - lo[:, :3])
+        wc = np.clip(w, 0.0, 1.0)
+        frame = lo[:, 3:] + wc * (hi[:, 3:] - lo[:, 3:])
+        return pts, frame[:, :3], frame[:, 3:6], frame[:, 6:9]
 
     def from_curvilinear(self, s, a, b) -> np.ndarray:
         """World points of curvilinear coordinates (s, a, b)."""
@@ -111,21 +119,25 @@ class CordCurve:
     def to_curvilinear(self, world, chunk=500_000):
         """Curvilinear coordinates (s, a, b) of world points (N, 3).
 
-        The nearest dense centerline sample gives a first arc length, refined twice by the
-        offset of the point along the local tangent (so the point lies in the orthogonal
-        plane at ``s``; points beyond the ends get arc lengths outside [0, length]).
+        The nearest centerline sample (every ~0.5 mm) gives a first arc length, refined by
+        the offset of the point along the local tangent until the point lies in the
+        orthogonal plane at ``s`` (points beyond the ends get arc lengths outside
+        [0, length]).
         """
         from scipy.spatial import cKDTree
 
         if self._tree is None:
-            self._tree = cKDTree(self.points)
+            stride = max(1, int(round(0.5 / max(self.s[1] - self.s[0], 1e-9))))
+            sub = np.arange(0, len(self.s), stride)
+            self._tree = (cKDTree(self.points[sub]), self.s[sub])
+        tree, tree_s = self._tree
         world = np.asarray(world, dtype=float).reshape(-1, 3)
         out = np.empty((len(world), 3))
         for start in range(0, len(world), chunk):
             x = world[start:start + chunk]
-            _, idx = self._tree.query(x)
-            s = self.s[idx].copy()
-            for _ in range(2):
+            _, idx = tree.query(x)
+            s = tree_s[idx].copy()
+            for _ in range(3):
                 pts, tan, _, _ = self.frame_at(s)
                 s += np.einsum("ij,ij->i", x - pts, tan)
             pts, _, u, v = self.frame_at(s)
@@ -251,16 +263,42 @@ def resample_through(img: Image, ref: Image, mapping, order=1) -> Image:
     return _new_image(ref, values.astype(np.float32) if order > 0 else values)
 
 
-def displacement_field(ref: Image, mapping) -> np.ndarray:
+def displacement_field(ref: Image, mapping, step_mm=1.0) -> np.ndarray:
     """ITK displacement field (nx, ny, nz, 3) in LPS mm on ``ref``'s grid for a point map.
 
     ITK convention: the output voxel at ``p`` reads the moving image at ``p + d(p)``, so
-    ``d = mapping(p) - p``, converted from RAS to LPS by negating x and y.
+    ``d = mapping(p) - p``, converted from RAS to LPS by negating x and y. On grids finer
+    than ``step_mm`` the (smooth) map is evaluated every ``step_mm`` and the displacements
+    interpolated linearly in between (8x fewer evaluations on the 0.5 mm PAM50).
     """
+    from scipy.ndimage import map_coordinates
+
+    shape = np.array(ref.data.shape[:3])
+    factor = np.maximum(np.floor(step_mm / np.array(ref.pixdim)), 1).astype(int)
+    if np.all(factor == 1):
+        grid = grid_world(ref)
+        disp = mapping(grid) - grid
+        disp[:, :2] *= -1
+        return disp.reshape(tuple(shape) + (3,)).astype(np.float32)
+    # coarse nodes on fine voxel indices 0, f, 2f... up to (at least) the last voxel
+    axes = [np.arange(0, n + f - 1, f) for n, f in zip(shape, factor)]
+    ii, jj, kk = np.meshgrid(*axes, indexing="ij")
+    vox = np.column_stack([ii.ravel(), jj.ravel(), kk.ravel()]).astype(float)
+    world = ref.transfo_pix2phys(vox)
+    coarse = (mapping(world) - world).reshape(ii.shape + (3,))
+    fine = np.meshgrid(*[np.arange(n) / f for n, f in zip(shape, factor)], indexing="ij")
+    out = np.empty(tuple(shape) + (3,), dtype=np.float32)
+    for c, sign in enumerate((-1.0, -1.0, 1.0)):
+        out[..., c] = sign * map_coordinates(coarse[..., c], fine, order=1, mode="nearest")
+    return out
+
+
+def resample_with_field(img: Image, ref: Image, disp: np.ndarray, order=1) -> Image:
+    """Resample ``img`` onto ``ref``'s grid through an ITK (LPS) displacement field on it."""
     grid = grid_world(ref)
-    disp = mapping(grid) - grid
-    disp[:, :2] *= -1
-    return disp.reshape(ref.data.shape[:3] + (3,)).astype(np.float32)
+    src = grid + disp.reshape(-1, 3) * np.array([-1.0, -1.0, 1.0])
+    values = sample_at_world(img, src, order=order).reshape(ref.data.shape[:3])
+    return _new_image(ref, values.astype(np.float32))
 
 
 def _new_image(ref: Image, data) -> Image:

@@ -23,7 +23,7 @@ import numpy as np
 from spinalcordtoolbox.image import Image, ImageError, crop_image
 from spinalcordtoolbox.straightening import (
     ArcLengthMap, CurveMapping, StraighteningError, centerline_curve, check_labels_in_segmentation,
-    grid_world, label_arc_lengths, label_points, resample_through, sample_at_world)
+    displacement_field, label_arc_lengths, label_points, resample_through, resample_with_field)
 
 logger = logging.getLogger(__name__)
 
@@ -156,13 +156,6 @@ def crop_world_z(img: Image, zlo, zhi) -> Image:
 
 
 # ------------------------------------------------------------------ field helpers
-def field_from_map(ref: Image, mapping) -> np.ndarray:
-    """ITK (LPS) displacement field on ``ref``'s grid of a world point map (RAS -> RAS)."""
-    grid = grid_world(ref)
-    disp = (mapping(grid) - grid) * _RAS2LPS
-    return disp.reshape(ref.data.shape[:3] + (3,)).astype(np.float32)
-
-
 def field_as_map(disp: np.ndarray, ref: Image):
     """The point map ``p -> p + d(p)`` (RAS world) of an ITK field on ``ref``'s grid."""
     from spinalcordtoolbox.registration.warp import DisplacementField
@@ -202,7 +195,7 @@ def _resample_onto(img: Image, ref: Image, mapping=_identity, order=1) -> Image:
 
 
 def register_to_template(im: Image, im_seg: Image, im_labels: Image, *, label_option="l",
-                         contrast="t2", template=None, ref="template", param=DEFAULT_PARAM,
+                         contrast="t2", template=None, ref="template", param=None,
                          run_steps=True) -> TemplateRegistration:
     """Register a subject (image, cord segmentation, labels) to a template.
 
@@ -234,13 +227,13 @@ def register_to_template(im: Image, im_seg: Image, im_labels: Image, *, label_op
     tpl_cord = Image(str(template.path("cord")))
 
     if ref == "template":
-        work = working_grid(tpl_crop, min(im.pixdim))
+        work = working_grid(_around_cord(tpl_crop, tpl_crop), min(im.pixdim))
         fixed_im = _resample_onto(tpl_contrast, work)
         fixed_seg = _resample_onto(tpl_cord, work)
         moving_im = _resample_onto(im, work, mapping.dest_to_src)
         moving_seg = _resample_onto(seg, work, mapping.dest_to_src)
     else:
-        work = _subject_working_grid(im, seg)
+        work = _around_cord(im, seg)
         fixed_im, fixed_seg = _resample_onto(im, work), _resample_onto(seg, work)
         moving_im = _resample_onto(tpl_contrast, work, mapping.src_to_dest)
         moving_seg = _resample_onto(tpl_cord, work, mapping.src_to_dest)
@@ -265,40 +258,45 @@ def register_to_template(im: Image, im_seg: Image, im_labels: Image, *, label_op
 
     tpl_grid = Image(np.zeros(tpl_crop.data.shape[:3], np.float32), hdr=tpl_crop.hdr, affine=tpl_crop.affine)
     logger.info("Computing the warping fields and warped images")
+    warp_a2t = displacement_field(tpl_grid, anat2tpl, step_mm=min(im.pixdim))
+    warp_t2a = displacement_field(im, tpl2anat, step_mm=min(im.pixdim))
     return TemplateRegistration(
-        template_grid=tpl_grid,
-        warp_anat2template=field_from_map(tpl_grid, anat2tpl),
-        warp_template2anat=field_from_map(im, tpl2anat),
-        anat2template=resample_through(im, tpl_grid, anat2tpl, order=1),
-        template2anat=resample_through(tpl_contrast, im, tpl2anat, order=1),
+        template_grid=tpl_grid, warp_anat2template=warp_a2t, warp_template2anat=warp_t2a,
+        anat2template=resample_with_field(im, tpl_grid, warp_a2t),
+        template2anat=resample_with_field(tpl_contrast, im, warp_t2a),
         init=mapping, matched_labels=common)
 
 
-def _subject_working_grid(im: Image, seg: Image, margin_mm=20.0) -> Image:
-    """The subject's grid cropped in-plane to the cord +/- ``margin_mm`` (all slices)."""
-    rpi_axes = [int(np.argmax(np.abs(im.affine[k, :3]))) for k in range(3)]
+def _around_cord(img: Image, seg: Image, margin_mm=15.0) -> Image:
+    """An empty float grid: ``img``'s grid cropped in-plane to the cord of ``seg`` (same grid)
+    +/- ``margin_mm``, every slice kept (registration steps need no more, and run faster)."""
+    si_axis = int(np.argmax(np.abs(img.affine[2, :3])))
     idx = np.argwhere(seg.data > 0)
     bounds = []
     for axis in range(3):
-        if axis == rpi_axes[2]:  # superior-inferior axis: keep every slice
+        if axis == si_axis:
             bounds += [0, None]
             continue
-        pad = int(np.ceil(margin_mm / im.pixdim[axis]))
+        pad = int(np.ceil(margin_mm / img.pixdim[axis]))
         bounds += [idx[:, axis].min() - pad, idx[:, axis].max() + pad]
-    crop = crop_image(im, *bounds)
-    return Image(np.zeros(crop.data.shape, np.float32), hdr=crop.hdr, affine=crop.affine)
+    crop = crop_image(img, *bounds)
+    return Image(np.zeros(crop.data.shape[:3], np.float32), hdr=crop.hdr, affine=crop.affine)
 
 
-def parse_steps(param: str):
-    """The ``-param`` steps, parsed (and validated) by the registration engine."""
+def parse_steps(param: str | None):
+    """The ``-param`` steps: the user's steps replace or extend the default ones (same step
+    number = replaced), validated by the registration engine's parser."""
     from spinalcordtoolbox.registration.param import parse_param
-    return parse_param(param)
+    return parse_param(param, defaults=parse_param(DEFAULT_PARAM))
 
 
 def _register_steps(moving_im, moving_seg, fixed_im, fixed_seg, steps):
-    """Run the ``-param`` steps through the registration engine; fields on the fixed grid."""
+    """Run the ``-param`` steps through the registration engine; both fields on the
+    (shared) working grid."""
     from spinalcordtoolbox.registration.engine import register
-    return register(moving_im, fixed_im, steps, src_seg=moving_seg, dest_seg=fixed_seg)
+
+    res = register(moving_im, fixed_im, steps, src_seg=moving_seg, dest_seg=fixed_seg)
+    return res.warp_forward, res.warp_inverse
 
 
 def save_registration(result: TemplateRegistration, ofolder=".") -> dict:
