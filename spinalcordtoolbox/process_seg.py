@@ -69,37 +69,90 @@ def _slice_properties(patch: np.ndarray, px: float, py: float, scale_x: float, s
     is stretched by 1/cos along the tilt, so shrinking it back approximates the orthogonal
     section. Returns a dict or None when nothing survives the 0.5 threshold.
     """
-    from scipy.ndimage import affine_transform
-
+    patch = _keep_largest_component(patch)
     xs, ys = np.nonzero(patch)
     x0, x1 = max(xs.min() - _CROP_MARGIN, 0), min(xs.max() + _CROP_MARGIN + 1, patch.shape[0])
     y0, y1 = max(ys.min() - _CROP_MARGIN, 0), min(ys.max() + _CROP_MARGIN + 1, patch.shape[1])
     crop = np.pad(patch[x0:x1, y0:y1], 1)  # zero border so linear interpolation closes the shape
     d = min(SHAPE_RESOLUTION_MM, px, py)
-    # output pixel (i, j) sits at (i*d, j*d) mm in the orthogonal plane -> input voxel index
-    step_x, step_y = d / (px * scale_x), d / (py * scale_y)
-    shape = (int(math.ceil((crop.shape[0] - 1) / step_x)) + 1,
-             int(math.ceil((crop.shape[1] - 1) / step_y)) + 1)
-    up = affine_transform(crop, np.diag([step_x, step_y]), output_shape=shape, order=1,
-                          mode="constant", cval=0.0)
-    mask = _largest_component(up >= 0.5)
-    if mask is None:
+    # output pixel (i, j) sits at (i*d, j*d) mm in the orthogonal plane -> input voxel index;
+    # the map is a per-axis scaling, so bilinear interpolation is two small matrix products
+    wx = _linear_weights(crop.shape[0], d / (px * scale_x))
+    wy = _linear_weights(crop.shape[1], d / (py * scale_y))
+    up = wx @ crop @ wy.T
+    mask = up >= 0.5
+    if not mask.any():
         return None
     return _ellipse_properties(mask, d)
 
 
-def _largest_component(mask: np.ndarray):
-    """The largest 8-connected component of a 2-D mask (None if empty)."""
-    from scipy.ndimage import label
+def _linear_weights(n_in: int, step: float) -> np.ndarray:
+    """(n_out, n_in) matrix of linear-interpolation weights sampling 0, step, 2*step... < n_in - 1."""
+    n_out = int(math.floor((n_in - 1) / step)) + 1
+    pos = np.arange(n_out) * step
+    i0 = np.minimum(np.floor(pos).astype(int), n_in - 2)
+    frac = pos - i0
+    w = np.zeros((n_out, n_in))
+    rows = np.arange(n_out)
+    w[rows, i0] = 1 - frac
+    w[rows, i0 + 1] = frac
+    return w
 
-    if not mask.any():
-        return None
-    lab, n = label(mask, structure=np.ones((3, 3)))
-    if n > 1:
-        sizes = np.bincount(lab.ravel())
-        sizes[0] = 0
-        return lab == int(np.argmax(sizes))
-    return mask
+
+def _keep_largest_component(patch: np.ndarray) -> np.ndarray:
+    """Zero every 8-connected component of the non-zero voxels but the heaviest one.
+
+    Done at the original resolution, before upsampling, so stray voxels of a segmentation do
+    not distort the fitted ellipse. Components are found from the runs of non-zero voxels of
+    each row (runs of adjacent rows that overlap, diagonals included, are connected).
+    """
+    m = patch != 0
+    d = np.diff(np.pad(m, ((0, 0), (1, 1))).astype(np.int8), axis=1)
+    starts = np.argwhere(d == 1)       # (row, first column), row-major order
+    ends = np.argwhere(d == -1)[:, 1]  # one past the last column of each run
+    rows = starts[:, 0]
+    # fast path: one run per row, consecutive rows, each overlapping the next
+    if (len(rows) == len(np.unique(rows)) and np.all(np.diff(rows) == 1)
+            and np.all((starts[1:, 1] <= ends[:-1]) & (starts[:-1, 1] <= ends[1:]))):
+        return patch
+    parent = list(range(len(rows)))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    by_row = {}
+    for k, r in enumerate(rows.tolist()):
+        by_row.setdefault(r, []).append(k)
+    for r, ks in by_row.items():
+        for k in ks:
+            for j in by_row.get(r + 1, ()):
+                if starts[j, 1] <= ends[k] and starts[k, 1] <= ends[j]:
+                    parent[find(j)] = find(k)
+    roots = np.array([find(k) for k in range(len(rows))])
+    if len(np.unique(roots)) == 1:
+        return patch
+    weight = {}
+    for k, root in enumerate(roots.tolist()):
+        weight[root] = weight.get(root, 0.0) + float(patch[rows[k], starts[k, 1]:ends[k]].sum())
+    best = max(weight, key=weight.get)
+    out = np.zeros_like(patch)
+    for k in np.flatnonzero(roots == best):
+        out[rows[k], starts[k, 1]:ends[k]] = patch[rows[k], starts[k, 1]:ends[k]]
+    return out
+
+
+def _monotone_chain(points) -> list:
+    """One half of the convex hull (monotone chain) of points sorted by x then y."""
+    chain = []
+    for p in points:
+        while len(chain) >= 2 and ((chain[-1][0] - chain[-2][0]) * (p[1] - chain[-2][1])
+                                   - (chain[-1][1] - chain[-2][1]) * (p[0] - chain[-2][0])) <= 0:
+            chain.pop()
+        chain.append(p)
+    return chain
 
 
 def _ellipse_properties(mask: np.ndarray, d: float) -> dict:
@@ -109,8 +162,6 @@ def _ellipse_properties(mask: np.ndarray, d: float) -> dict:
     eigenvalues of the pixel-centre covariance, as scikit-image's ``axis_major_length``);
     solidity is pixel count / pixel count of their convex hull (as scikit-image).
     """
-    from scipy.spatial import ConvexHull, QhullError
-
     xs, ys = np.nonzero(mask)
     n = xs.size
     cx, cy = xs.mean(), ys.mean()
@@ -126,31 +177,47 @@ def _ellipse_properties(mask: np.ndarray, d: float) -> dict:
         diameter_rl, diameter_ap = major, minor
     else:
         diameter_rl, diameter_ap = minor, major
-    # convex hull of the pixels, then count the pixel centres inside it
-    try:
-        edge = mask ^ np.pad(mask[1:-1, 1:-1] & mask[:-2, 1:-1] & mask[2:, 1:-1]
-                             & mask[1:-1, :-2] & mask[1:-1, 2:], 1)
-        ex, ey = np.nonzero(edge)
-        # each pixel represented by the midpoints of its 4 sides (as scikit-image does)
-        corners = np.concatenate([np.column_stack([ex + ox, ey + oy])
-                                  for ox, oy in ((-0.5, 0), (0.5, 0), (0, -0.5), (0, 0.5))])
-        eq = ConvexHull(corners).equations       # a*x + b*y + c <= 0 inside
-        rows = np.arange(xs.min(), xs.max() + 1, dtype=float)[:, None]
-        a, b, c = eq[:, 0], eq[:, 1], eq[:, 2]
-        rhs = -(a * rows + c)                      # b*y <= rhs on each row
-        with np.errstate(divide="ignore", invalid="ignore"):
-            bound = rhs / b
-        tol = 1e-9
-        ymax = np.where(b > tol, bound, np.inf).min(axis=1)
-        ymin = np.where(b < -tol, bound, -np.inf).max(axis=1)
-        ok = np.all((np.abs(b) > tol) | (rhs >= -tol), axis=1)
-        counts = np.floor(ymax + tol) - np.ceil(ymin - tol) + 1
-        hull_count = int(np.sum(np.where(ok, np.maximum(counts, 0), 0)))
-        solidity = n / max(hull_count, n)
-    except QhullError:  # degenerate (a line of pixels)
-        solidity = 1.0
     return {"diameter_AP": diameter_ap, "diameter_RL": diameter_rl,
-            "eccentricity": eccentricity, "orientation": orientation, "solidity": solidity}
+            "eccentricity": eccentricity, "orientation": orientation,
+            "solidity": _solidity(mask, n)}
+
+
+def _solidity(mask: np.ndarray, n: int) -> float:
+    """Pixel count / count of pixel centres inside the convex hull of the pixels, each pixel
+    represented by the midpoints of its 4 sides (scikit-image's convention)."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    first = mask[rows].argmax(axis=1)
+    last = mask.shape[1] - 1 - mask[rows, ::-1].argmax(axis=1)
+    # only the extreme pixels of each row can be hull vertices: the lower chain (small y)
+    # comes from the first pixel of each row, the upper chain from the last one
+    r = rows.astype(float)
+    low = np.concatenate([np.column_stack([r - 0.5, first]), np.column_stack([r + 0.5, first]),
+                          np.column_stack([r, first - 0.5])])
+    high = np.concatenate([np.column_stack([r - 0.5, last]), np.column_stack([r + 0.5, last]),
+                           np.column_stack([r, last + 0.5])])
+    lower = _monotone_chain(sorted(map(tuple, low.tolist())))
+    upper = _monotone_chain(sorted(map(tuple, high.tolist()), reverse=True))
+    hull = np.array(lower + upper)
+    # drop repeated vertices (where the chains meet) so every edge has a length
+    keep = np.any(np.abs(hull - np.roll(hull, -1, axis=0)) > 1e-12, axis=1)
+    hull = hull[keep]
+    if len(hull) < 3:
+        return 1.0
+    # half-planes of the counter-clockwise hull: cross(edge, p - start) >= 0 inside
+    start, end = hull, np.roll(hull, -1, axis=0)
+    ex, ey = end[:, 0] - start[:, 0], end[:, 1] - start[:, 1]
+    # for a row x: ex*(y - sy) - ey*(x - sx) >= 0  <=>  ex*y >= ex*sy + ey*(x - sx)
+    xr = np.arange(rows.min(), rows.max() + 1, dtype=float)[:, None]
+    rhs = ex * start[:, 1] + ey * (xr - start[:, 0])
+    tol = 1e-9
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bound = rhs / ex
+    ymin = np.where(ex > tol, bound, -np.inf).max(axis=1)
+    ymax = np.where(ex < -tol, bound, np.inf).min(axis=1)
+    ok = np.all((np.abs(ex) > tol) | (-rhs >= -tol), axis=1)
+    counts = np.floor(ymax + tol) - np.ceil(ymin - tol) + 1
+    hull_count = int(np.sum(np.where(ok, np.maximum(counts, 0), 0)))
+    return n / max(hull_count, n)
 
 
 def compute_shape(im_seg: Image, angle_correction=True, im_centerline: Image | None = None,

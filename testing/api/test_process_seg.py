@@ -256,3 +256,34 @@ def test_errors(sct_testing_data):
         morphometry(seg, vert="7:8", im_vertfile=labeled)
     with pytest.raises(ImageError, match="different dimensions"):
         morphometry(seg, vert="2:3", im_vertfile=Image(np.zeros((10, 10, 10), np.uint8)))
+
+
+def test_shape_helpers_match_scikit_image():
+    # the per-slice ellipse fit, solidity and component filter are numpy re-implementations
+    # (no scipy/skimage import at start-up); they must equal skimage/scipy exactly
+    from scipy.ndimage import label
+    from skimage.draw import ellipse
+    from skimage.measure import regionprops
+
+    from spinalcordtoolbox.process_seg import _ellipse_properties, _keep_largest_component
+
+    rng = np.random.default_rng(1)
+    for _ in range(60):
+        a, b = rng.uniform(2, 60, 2)
+        m = np.zeros((140, 140), bool)
+        rr, cc = ellipse(70, 70, a, b, rotation=rng.uniform(0, np.pi), shape=m.shape)
+        m[rr, cc] = True
+        x0, y0 = rng.integers(5, 130, 2)
+        m[x0:x0 + rng.integers(1, 15), y0:y0 + rng.integers(1, 15)] = True
+        lab, n = label(m, structure=np.ones((3, 3)))
+        sizes = np.bincount(lab.ravel())[1:]
+        kept = _keep_largest_component(m.astype(float)) > 0
+        if list(sizes).count(sizes.max()) == 1:
+            np.testing.assert_array_equal(kept, lab == np.argmax(sizes) + 1)
+        r = regionprops(kept.astype(np.uint8))[0]
+        p = _ellipse_properties(kept, 0.1)
+        np.testing.assert_allclose(p["solidity"], r.solidity, rtol=1e-12)
+        np.testing.assert_allclose(p["eccentricity"], r.eccentricity, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(max(p["diameter_AP"], p["diameter_RL"]), r.axis_major_length * 0.1,
+                                   rtol=1e-9)
+        np.testing.assert_allclose(p["orientation"], abs(np.degrees(r.orientation)), atol=1e-6)
