@@ -14,6 +14,9 @@ from spinalcordtoolbox.utils.fs import atomic_output
 #: Colour of a binary segmentation overlay (RGB 0-1) and its maximum opacity.
 SEG_COLOUR = (1.0, 0.15, 0.1)
 SEG_ALPHA = 0.55
+#: Bright, distinct colours that read well on a grey MRI (label value modulo 10 picks one).
+LABEL_COLOURS = ("#ff5a5f", "#ffb400", "#2fbf71", "#4c9bff", "#c77dff",
+                 "#00d1c1", "#ff8c42", "#f15bb5", "#9ef01a", "#fee440")
 
 
 def save_grey(array: np.ndarray, path):
@@ -27,13 +30,13 @@ def save_grey(array: np.ndarray, path):
 
     grey = np.rint(np.clip(np.nan_to_num(array), 0, 1) * 255).astype(np.uint8)
     with atomic_output(path) as tmp:
-        PILImage.fromarray(grey, mode="L").save(tmp, format="PNG", optimize=False)
+        PILImage.fromarray(grey).save(tmp, format="PNG", optimize=False)
 
 
 def mask_rgba(mask: np.ndarray) -> np.ndarray:
     """RGBA overlay of a segmentation: red for a binary/soft mask, one colour per value for
     a multi-label map (e.g. vertebral levels); transparent where the mask is 0."""
-    from matplotlib import colormaps
+    from matplotlib.colors import to_rgb
 
     rgba = np.zeros(mask.shape + (4,), dtype=np.float32)
     positive = mask[mask > 0]
@@ -43,8 +46,9 @@ def mask_rgba(mask: np.ndarray) -> np.ndarray:
         rgba[..., :3] = SEG_COLOUR
         rgba[..., 3] = np.clip(mask, 0, 1) * SEG_ALPHA
     else:
-        cmap = colormaps["tab20"]
-        rgba[...] = cmap((np.rint(mask).astype(int) % 20) / 19.0)
+        # same colour per value as the point labels (level 3 looks the same everywhere)
+        palette = np.array([to_rgb(c) for c in LABEL_COLOURS], dtype=np.float32)
+        rgba[..., :3] = palette[np.rint(mask).astype(int) % len(LABEL_COLOURS)]
         rgba[..., 3] = np.where(mask > 0, SEG_ALPHA + 0.15, 0.0)
     return rgba
 
@@ -56,11 +60,9 @@ def save_rgba(rgba: np.ndarray, path):
         imsave(tmp, np.clip(rgba, 0, 1), format="png")
 
 
-def label_colour(value: float):
+def label_colour(value: float) -> str:
     """A stable, distinct colour per label value."""
-    from matplotlib import colormaps
-
-    return colormaps["tab10"](int(round(value)) % 10)
+    return LABEL_COLOURS[int(round(value)) % len(LABEL_COLOURS)]
 
 
 def save_points(points, shape, path):
@@ -83,7 +85,7 @@ def save_points(points, shape, path):
         colour = label_colour(value)
         ax.scatter([col], [row], s=(2 * radius) ** 2, color=colour, edgecolors="white", linewidths=1.5)
         text = f"{value:g}"
-        ax.text(col + 1.8 * radius, row, text, color="white", fontsize=max(9, radius * 2.2),
+        ax.text(col + 1.8 * radius, row, text, color="black", fontsize=max(9, radius * 2.2),
                 fontweight="bold", va="center", ha="left",
                 bbox=dict(boxstyle="round,pad=0.2", facecolor=colour, edgecolor="none", alpha=0.85))
     with atomic_output(path) as tmp:

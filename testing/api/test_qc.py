@@ -317,3 +317,11 @@ def test_callers_images_are_left_untouched(sct_testing_data, tmp_path):
     # Image objects carry their file path into the record
     record = records.read_index(tmp_path / "qc")[0]
     assert record["image"] == str(t2 / "t2.nii.gz") and record["id"] == folder.relative_to(tmp_path / "qc").as_posix()
+
+
+def test_segmentation_outside_the_image_is_refused(t2_views):
+    im, seg, _ = t2_views
+    shifted = np.array(seg.affine, copy=True)
+    shifted[2, 3] += 500.0  # the same mask, 50 cm above the image
+    with pytest.raises(ImageError, match="does not overlap"):
+        views.axial_view(im, Image(seg.data, affine=shifted))
