@@ -146,3 +146,12 @@ def test_help_is_light():
     assert out.stdout.strip() == "[]"
     from spinalcordtoolbox.scripts.sct_process_segmentation import get_parser
     assert max(len(line) for line in get_parser().format_help().splitlines()) <= 100
+
+
+def test_qc_entry(t2, in_tmp):
+    main(["-i", str(t2 / "t2_seg-manual.nii.gz"), "-qc", "qc", "-qc-image", str(t2 / "t2.nii.gz"),
+          "-z", "20:30", "-v", "0"])
+    entries = [p for p in (in_tmp / "qc").rglob("*") if p.is_dir() and "sct_process_segmentation" in p.parts]
+    assert entries, "no QC entry folder"
+    assert any(p.suffix == ".png" for e in entries for p in e.rglob("*"))
+    assert (in_tmp / "csa.csv").is_file()
