@@ -125,6 +125,16 @@ class Composite:
             points = t.apply(points)
         return points
 
+    def apply_on_grid(self, points: np.ndarray, affine, shape, sl: slice) -> np.ndarray:
+        """:meth:`apply` for the voxels of slices ``sl`` of a grid; a leading field defined on
+        that very grid is read, not interpolated (the usual case, and 3/4 of the work)."""
+        first = self.transforms[0] if self.transforms else None
+        if (isinstance(first, DisplacementField) and first.disp.shape[:3] == tuple(shape[:3])
+                and np.allclose(first.affine, affine, atol=1e-6)):
+            points = points + first.disp[:, :, sl].reshape(-1, 3)
+            return Composite(self.transforms[1:]).apply(points)
+        return self.apply(points)
+
 
 # ------------------------------------------------------------------ reading / writing
 def read_warp(path) -> tuple[Image, np.ndarray]:
@@ -273,7 +283,8 @@ def compose_warps(transforms, ref: Image, inverse=None) -> np.ndarray:
     shape = ref.data.shape[:3]
     out = np.zeros(tuple(shape) + (3,), dtype=np.float32)
     for sl, points in _grid_chunks(ref.affine, shape):
-        out[:, :, sl] = (chain.apply(points) - points).reshape(shape[0], shape[1], -1, 3)
+        mapped = chain.apply_on_grid(points, ref.affine, shape, sl)
+        out[:, :, sl] = (mapped - points).reshape(shape[0], shape[1], -1, 3)
     return out
 
 
@@ -313,7 +324,7 @@ def apply_transforms(img: Image, ref: Image, transforms, inverse=None, interp="l
             volumes.append(spline_filter(vol, order=3, mode="mirror") if order == 3 else vol)
         in_shape = np.array(data.shape[:3])
         for sl, points in _grid_chunks(ref.affine, shape):
-            vox = _lps_to_voxel(chain.apply(points), inv_affine)
+            vox = _lps_to_voxel(chain.apply_on_grid(points, ref.affine, shape, sl), inv_affine)
             inside = np.all((vox >= -0.5) & (vox <= in_shape - 0.5), axis=1)
             coords = vox[inside].T
             for v, vol in enumerate(volumes):
@@ -353,7 +364,7 @@ def _apply_to_labels(data, affine, chain, ref):
         best = np.full(len(values), np.inf)
         best_ijk = np.zeros((len(values), 3), dtype=int)
         for sl, points in _grid_chunks(ref.affine, shape):
-            mapped = chain.apply(points)
+            mapped = chain.apply_on_grid(points, ref.affine, shape, sl)
             chunk_shape = (shape[0], shape[1], sl.stop - sl.start)
             for n, target in enumerate(targets):
                 d2 = np.sum((mapped - target) ** 2, axis=1)
