@@ -287,3 +287,24 @@ def test_shape_helpers_match_scikit_image():
         np.testing.assert_allclose(max(p["diameter_AP"], p["diameter_RL"]), r.axis_major_length * 0.1,
                                    rtol=1e-9)
         np.testing.assert_allclose(p["orientation"], abs(np.degrees(r.orientation)), atol=1e-6)
+
+
+def test_angle_correction_centerline_file():
+    # tilted cylinder (30 deg): its own fitted centerline as -angle-corr-centerline gives the
+    # same areas as the default; a vertical centerline gives the uncorrected area / cos(30)
+    from spinalcordtoolbox.centerline.core import get_centerline
+
+    r, tilt = 4.0, math.tan(math.radians(30))
+    im = _soft_tube((64, 30, 24), (0.5, 0.5, 1.0), r, slope_x=tilt, n_sub=3)
+    ctl, _, _, _ = get_centerline(im)
+    m_default, _ = compute_shape(im)
+    m_file, _ = compute_shape(im, im_centerline=ctl)
+    # the centerline image is rounded to voxels: its fit gives the same tilt within ~1 deg
+    np.testing.assert_allclose(_inner(m_file["area"]), _inner(m_default["area"]), rtol=0.01)
+    vertical = np.zeros(im.data.shape, np.uint8)
+    vertical[10, 15, :] = 1
+    m_vert, _ = compute_shape(im, im_centerline=Image(vertical, affine=im.affine))
+    np.testing.assert_allclose(_inner(m_vert["area"]), math.pi * r ** 2 / math.cos(math.radians(30)),
+                               rtol=0.01)
+    with pytest.raises(ImageError, match="different dimensions"):
+        compute_shape(im, im_centerline=Image(vertical[:, :, :10], affine=im.affine))
