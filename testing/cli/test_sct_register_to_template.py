@@ -1,0 +1,172 @@
+"""sct_register_to_template on the t2 subject: small template and full PAM50, bad inputs.
+
+Reference values: the manual segmentation t2_seg-manual and the manual disc labels
+t2/labels.nii.gz (3 = C2-C3, 5 = C4-C5) of sct_testing_data. Each registration runs once per
+module (cached) and several properties are checked on it.
+"""
+import numpy as np
+import pytest
+
+from spinalcordtoolbox.image import Image
+from spinalcordtoolbox.registration import warp
+from spinalcordtoolbox.scripts.sct_register_to_template import main
+from spinalcordtoolbox.straightening import label_points
+from spinalcordtoolbox.template import load_template
+
+LPS = np.array([-1.0, -1.0, 1.0])
+OUTPUTS = ("warp_anat2template", "warp_template2anat", "anat2template", "template2anat")
+
+
+def dice(a, b):
+    return 2 * np.sum(a & b) / (np.sum(a) + np.sum(b))
+
+
+def _register(data, template_dir, folder):
+    t2 = data / "t2"
+    main(["-i", str(t2 / "t2.nii.gz"), "-s", str(t2 / "t2_seg-manual.nii.gz"),
+          "-l", str(t2 / "labels.nii.gz"), "-t", str(template_dir), "-c", "t2",
+          "-ofolder", str(folder), "-v", "0"])
+    return {k: folder / f"{k}.nii.gz" for k in OUTPUTS}, load_template(template_dir)
+
+
+@pytest.fixture(scope="module")
+def small(sct_testing_data, tmp_path_factory):
+    return _register(sct_testing_data, sct_testing_data / "template", tmp_path_factory.mktemp("small"))
+
+
+@pytest.fixture(scope="module")
+def full(sct_testing_data, pam50, tmp_path_factory):
+    return _register(sct_testing_data, pam50, tmp_path_factory.mktemp("pam50"))
+
+
+def _check_cord_and_labels(data, outputs, template):
+    paths, tpl = outputs, template
+    t2 = Image(str(data / "t2" / "t2.nii.gz"))
+    seg = Image(str(data / "t2" / "t2_seg-manual.nii.gz")).data > 0
+    # template cord pulled onto the subject through warp_template2anat (ITK convention)
+    cord = warp.apply_transforms(Image(str(tpl.path("cord"))), t2, [str(paths["warp_template2anat"])])
+    d = dice(cord.data >= 0.5, seg)
+    # template disc labels moved onto the subject, as point labels (voxel positions)
+    moved = warp.apply_transforms(Image(str(tpl.label_file("disc"))), t2,
+                                  [str(paths["warp_template2anat"])], interp="label")
+    subj = label_points(Image(str(data / "t2" / "labels.nii.gz")))
+    got = label_points(moved)
+    err_vox = {v: np.linalg.norm(got[v] - subj[v]) for v in subj}
+    # continuous positions: a template point p goes to p + d(p) of warp_anat2template
+    a2t_im, a2t = warp.read_warp(str(paths["warp_anat2template"]))
+    field = warp.DisplacementField(a2t, a2t_im.affine)
+    tpl_pts = label_points(Image(str(tpl.label_file("disc"))))
+    err = {v: np.linalg.norm(field.apply(tpl_pts[v][None] * LPS)[0] * LPS - subj[v]) for v in subj}
+    return d, err_vox, err
+
+
+def test_small_template_outputs(small):
+    paths, _ = small
+    for name, p in paths.items():
+        assert p.is_file(), name
+    im, disp = warp.read_warp(str(paths["warp_template2anat"]))
+    assert im.data.shape == (60, 55, 52, 1, 3) and im.data.dtype == np.float32
+    assert im.hdr.get_intent()[0] == "vector"
+    # template2anat is on the subject's grid (orientation AIL kept)
+    t2a = Image(str(paths["template2anat"]))
+    assert t2a.data.shape == (60, 55, 52) and t2a.orientation == "AIL"
+
+
+def test_small_template_dice_and_labels(sct_testing_data, small):
+    """Acceptance: Dice >= 0.9 (measured 0.98), disc labels within 2 mm (measured <= 1.4 mm
+    at voxel precision, < 1 mm continuous)."""
+    d, err_vox, err = _check_cord_and_labels(sct_testing_data, *small)
+    assert d >= 0.9, d
+    assert max(err_vox.values()) <= 2.0, err_vox
+    assert max(err.values()) <= 2.0, err
+
+
+def test_full_pam50_dice_and_labels(sct_testing_data, full):
+    d, err_vox, err = _check_cord_and_labels(sct_testing_data, *full)
+    assert d >= 0.9, d
+    assert max(err_vox.values()) <= 2.0, err_vox
+    assert max(err.values()) <= 2.0, err
+
+
+def test_full_pam50_anat2template(sct_testing_data, full):
+    """The subject's segmentation pulled into template space through warp_anat2template
+    overlaps the PAM50 cord (slices it covers): Dice >= 0.9; the grid is the PAM50's
+    (0.5 mm) cropped to the subject's coverage."""
+    paths, tpl = full
+    a2t = Image(str(paths["anat2template"]))
+    assert a2t.pixdim == pytest.approx((0.5, 0.5, 0.5))
+    seg = Image(str(sct_testing_data / "t2" / "t2_seg-manual.nii.gz"))
+    moved = warp.apply_transforms(seg, a2t, [str(paths["warp_anat2template"])]).data >= 0.5
+    cord = warp.apply_transforms(Image(str(tpl.path("cord"))), a2t, []).data >= 0.5
+    covered = moved.any(axis=(0, 1))
+    assert dice(moved, cord & covered[None, None, :]) >= 0.9
+
+
+# ------------------------------------------------------------------ bad inputs
+def _fails(argv, capsys, match):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code != 0
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 or err.startswith("usage"), err
+    assert match in err, err
+    return err
+
+
+@pytest.fixture
+def t2_args(sct_testing_data):
+    t2 = sct_testing_data / "t2"
+    return ["-i", str(t2 / "t2.nii.gz"), "-s", str(t2 / "t2_seg-manual.nii.gz"),
+            "-t", str(sct_testing_data / "template")]
+
+
+def test_label_outside_segmentation(sct_testing_data, t2_args, in_tmp, capsys):
+    """Label 3 (C2-C3) lies on a slice where the cut segmentation has no cord: the error
+    names the label and its slice, and nothing is written."""
+    seg = Image(str(sct_testing_data / "t2" / "t2_seg-manual.nii.gz")).change_orientation("RPI")
+    lab = Image(str(sct_testing_data / "t2" / "labels.nii.gz")).change_orientation("RPI")
+    z3 = int(np.argwhere(lab.data == 3)[0, 2])
+    seg.data[:, :, z3 - 3:] = 0
+    seg.change_orientation("AIL").save(str(in_tmp / "seg_cut.nii.gz"))
+    argv = t2_args[:2] + ["-s", "seg_cut.nii.gz", "-t", t2_args[5],
+                          "-l", str(sct_testing_data / "t2" / "labels.nii.gz"), "-ofolder", "out"]
+    _fails(argv, capsys, f"label 3 at z={z3}")
+    assert not (in_tmp / "out").exists() or not any((in_tmp / "out").iterdir())
+
+
+def test_4d_input(sct_testing_data, t2_args, in_tmp, capsys):
+    t2 = Image(str(sct_testing_data / "t2" / "t2.nii.gz"))
+    Image(np.stack([t2.data, t2.data], axis=3), hdr=t2.hdr, affine=t2.affine).save("t2_4d.nii.gz")
+    argv = ["-i", "t2_4d.nii.gz"] + t2_args[2:] + ["-l", str(sct_testing_data / "t2" / "labels.nii.gz")]
+    _fails(argv, capsys, "4-D")
+
+
+@pytest.mark.parametrize("param, match", [
+    ("step=1,type=seg,algo=bsplinesym", "algo"),
+    ("step=2,type=seg,algo=bsplinesyn,metric=MeanSquare", "metric"),
+])
+def test_bad_param(sct_testing_data, t2_args, in_tmp, capsys, param, match):
+    argv = t2_args + ["-l", str(sct_testing_data / "t2" / "labels.nii.gz"), "-param", param]
+    err = _fails(argv, capsys, match)
+    assert "Did you mean" in err
+
+
+def test_missing_contrast(sct_testing_data, pam50, in_tmp, capsys):
+    t2 = sct_testing_data / "t2"
+    err = _fails(["-i", str(t2 / "t2.nii.gz"), "-s", str(t2 / "t2_seg-manual.nii.gz"),
+                  "-l", str(t2 / "labels.nii.gz"), "-t", str(pam50), "-c", "t1"], capsys, "PAM50_t1")
+    assert "sct_download_data" in err
+
+
+def test_ref_subject_needs_two_labels(sct_testing_data, t2_args, in_tmp, capsys):
+    lab = Image(str(sct_testing_data / "t2" / "labels.nii.gz"))
+    lab.data[lab.data == 5] = 0
+    lab.save("one_label.nii.gz")
+    _fails(t2_args + ["-l", "one_label.nii.gz", "-ref", "subject"], capsys, "at least 2 labels")
+
+
+def test_label_value_not_in_template(sct_testing_data, t2_args, in_tmp, capsys):
+    lab = Image(str(sct_testing_data / "t2" / "labels.nii.gz"))
+    lab.data[lab.data == 5] = 45
+    lab.save("bad_value.nii.gz")
+    _fails(t2_args + ["-l", "bad_value.nii.gz"], capsys, "[45]")
