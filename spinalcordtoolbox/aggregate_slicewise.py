@@ -122,10 +122,16 @@ def pmj_distance_per_slice(im_seg_rpi: Image, im_pmj: Image, algo="bspline", smo
 
 
 def select_slices(metrics, *, z_range=None, levels=None, vert=None, pmj_dist=None,
-                  pmj_distance=None, pmj_extent=20.0):
-    """Slices holding cord that pass every given selection (sorted ascending)."""
+                  pmj_distance=None, pmj_extent=20.0, require_cord=True):
+    """Slices that pass every given selection (sorted ascending).
+
+    With ``require_cord`` only slices holding cord are kept; without it (per-slice output)
+    empty slices of the selection stay, to be written with empty fields, but the selection
+    must still hold some cord.
+    """
     nz = len(metrics["area"])
-    sel = ~np.isnan(metrics["area"])
+    has_cord = ~np.isnan(metrics["area"])
+    sel = has_cord.copy() if require_cord else np.ones(nz, bool)
     if z_range is not None:
         wanted = np.zeros(nz, bool)
         idx = [z for z in z_range if 0 <= z < nz]
@@ -143,13 +149,23 @@ def select_slices(metrics, *, z_range=None, levels=None, vert=None, pmj_dist=Non
                              f"vertebral level file (levels present: {','.join(map(str, present))})")
         sel &= np.isin(np.nan_to_num(levels, nan=-1), vert)
     if pmj_distance is not None:
-        half = pmj_extent / 2.0
-        sel &= np.abs(np.nan_to_num(pmj_dist, nan=np.inf) - pmj_distance) <= half
-        if not sel.any():
-            raise ImageError(f"No segmented slice at {pmj_distance} +/- {half} mm from the PMJ "
-                             f"(the cord spans {np.nanmin(pmj_dist):.1f} to {np.nanmax(pmj_dist):.1f} mm)")
+        # the slab: round(extent / slice length) slices centred on the slice nearest to the
+        # distance, the extra slice (even count) on the inferior side, as the established
+        # toolbox does (distance 8 mm, extent 4 mm, PMJ 28 slices above -> slices 18:21)
+        cand = np.flatnonzero(sel & has_cord & ~np.isnan(pmj_dist))
+        if cand.size == 0:
+            raise ImageError("No segmented slice with a distance to the PMJ")
+        zc = int(cand[np.argmin(np.abs(pmj_dist[cand] - pmj_distance))])
+        step = float(np.median(np.abs(np.diff(pmj_dist[max(zc - 2, 0):zc + 3])))) or 1.0
+        if abs(pmj_dist[zc] - pmj_distance) > step:
+            raise ImageError(f"No segmented slice at {pmj_distance} mm from the PMJ (the cord spans "
+                             f"{np.nanmin(pmj_dist[cand]):.1f} to {np.nanmax(pmj_dist[cand]):.1f} mm)")
+        n = max(1, int(round(pmj_extent / step)))
+        window = np.zeros(nz, bool)
+        window[max(zc - n // 2, 0):zc + (n - 1) // 2 + 1] = True
+        sel &= window
     slices = np.flatnonzero(sel)
-    if slices.size == 0:
+    if not has_cord[slices].any():
         raise ImageError("No slice with cord in the selected slices/levels")
     return slices
 
@@ -185,7 +201,8 @@ def aggregate(metrics, slices, *, levels=None, perslice=False, perlevel=False,
     rows = []
     if perslice:
         for z in slices:
-            dist = None if pmj_dist is None else float(pmj_dist[z])
+            # 0.01 mm, as the established toolbox prints it
+            dist = None if pmj_dist is None else round(float(pmj_dist[z]), 2)
             rows.append(_row(metrics, [z], str(int(z)), level_label([z]), dist))
     elif perlevel:
         if levels is None:

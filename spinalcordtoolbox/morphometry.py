@@ -87,8 +87,10 @@ def morphometry(im_seg: Image, *, z=None, vert=None, im_vertfile: Image | None =
         rows = agg.pam50_rows(pam_metrics, pam_levels)
         return MorphometryResult(rows, pam_metrics, levels, pmj_dist, pam_levels, used)
 
+    # per-slice output lists every slice of the selection, empty fields where there is no cord
     slices = agg.select_slices(metrics, z_range=z_range, levels=levels, vert=vert_list,
-                               pmj_dist=pmj_dist, pmj_distance=pmj_distance, pmj_extent=pmj_extent)
+                               pmj_dist=pmj_dist, pmj_distance=pmj_distance, pmj_extent=pmj_extent,
+                               require_cord=not perslice)
     rows = agg.aggregate(metrics, slices, levels=levels, perslice=perslice, perlevel=perlevel,
                          pmj_dist=pmj_dist, pmj_distance=pmj_distance, z_range=z_range)
     return MorphometryResult(rows, metrics, levels, pmj_dist)

@@ -169,3 +169,26 @@ def test_discfile_levels(sct_testing_data, in_tmp):
     # within one slice at each boundary, so the per-level CSA agrees within 1 %
     for a, b in zip(disc, vert):
         np.testing.assert_allclose(float(a["MEAN(area)"]), float(b["MEAN(area)"]), rtol=0.01)
+
+
+def test_pmj_cube_as_established_toolbox(in_tmp):
+    # the established toolbox's own check: a 15-voxel cube (slices 9-23), PMJ 5 slices above it;
+    # -pmj-distance 8 -pmj-extent 4 gives slices 18:21, SUM(length) 4.0 (straight cube)
+    from spinalcordtoolbox.image import Image
+    cube = np.zeros((32, 32, 32), np.uint8)
+    cube[9:24, 9:24, 9:24] = 1
+    pmj = np.zeros((32, 32, 32), np.uint8)
+    pmj[15, 15, 28] = 1
+    Image(cube).save("cube.nii.gz")
+    Image(pmj).save("pmj.nii.gz")
+    main(["-i", "cube.nii.gz", "-pmj", "pmj.nii.gz", "-pmj-distance", "8", "-pmj-extent", "4", "-v", "0"])
+    _, (row,) = _read("csa.csv")
+    assert (row["Slice (I->S)"], row["DistancePMJ"], row["VertLevel"], row["SUM(length)"]) == \
+        ("18:21", "8.0", "", "4.0")
+    main(["-i", "cube.nii.gz", "-pmj", "pmj.nii.gz", "-perslice", "1", "-o", "ps.csv", "-v", "0"])
+    _, rows = _read("ps.csv")
+    row = rows[10]
+    assert row["Slice (I->S)"] == "10" and row["SUM(length)"] == "1.0"
+    # 18 slices below the PMJ; the centerline bends 1 voxel towards the PMJ: 18.0-18.2 mm
+    # (the established toolbox prints 18.11 with its own centerline fit)
+    assert 18.0 <= float(row["DistancePMJ"]) <= 18.2
