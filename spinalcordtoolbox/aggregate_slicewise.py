@@ -183,12 +183,12 @@ def _row(metrics, slices, slice_label, level_label, pmj_label):
     return row
 
 
-def aggregate(metrics, slices, *, levels=None, perslice=False, perlevel=False,
-              pmj_dist=None, pmj_distance=None, z_range=None):
-    """Rows (dicts keyed by :data:`COLUMNS`) for the selected ``slices``.
+def group_slices(slices, *, levels=None, perslice=False, perlevel=False, z_range=None):
+    """Groups of slices, one per output row: ``(slices, slice label, level label)``.
 
-    One row per slice (``perslice``), per level (``perlevel``, lowest slices first, i.e. the
-    order the established toolbox writes: ``18:35,3`` then ``36:52,2``), else one row.
+    One group per slice (``perslice``), per level (``perlevel``, lowest slices first, i.e. the
+    order the established toolbox writes: ``18:35,3`` then ``36:52,2``), else one group
+    labelled with the requested ``z_range`` or the span of the slices.
     """
     def level_label(zs):
         if levels is None:
@@ -197,27 +197,36 @@ def aggregate(metrics, slices, *, levels=None, perslice=False, perlevel=False,
         vals = vals[~np.isnan(vals)]
         return format_range(vals) if vals.size else None
 
-    pmj_label = None if pmj_distance is None else pmj_distance
-    rows = []
+    slices = np.asarray(slices)
     if perslice:
-        for z in slices:
-            # 0.01 mm, as the established toolbox prints it
-            dist = None if pmj_dist is None else round(float(pmj_dist[z]), 2)
-            rows.append(_row(metrics, [z], str(int(z)), level_label([z]), dist))
-    elif perlevel:
+        return [(np.array([z]), str(int(z)), level_label([z])) for z in slices]
+    if perlevel:
         if levels is None:
             raise ImageError("-perlevel needs a vertebral level file (-vertfile) or disc labels (-discfile)")
-        groups = {}
+        by_level = {}
         for z in slices:
             if not np.isnan(levels[z]):
-                groups.setdefault(int(levels[z]), []).append(z)
-        if not groups:
+                by_level.setdefault(int(levels[z]), []).append(z)
+        if not by_level:
             raise ImageError("None of the selected slices has a vertebral level")
-        for lev, zs in sorted(groups.items(), key=lambda kv: min(kv[1])):
-            rows.append(_row(metrics, np.array(zs), format_range(zs), str(lev), pmj_label))
-    else:
-        label = format_range(z_range) if z_range is not None else format_range(slices)
-        rows.append(_row(metrics, slices, label, level_label(slices), pmj_label))
+        return [(np.array(zs), format_range(zs), str(lev))
+                for lev, zs in sorted(by_level.items(), key=lambda kv: min(kv[1]))]
+    label = format_range(z_range) if z_range is not None else format_range(slices)
+    return [(slices, label, level_label(slices))]
+
+
+def aggregate(metrics, slices, *, levels=None, perslice=False, perlevel=False,
+              pmj_dist=None, pmj_distance=None, z_range=None):
+    """Rows (dicts keyed by :data:`COLUMNS`) for the selected ``slices`` (see group_slices)."""
+    rows = []
+    for zs, slice_label, level_label in group_slices(slices, levels=levels, perslice=perslice,
+                                                     perlevel=perlevel, z_range=z_range):
+        if perslice:
+            # 0.01 mm, as the established toolbox prints it
+            dist = None if pmj_dist is None else round(float(pmj_dist[zs[0]]), 2)
+        else:
+            dist = pmj_distance
+        rows.append(_row(metrics, zs, slice_label, level_label, dist))
     return rows
 
 

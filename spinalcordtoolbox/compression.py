@@ -17,7 +17,7 @@ import logging
 
 import numpy as np
 
-from spinalcordtoolbox.image import Image, ImageError
+from spinalcordtoolbox.image import Image, ImageError, check_same_grid
 
 logger = logging.getLogger(__name__)
 
@@ -99,18 +99,14 @@ def compute_compression(im_seg: Image, im_labels: Image, im_vertfile: Image | No
 
     im_seg = im_seg.copy().require_3d("segmentation")
     im_labels = im_labels.copy().require_3d("compression labels")
-    if im_labels.data.shape != im_seg.data.shape:
-        raise ImageError(f"The compression labels {im_labels.data.shape} and the segmentation "
-                         f"{im_seg.data.shape} have different dimensions")
+    check_same_grid(im_labels, im_seg, names=("compression labels", "segmentation"))
     coords = im_labels.change_orientation("RPI").nonzero_coords()
     if len(coords) == 0:
         raise ImageError("The compression label image is empty")
     levels = None
     if im_vertfile is not None:
         im_vertfile = im_vertfile.copy().require_3d("vertebral level file")
-        if im_vertfile.data.shape != im_seg.data.shape:
-            raise ImageError(f"The vertebral level file {im_vertfile.data.shape} and the "
-                             f"segmentation {im_seg.data.shape} have different dimensions")
+        check_same_grid(im_vertfile, im_seg, names=("vertebral level file", "segmentation"))
         levels = levels_per_slice(im_vertfile)
     hc = pam_levels = None
     if normalize_hc:

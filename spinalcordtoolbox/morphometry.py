@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from spinalcordtoolbox.image import Image, ImageError
+from spinalcordtoolbox.image import Image, ImageError, check_same_grid
 
 logger = logging.getLogger(__name__)
 
@@ -27,9 +27,7 @@ class MorphometryResult:
 
 
 def _same_shape(im: Image, im_seg: Image, name: str):
-    if im.data.shape[:3] != im_seg.data.shape[:3]:
-        raise ImageError(f"The {name} {im.data.shape[:3]} and the segmentation "
-                         f"{im_seg.data.shape[:3]} have different dimensions")
+    check_same_grid(im, im_seg, names=(name, "segmentation"))
 
 
 def pam50_level_per_slice(path=None) -> np.ndarray:
