@@ -308,3 +308,24 @@ def test_angle_correction_centerline_file():
                                rtol=0.01)
     with pytest.raises(ImageError, match="different dimensions"):
         compute_shape(im, im_centerline=Image(vertical[:, :, :10], affine=im.affine))
+
+
+def test_labeled_seg_is_binarised_and_single_slice(t2, sct_testing_data):
+    seg, m = t2
+    # a labeled segmentation (values 2..5) is binarised (warning), giving the binary results
+    labeled = Image(sct_testing_data / "t2" / "t2_seg-manual_labeled.nii.gz")
+    ml, _ = compute_shape(labeled, progress=False)
+    both = ~np.isnan(ml["area"])
+    assert both.sum() >= 50
+    ref = seg.copy().change_orientation("RPI").data > 0
+    lab = labeled.copy().change_orientation("RPI").data > 0
+    same = [z for z in np.flatnonzero(both) if np.array_equal(ref[:, :, z], lab[:, :, z])]
+    np.testing.assert_allclose(ml["area"][same], m["area"][same], rtol=0.01)
+    # one slice only: no tilt can be estimated, area = voxel count (1 mm2 voxels)
+    one = seg.copy().change_orientation("RPI")
+    one.data = one.data.copy()
+    one.data[:, :, :27] = 0
+    one.data[:, :, 28:] = 0
+    m1, _ = compute_shape(one, progress=False)
+    assert np.count_nonzero(~np.isnan(m1["area"])) == 1
+    assert m1["area"][27] == one.data[:, :, 27].sum() and m1["angle_AP"][27] == 0
