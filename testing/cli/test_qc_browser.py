@@ -87,6 +87,14 @@ def _rows(driver):
     return driver.find_elements(By.CSS_SELECTOR, "#entries tbody tr")
 
 
+def _ratings(driver):
+    """{entry id: rating} of the listed rows, read in one script call (the table is re-drawn
+    asynchronously after a file is loaded, so element handles could go stale)."""
+    return dict(driver.execute_script(
+        "return Array.from(document.querySelectorAll('#entries tbody tr'))"
+        ".map(function (tr) { return [tr.dataset.id, tr.dataset.rating]; });"))
+
+
 def _selected(driver):
     from selenium.webdriver.common.by import By
     return driver.find_element(By.CSS_SELECTOR, "#entries tbody tr.selected")
@@ -104,21 +112,23 @@ def test_review_rate_and_export(report, browser):
     browser.get_log("performance")  # forget the browser's own start-up requests (new tab page)
     browser.get((report / "index.html").as_uri())
 
-    # every entry is listed, the first one is shown with its image actually loaded
+    # every entry is listed, the first one is selected
     rows = _wait_for(lambda: _rows(browser), what="table rows")
     assert len(rows) == 3
     assert {r.find_elements(By.TAG_NAME, "td")[5].text for r in rows} == {
         "sct_deepseg_sc", "sct_label_utils", "sct_register_multimodal"}
     first = _selected(browser).get_attribute("data-id")
-    assert first == rows[0].get_attribute("data-id")
+    ids = list(_ratings(browser))
+    assert first == ids[0]
 
     # keyboard: down selects the next entry and loads its image (natural size = recorded size)
     _press(browser, Keys.ARROW_DOWN)
     second = _selected(browser).get_attribute("data-id")
-    assert second == rows[1].get_attribute("data-id")
+    assert second == ids[1]
     size = _wait_for(lambda: browser.execute_script(
         "var i = document.getElementById('img-background');"
-        "return i.complete && i.naturalWidth ? [i.naturalWidth, i.naturalHeight] : null;"), what="image load")
+        "return i.complete && i.naturalWidth && i.src.endsWith(arguments[0])"
+        " ? [i.naturalWidth, i.naturalHeight] : null;", by_id[second]["background"]), what="image load")
     assert size == [by_id[second]["width"], by_id[second]["height"]]
     _press(browser, Keys.ARROW_UP)
     assert _selected(browser).get_attribute("data-id") == first
@@ -145,15 +155,13 @@ def test_review_rate_and_export(report, browser):
     # ratings persist across a reload (localStorage)
     browser.refresh()
     _wait_for(lambda: _rows(browser), what="table rows after reload")
-    ratings = {r.get_attribute("data-id"): r.get_attribute("data-rating") for r in _rows(browser)}
-    assert ratings == {first: "none", second: "fail", third: "artifact"}
+    assert _ratings(browser) == {first: "none", second: "fail", third: "artifact"}
 
     # search filters the table
     browser.find_element(By.ID, "search").send_keys("label")
-    assert [r.get_attribute("data-id") for r in _rows(browser)] == [
-        i for i, e in by_id.items() if e["process"] == "sct_label_utils"]
+    assert list(_ratings(browser)) == [i for i, e in by_id.items() if e["process"] == "sct_label_utils"]
     browser.find_element(By.ID, "search").send_keys(Keys.BACKSPACE * len("label"))
-    _wait_for(lambda: len(_rows(browser)) == 3, what="filter cleared")
+    _wait_for(lambda: len(_ratings(browser)) == 3, what="filter cleared")
 
     # "Save Fails" exports exactly the failed entry, naming the file to correct
     browser.find_element(By.ID, "save-fails").click()
@@ -173,18 +181,18 @@ def test_review_rate_and_export(report, browser):
     browser.execute_script("localStorage.clear();")
     browser.refresh()
     _wait_for(lambda: _rows(browser), what="rows")
-    assert {r.get_attribute("data-rating") for r in _rows(browser)} == {"none"}
+    assert set(_ratings(browser).values()) == {"none"}
     browser.find_element(By.ID, "load-file").send_keys(str(flags_path))
-    _wait_for(lambda: {r.get_attribute("data-id"): r.get_attribute("data-rating") for r in _rows(browser)}
-              == {first: "none", second: "fail", third: "artifact"}, what="ratings loaded")
+    _wait_for(lambda: _ratings(browser) == {first: "none", second: "fail", third: "artifact"},
+              what="ratings loaded")
 
     # and so does qc_fail.yml alone
     browser.execute_script("localStorage.clear();")
     browser.refresh()
     _wait_for(lambda: _rows(browser), what="rows")
     browser.find_element(By.ID, "load-file").send_keys(str(browser.downloads / "qc_fail.yml"))
-    _wait_for(lambda: {r.get_attribute("data-id"): r.get_attribute("data-rating") for r in _rows(browser)}
-              == {first: "none", second: "fail", third: "none"}, what="fails loaded")
+    _wait_for(lambda: _ratings(browser) == {first: "none", second: "fail", third: "none"},
+              what="fails loaded")
 
     # nothing but local files was requested, and the page logged no error
     events = [json.loads(m["message"])["message"] for m in browser.get_log("performance")]
