@@ -122,8 +122,9 @@
   function renderCounts() {
     var n = { pass: 0, fail: 0, artifact: 0, none: 0 };
     entries.forEach(function (e) { n[ratingOf(e)] += 1; });
-    $("counts").textContent = entries.length + " entries (" + state.visible.length + " shown) · " +
-      n.pass + " pass · " + n.fail + " fail · " + n.artifact + " artifact · " + n.none + " unrated";
+    $("counts").textContent = (state.visible.length < entries.length ? state.visible.length + " of " : "") +
+      entries.length + " entries · " + n.pass + " pass · " + n.fail + " fail · " + n.artifact + " artifact · " +
+      n.none + " unrated";
   }
 
   // ---------------------------------------------------------------- viewer
