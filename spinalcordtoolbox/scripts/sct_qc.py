@@ -1,5 +1,6 @@
 """sct_qc: add an entry for an existing result to an HTML quality-control report."""
 import logging
+import os
 import sys
 
 from spinalcordtoolbox.utils.cli import SCTArgumentParser, display_open, input_file, run_command
@@ -45,6 +46,8 @@ def _run(args, argv=None):
     if args.i is None:
         if args.s or args.d:
             raise ValueError("Give the image with -i")
+        if not os.path.isdir(args.qc):
+            raise ValueError(f"QC folder not found: {args.qc} (give -i to create a report with a first entry)")
         index = records.rebuild_index(args.qc)
         if args.v:
             display_open(index, "To see the QC report, open")

@@ -83,6 +83,11 @@ def test_errors_are_one_line_and_leave_nothing(sct_testing_data, in_tmp, capsys)
     with pytest.raises(SystemExit) as e:
         sct_qc.main(["-i", "notes.txt", "-qc", "qc"])
     assert e.value.code == 1 and "Not a NIfTI" in capsys.readouterr().err
+    # rebuilding a report that does not exist
+    with pytest.raises(SystemExit) as e:
+        sct_qc.main(["-qc", "no_such_report"])
+    assert e.value.code == 1 and "QC folder not found" in capsys.readouterr().err
+    assert not (in_tmp / "no_such_report").exists()
     # no report folder
     with pytest.raises(SystemExit) as e:
         sct_qc.main(["-i", str(t2 / "t2.nii.gz")])
