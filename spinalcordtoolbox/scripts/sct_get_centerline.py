@@ -60,6 +60,8 @@ def _run(args):
         if args.s:
             check_same_grid(source, im, names=("segmentation", "image"))
     else:
+        if args.c is None:
+            raise ValueError(f"-method {args.method} needs the contrast (-c {'/'.join(CONTRASTS)})")
         if args.c not in CONTRASTS:
             raise choice_error("contrast (-c)", args.c, CONTRASTS)
         try:
