@@ -5,6 +5,7 @@ import pytest
 from spinalcordtoolbox.image import Image
 from spinalcordtoolbox.registration import to_template as tt
 from spinalcordtoolbox.straightening import grid_world, label_points, sample_at_world
+from spinalcordtoolbox.utils.cli import SCTError
 from spinalcordtoolbox.template import TemplateError, format_info_label, load_template, read_info_label
 
 
@@ -30,7 +31,7 @@ def test_template_prefix_and_files(sct_testing_data, pam50):
     assert full.prefix == "PAM50" and full.label_file("rootlet").name == "PAM50_rootlets_midpoint.nii.gz"
     with pytest.raises(TemplateError, match="PAM50_t1.nii.gz is not available.*sct_download_data"):
         full.contrast("t1")
-    with pytest.raises(ValueError, match="Allowed: t1, t2, t2s"):
+    with pytest.raises(SCTError, match="Allowed: t1, t2, t2s"):
         full.contrast("t3")
 
 
