@@ -20,7 +20,7 @@
   });
   var ratings = loadRatings();
   var state = { sortKey: "index", sortDir: 1, query: "", ratingFilter: "", visible: [], selected: null,
-                overlayOn: true };
+                overlayOn: true, flicker: null };
 
   var $ = function (id) { return document.getElementById(id); };
   var tbody = document.querySelector("#entries tbody");
@@ -129,6 +129,7 @@
 
   // ---------------------------------------------------------------- viewer
   function select(entry) {
+    stopFlicker();
     state.selected = entry;
     state.overlayOn = true;
     document.querySelectorAll("#entries tbody tr").forEach(function (tr) {
@@ -173,7 +174,8 @@
     var what = entry.kind === "toggle"
       ? (state.overlayOn ? "<b>second image</b> (moved / after)" : "<b>first image</b> (destination / before)")
       : "overlay <b>" + (state.overlayOn ? "on" : "off") + "</b>";
-    $("overlay-state").innerHTML = "Showing " + what + " — press <kbd>→</kbd> to toggle";
+    $("overlay-state").innerHTML = "Showing " + what + " — press <kbd>→</kbd> to toggle" +
+      (state.flicker ? ", <kbd>a</kbd> to stop the animation" : ", <kbd>a</kbd> to animate");
     var dl = $("meta");
     dl.textContent = "";
     addMeta(dl, "Process", entry.process);
@@ -210,6 +212,14 @@
     label.style.left = (ev.clientX - $("stage").getBoundingClientRect().left + 14) + "px";
     label.style.top = (ev.clientY - $("stage").getBoundingClientRect().top + 14) + "px";
     label.hidden = false;
+  }
+  function stopFlicker() {
+    if (state.flicker) { clearInterval(state.flicker); state.flicker = null; }
+  }
+  function toggleFlicker() {
+    // before/after played in a loop, as an animated GIF would (registration, motion correction)
+    if (state.flicker) { stopFlicker(); } else if (state.selected) { state.flicker = setInterval(toggleOverlay, 700); }
+    if (state.selected) { showEntry(state.selected, false); }
   }
   function toggleOverlay() {
     if (!state.selected) { return; }
@@ -377,6 +387,7 @@
     else if (ev.key === "3") { setRating(state.selected, "artifact"); }
     else if (ev.key === "0") { setRating(state.selected, "none"); }
     else if (ev.key === "/") { $("search").focus(); }
+    else if (ev.key === "a" || ev.key === "A") { toggleFlicker(); }
     else { handled = false; }
     if (handled) { ev.preventDefault(); }
   });

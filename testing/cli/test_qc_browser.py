@@ -140,6 +140,10 @@ def test_review_rate_and_export(report, browser):
     assert "overlay-off" in frame.get_attribute("class")
     _press(browser, Keys.ARROW_RIGHT)
     assert "overlay-off" not in frame.get_attribute("class")
+    # 'a' plays the toggle in a loop (0.7 s period) until pressed again
+    _press(browser, "a")
+    _wait_for(lambda: "overlay-off" in frame.get_attribute("class"), timeout=3, what="animation")
+    _press(browser, "a")
 
     # 'f' cycles: unrated -> pass -> fail
     _press(browser, "f")
