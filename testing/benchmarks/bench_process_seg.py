@@ -7,7 +7,6 @@ time, the CPU time (user + system: less sensitive to a busy machine) and the chi
 resident memory (resource.getrusage(RUSAGE_CHILDREN).ru_maxrss).
 """
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -48,7 +47,19 @@ def main():
              ["-i", str(data / "t2" / "t2_seg-manual.nii.gz"), "-perslice", "1"])
     run_case("PAM50_cord whole spine (141x141x991, 0.5 mm)",
              ["-i", str(pam50 / "template" / "PAM50_cord.nii.gz")], repeat=2)
-    _ = resource  # imported for the docstring's reference
+    # a large field of view (whole-head-like 0.5 mm grid, 400 x 400 x 300) holding a small cord:
+    # memory must follow the image size, not the upsampled field of view
+    import numpy as np
+    from spinalcordtoolbox.image import Image
+    with tempfile.TemporaryDirectory() as tmp:
+        data = np.zeros((400, 400, 300), np.uint8)
+        xx, yy = np.meshgrid(np.arange(400), np.arange(400), indexing="ij")
+        for z in range(300):
+            cx = 200 + 20 * np.sin(z / 60)
+            data[:, :, z] = ((xx - cx) / 12) ** 2 + ((yy - 180) / 8) ** 2 <= 1
+        path = os.path.join(tmp, "big_seg.nii.gz")
+        Image(data, affine=np.diag([-0.5, 0.5, 0.5, 1])).save(path, verbose=False)
+        run_case("large FOV 400x400x300 (0.5 mm, 48 M voxels)", ["-i", path], repeat=1)
 
 
 if __name__ == "__main__":
