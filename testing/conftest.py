@@ -59,3 +59,17 @@ def make_image(data, affine=None):
     """A tiny in-memory Image with an explicit affine."""
     from spinalcordtoolbox.image import Image
     return Image(np.asarray(data), affine=np.eye(4) if affine is None else affine)
+
+
+@pytest.fixture(scope="module")
+def model_cache(tmp_path_factory):
+    """Pretrained weights located through the downloader, as at run time: a fresh data cache
+    ($SCT_DATA_DIR) installed from the shared data as local mirror ($SCT_DATA_MIRROR, unless set).
+    Module scope, so the variables do not leak into other test modules."""
+    from spinalcordtoolbox.download import SHARED_DATA
+    cache = tmp_path_factory.mktemp("sct_data_cache")
+    with pytest.MonkeyPatch.context() as mp:
+        if not os.environ.get("SCT_DATA_MIRROR") and (SHARED_DATA / "models").is_dir():
+            mp.setenv("SCT_DATA_MIRROR", str(SHARED_DATA))
+        mp.setenv("SCT_DATA_DIR", str(cache))
+        yield cache

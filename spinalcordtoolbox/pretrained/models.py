@@ -39,9 +39,8 @@ def gm_model_path(model: str = "large") -> Path:
 def centerline_model_path(contrast: str) -> Path:
     if contrast == "t1":
         raise ModelNotAvailableError(
-            f"The t1 centerline detector (t1_ctr.h5) is not available offline (it is not part of the "
-            f"public weights mirrored here; see {SC_MODELS_URL}). Use -c t2 on a T1 image with inverted "
-            f"contrast, or give the centerline with -centerline file")
+            f"The t1 centerline detector (t1_ctr.h5) is not available offline (it is not among the public "
+            f"weights of {SC_MODELS_URL}); give the centerline with -centerline file")
     if contrast not in CENTERLINE_CONTRASTS:
         from spinalcordtoolbox.utils.cli import choice_error
         raise choice_error("contrast", contrast, CENTERLINE_CONTRASTS)
@@ -60,7 +59,7 @@ def sc_model_path(contrast: str, kernel: str = "2d") -> Path:
         raise ModelNotAvailableError(
             f"The cord segmentation weights {filename} are not installed (only the centerline detectors "
             f"are in {folder}). Download them from {url} (sct_download_data -d deepseg_sc_models -k) or "
-            f"set {MIRROR_ENV} to a folder holding them; '-centerline-only 1' still gives the centerline")
+            f"set {MIRROR_ENV} to a folder holding them; '-centerline-only' still gives the centerline")
     return path
 
 

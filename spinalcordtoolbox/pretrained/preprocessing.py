@@ -102,16 +102,18 @@ def _exponential_tail(xs, ys, asymptote):
     return lambda x: asymptote + beta * np.exp(gamma * x)
 
 
-def nyul_standardize(data: np.ndarray, landmarks) -> np.ndarray:
+def nyul_standardize(data: np.ndarray, landmarks, sample=None) -> np.ndarray:
     """Piecewise-linear mapping of the data's percentile landmarks onto learned ``landmarks``.
 
     Nyul et al. 2000 scale standardisation: the 1st, 10th ... 90th, 99th percentiles of
-    ``data`` go to the 11 learned values; intensities beyond the 1st/99th percentiles follow
-    exponential tails.
+    ``data`` (or of ``sample``, the values that define them) go to the 11 learned values;
+    intensities beyond the 1st/99th percentiles follow exponential tails. As in the pipeline
+    the networks were trained with, the tails continue the 1st-10th and 80th-90th segments
+    (so they jump slightly at the 1st and 99th percentiles).
     """
     landmarks = np.asarray(landmarks, dtype=float)
     data = np.asarray(data, dtype=float)
-    current = np.percentile(data, NYUL_PERCENTILES)
+    current = np.percentile(data if sample is None else np.asarray(sample, dtype=float), NYUL_PERCENTILES)
     if np.any(np.diff(current) <= 0):
         raise ImageError("Cannot standardise intensities: the image has too few distinct values "
                          "(constant or nearly empty region around the cord)")
