@@ -398,10 +398,12 @@ def straighten(im: Image, im_seg: Image, *, labels_input: Image | None = None,
         raise StraighteningError(
             f"The image {im.data.shape} and the segmentation {seg.data.shape} have different "
             f"dimensions")
+    to_dest = [x is not None for x in (labels_input, labels_dest, dest)]
+    if any(to_dest) and not all(to_dest):
+        raise StraighteningError("-ldisc-input, -ldisc-dest and -dest go together: give all "
+                                 "three, or none")
     curve = centerline_curve(seg, algo=algo, smooth=smooth)
-    if labels_dest is not None or dest is not None:
-        if labels_input is None or labels_dest is None or dest is None:
-            raise StraighteningError("-ldisc-input, -ldisc-dest and -dest go together")
+    if all(to_dest):
         check_labels_in_segmentation(labels_input, seg)
         dest = dest.copy().require_3d("destination")
         dest_seg_curve = _straight_curve_of(dest, labels_dest)

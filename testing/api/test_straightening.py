@@ -146,3 +146,24 @@ def test_labels_outside_segmentation_named(t2):
     seg_rpi.data[:, :, z3 - 2:] = 0  # remove the cord above label 5's level, incl. label 3
     with pytest.raises(st.StraighteningError, match=rf"label 3 at z={z3}"):
         st.check_labels_in_segmentation(lab_rpi, seg_rpi)
+
+
+def test_straighten_to_template_discs(t2, sct_testing_data):
+    """-ldisc-input/-ldisc-dest/-dest: the straight space is the (straight) template and the
+    subject's discs land on the template's discs along the cord (same slice, < 0.1 mm)."""
+    from spinalcordtoolbox.image import crop_image
+
+    _, seg, labels = t2
+    tdir = sct_testing_data / "template" / "template"
+    # the template region of discs 2..6 (z 201..235 at 2 mm) is enough and keeps the test fast
+    dest = crop_image(Image(str(tdir / "PAM50_small_t2.nii.gz")), zmin=185, zmax=250)
+    dest_labels = crop_image(Image(str(tdir / "PAM50_small_label_disc.nii.gz")), zmin=185, zmax=250)
+    result = st.straighten(seg, seg, labels_input=labels, labels_dest=dest_labels, dest=dest)
+    assert result.straight_ref.data.shape == dest.data.shape
+    subject = st.label_points(labels)
+    template = st.label_points(dest_labels)
+    for v in (3, 5):
+        moved = result.mapping.src_to_dest(subject[v][None])[0]
+        assert moved[2] == pytest.approx(template[v][2], abs=0.1), v
+    # the straightened cord is centred on the template's centerline (x, y of its labels)
+    assert result.rms_mm < 1.0
