@@ -132,6 +132,57 @@ def install_asset(name: str, dest=None, force=False) -> Path:
     return dest
 
 
+def install_archive(name: str, urls, dest, *, sha256=None, required=(), force=False) -> Path:
+    """Install an asset described by its URLs (not in the registry) into ``dest``, atomically.
+
+    ``urls`` are tried in order; each may be an http(s) URL, a ``file://`` URL or a local path
+    to a ``.zip`` archive or a folder. ``$SCT_DATA_MIRROR`` is searched first for
+    ``<name>/`` or ``<name>.zip``. Used for the model zoo of ``sct_deepseg`` and ``-custom-url``.
+    """
+    dest = Path(dest)
+    urls = [os.fspath(u) for u in ([urls] if isinstance(urls, (str, os.PathLike)) else urls)]
+    if dest.is_dir() and any(dest.iterdir()) and not force:
+        logger.info("%s is already installed in %s", name, dest)
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.installing-", dir=dest.parent))
+    try:
+        content = staging / "content"
+        source = next((c for m in mirror_folders() for c in (m / name, m / f"{name}.zip") if c.exists()), None)
+        if source is None:
+            source = next((p for p in map(_local_path, urls) if p is not None and p.exists()), None)
+        if source is not None and source.is_dir():
+            logger.info("Installing %s from %s", name, source)
+            shutil.copytree(source, content)
+        elif source is not None:
+            logger.info("Installing %s from %s", name, source)
+            _extract_zip(source, content, sha256)
+        else:
+            remote = [u for u in urls if _local_path(u) is None]
+            if not remote:
+                raise DownloadError(f"{name}: {', '.join(urls)} not found")
+            archive = _download(name, remote, staging)
+            _extract_zip(archive, content, sha256)
+        missing = [f for f in required if not (content / f).exists()]
+        if missing:
+            raise DownloadError(f"{name}: downloaded content lacks {', '.join(missing)}")
+        _move_into_place(content, dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    logger.info("Installed %s in %s", name, dest)
+    return dest
+
+
+def _local_path(url: str):
+    """The local path a URL names (``file://`` URL or plain path), None for network URLs."""
+    if url.startswith("file://"):
+        from urllib.parse import unquote, urlparse
+        return Path(unquote(urlparse(url).path))
+    if "://" in url:
+        return None
+    return Path(url).expanduser()
+
+
 def _move_into_place(content: Path, dest: Path):
     backup = None
     if dest.exists():
