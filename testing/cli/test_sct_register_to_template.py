@@ -21,17 +21,19 @@ def dice(a, b):
     return 2 * np.sum(a & b) / (np.sum(a) + np.sum(b))
 
 
-def _register(data, template_dir, folder):
+def _register(data, template_dir, folder, extra=()):
     t2 = data / "t2"
     main(["-i", str(t2 / "t2.nii.gz"), "-s", str(t2 / "t2_seg-manual.nii.gz"),
           "-l", str(t2 / "labels.nii.gz"), "-t", str(template_dir), "-c", "t2",
-          "-ofolder", str(folder), "-v", "0"])
+          "-ofolder", str(folder), "-v", "0", *extra])
     return {k: folder / f"{k}.nii.gz" for k in OUTPUTS}, load_template(template_dir)
 
 
 @pytest.fixture(scope="module")
 def small(sct_testing_data, tmp_path_factory):
-    return _register(sct_testing_data, sct_testing_data / "template", tmp_path_factory.mktemp("small"))
+    folder = tmp_path_factory.mktemp("small")
+    return _register(sct_testing_data, sct_testing_data / "template", folder,
+                     ["-qc", str(folder / "qc")])
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +66,7 @@ def test_small_template_outputs(small):
     paths, _ = small
     for name, p in paths.items():
         assert p.is_file(), name
+    assert any((paths["anat2template"].parent / "qc").rglob("*.png"))  # QC entry written
     im, disp = warp.read_warp(str(paths["warp_template2anat"]))
     assert im.data.shape == (60, 55, 52, 1, 3) and im.data.dtype == np.float32
     assert im.hdr.get_intent()[0] == "vector"
