@@ -86,10 +86,9 @@ def _run(args):
     if args.qc:
         from spinalcordtoolbox.reports.qc import generate_qc
         first = next(iter(paths.values()))
-        folder = generate_qc(args.i, args.qc, process="sct_deepseg", seg=first,
+        generate_qc(args.i, args.qc, process="sct_deepseg", seg=first,
                              command_line=" ".join(sys.argv), dataset=args.qc_dataset,
                              subject=args.qc_subject, plane="axial")
-        print(f"QC report: {folder}")
     if info.get("citation"):
         print(f"\nIf you use this model, please cite: {info['citation']}")
     display_viewer_syntax([args.i] + [os.fspath(p) for p in paths.values()],

@@ -1,0 +1,1 @@
+"""Classical spinal-cord segmentation with no model download (``sct_propseg``)."""
