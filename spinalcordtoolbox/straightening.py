@@ -354,7 +354,11 @@ def check_labels_in_segmentation(im_labels: Image, im_seg: Image):
     zs = np.flatnonzero(np.any(seg.data, axis=(0, 1)))
     if len(zs) == 0:
         raise StraighteningError("The segmentation is empty")
-    bad = [(int(v), int(z)) for x, y, z, v in lab.nonzero_coords() if z < zs[0] or z > zs[-1]]
+    # one position per label value (centre of its voxels: rootlet blobs count as one label)
+    coords = lab.nonzero_coords()
+    centres = [(int(v), int(round(coords[coords[:, 3] == v, 2].mean())))
+               for v in np.unique(coords[:, 3])]
+    bad = [(v, z) for v, z in centres if z < zs[0] or z > zs[-1]]
     if bad:
         listed = ", ".join(f"label {v} at z={z}" for v, z in bad)
         raise StraighteningError(
