@@ -85,23 +85,42 @@ def warp_template(dest: Image, warp_path, template, ofolder="label", atlas=True,
         infos[section] = info
 
     out = {}
-    for section, src in progress_bar(jobs, desc="Warping template", unit="file"):
-        interp = interpolation_for(src.name)
-        img = _read_slab(src, mapped)
-        moved = warp.apply_transforms(img, dest, [chain], interp=interp)
-        if interp != "linear":
-            moved.data = moved.data.astype(img.data.dtype)
+    bar = progress_bar(total=len(jobs), desc="Warping template", unit="file")
+    for batch, interp in _batches(jobs):
+        slabs = [_read_slab(src, mapped) for _, src in batch]
+        # files on the same grid go through the field together (one evaluation per batch)
+        stackable = len({im.data.shape for im in slabs}) == 1 and len(slabs) > 1
+        if stackable:
+            stack = Image(np.stack([np.asarray(im.data, np.float32) for im in slabs], axis=3),
+                          hdr=slabs[0].hdr, affine=slabs[0].affine)
+            moved4d = warp.apply_transforms(stack, dest, [chain], interp=interp).data
+            moved = [moved4d[..., k] for k in range(len(slabs))]
         else:
-            moved.data = moved.data.astype(np.float32)
-        moved.hdr.set_data_dtype(moved.data.dtype)
-        path = Path(ofolder) / section / src.name
-        moved.save(str(path), verbose=False)
-        out[f"{section}/{src.name}"] = str(path)
+            moved = [warp.apply_transforms(im, dest, [chain], interp=interp).data for im in slabs]
+        for (section, src), im, data in zip(batch, slabs, moved):
+            dtype = np.float32 if interp == "linear" else im.data.dtype
+            result = Image(np.asarray(data).astype(dtype), hdr=dest.hdr, affine=dest.affine)
+            result.hdr.set_data_dtype(dtype)
+            path = Path(ofolder) / section / src.name
+            result.save(str(path), verbose=False)
+            out[f"{section}/{src.name}"] = str(path)
+            bar.update(1)
+    bar.close()
     for section, info in infos.items():
         title = "Template labels" if section == "template" else "White matter atlas"
         atomic_write_text(Path(ofolder) / section / "info_label.txt", format_info_label(info, title))
     logger.info("Warped %d files into %s", len(out), ofolder)
     return out
+
+
+def _batches(jobs, size=8):
+    """Jobs grouped by interpolation, in batches of at most ``size`` files (bounded memory)."""
+    groups = {}
+    for job in jobs:
+        groups.setdefault(interpolation_for(job[1].name), []).append(job)
+    for interp, group in groups.items():
+        for k in range(0, len(group), size):
+            yield group[k:k + size], interp
 
 
 def _mapped_points(dest: Image, chain) -> np.ndarray:
@@ -127,7 +146,9 @@ def _read_slab(path, mapped_world, margin=2) -> Image:
     else:
         lo = np.clip(np.floor(vox.min(axis=0)).astype(int) - margin, 0, shape - 1)
         hi = np.clip(np.ceil(vox.max(axis=0)).astype(int) + margin, 0, shape - 1)
-    data = np.asanyarray(nimg.dataobj[lo[0]:hi[0] + 1, lo[1]:hi[1] + 1, lo[2]:hi[2] + 1])
+    # slicing the last axis only reads one contiguous block of the (gzip) file; in-plane
+    # cropping in memory is cheaper than the many small seeks a 3-D slice costs
+    data = np.asanyarray(nimg.dataobj[:, :, lo[2]:hi[2] + 1])[lo[0]:hi[0] + 1, lo[1]:hi[1] + 1]
     affine = nimg.affine.copy()
     affine[:3, 3] = nimg.affine[:3, :3] @ lo + nimg.affine[:3, 3]
     hdr = nimg.header.copy()
