@@ -153,7 +153,9 @@ def propseg(im: Image, contrast: str, init_centerline: Image | None = None, init
         raise NoCordError(
             f"No spinal cord found in the image (no region surrounded by CSF of the expected {contrast} "
             f"contrast). Check -c, or give -init-centerline / -init-mask")
-    area = np.pi * np.nanmean(R ** 2, axis=1)  # mm2, NaN where no contour
+    area = np.full(nz, np.nan)  # mm2, NaN where no contour
+    rows = np.isfinite(R[:, 0])
+    area[rows] = np.pi * np.mean(R[rows] ** 2, axis=1)
     bad = ~((area >= AREA_RANGE_MM2[0]) & (area <= AREA_RANGE_MM2[1]))
     if np.isfinite(area).any() and bad[np.isfinite(area)].any():
         logger.warning("Dropped %d slice(s) with an implausible cord area", int(bad[np.isfinite(area)].sum()))

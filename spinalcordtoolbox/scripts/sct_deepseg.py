@@ -55,6 +55,7 @@ def _run(args):
     from spinalcordtoolbox.deepseg.models import task_info
     from spinalcordtoolbox.deepseg.segment import check_runnable, segment
     from spinalcordtoolbox.image import Image, add_suffix, split_ext
+    from spinalcordtoolbox.utils.fs import check_not_input
 
     if not args.task:
         raise ValueError("Give a task name first, e.g. 'sct_deepseg spinalcord -i t2.nii.gz' "
@@ -67,28 +68,29 @@ def _run(args):
     if not args.i:
         raise ValueError("Give an input image with -i")
     check_runnable(args.task, bool(args.step1_only), args.soft_ms_lesion)
+    stem, ext = split_ext(args.i)
+    paths = {}
+    for suffix in info["outputs"]:
+        if args.o and len(info["outputs"]) == 1:
+            paths[suffix] = args.o
+        elif args.o:
+            paths[suffix] = add_suffix(args.o, suffix)
+        else:
+            paths[suffix] = stem + suffix + (ext or ".nii.gz")
+        check_not_input(paths[suffix])  # before the work, not after it
     im = Image(args.i).require_3d("input image")
     folders = install_task_models(args.task, args.custom_url)
     outputs = segment(im, args.task, folders, thr=args.thr, largest=bool(args.largest),
                       fill_holes=bool(args.fill_holes), remove_small=args.remove_small,
                       single_fold=args.single_fold, device=args.device, soft=args.soft_ms_lesion)
-    stem, ext = split_ext(args.i)
-    paths = {}
     for suffix, out in outputs.items():
-        if args.o and len(outputs) == 1:
-            path = args.o
-        elif args.o:
-            path = add_suffix(args.o, suffix)
-        else:
-            path = stem + suffix + (ext or ".nii.gz")
-        out.save(path)
-        paths[suffix] = path
+        out.save(paths[suffix])
     if args.qc:
         from spinalcordtoolbox.reports.qc import generate_qc
         first = next(iter(paths.values()))
         generate_qc(args.i, args.qc, process="sct_deepseg", seg=first,
-                             command_line=" ".join(sys.argv), dataset=args.qc_dataset,
-                             subject=args.qc_subject, plane="axial")
+                    command_line=" ".join(sys.argv), dataset=args.qc_dataset,
+                    subject=args.qc_subject, plane="axial")
     if info.get("citation"):
         print(f"\nIf you use this model, please cite: {info['citation']}")
     display_viewer_syntax([args.i] + [os.fspath(p) for p in paths.values()],

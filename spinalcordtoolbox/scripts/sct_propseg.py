@@ -42,19 +42,22 @@ def get_parser():
 def _run(args):
     from spinalcordtoolbox.image import Image, split_ext
     from spinalcordtoolbox.propseg.core import propseg
+    from spinalcordtoolbox.utils.fs import check_not_input
 
+    stem, ext = split_ext(args.i)
+    ext = ext if ext in (".nii", ".nii.gz") else ".nii.gz"
+    out = args.o or os.path.join(args.ofolder, f"{stem}_seg{ext}")
+    ctl_path = os.path.join(os.path.dirname(out) or ".", f"{stem}_centerline{ext}")
+    for path in [out] + ([ctl_path] if args.centerline_binary else []):
+        check_not_input(path)  # before the work, not after it
     im = Image(args.i).require_3d("input image")
     init_ctl = Image(args.init_centerline) if args.init_centerline else None
     init_mask = Image(args.init_mask) if args.init_mask else None
     seg, ctl = propseg(im, args.c, init_centerline=init_ctl, init_mask=init_mask, init_z=args.init,
                        radius=args.radius)
-    stem, ext = split_ext(args.i)
-    ext = ext if ext in (".nii", ".nii.gz") else ".nii.gz"
-    out = args.o or os.path.join(args.ofolder, f"{stem}_seg{ext}")
     seg.save(out)
     files = [args.i, out]
     if args.centerline_binary:
-        ctl_path = os.path.join(os.path.dirname(out) or ".", f"{stem}_centerline{ext}")
         ctl.save(ctl_path)
         files.append(ctl_path)
     if args.qc:

@@ -71,6 +71,7 @@ def test_help_lists_tasks(capsys):
     (["spinalcord", "-i", "{dwi4d}", "-custom-url", "{zip}"], "4-D"),
     (["spinalcord", "-i", "{slice2d}", "-custom-url", "{zip}"], "at least 2 voxels"),
     (["spinalcord", "-i", "{t2}", "-custom-url", "/nonexistent/model.zip"], "not found"),
+    (["spinalcord", "-i", "{t2}", "-o", "{t2}", "-custom-url", "{zip}"], "Refusing to overwrite"),
 ])
 def test_bad_input_one_line_error(env, model_zip, sct_testing_data, capsys, argv, message):
     from spinalcordtoolbox.image import Image, crop_image
