@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from spinalcordtoolbox.image import Image, ImageError
+from spinalcordtoolbox.image import Image
 
 logger = logging.getLogger(__name__)
 
@@ -258,9 +258,8 @@ def resample_through(img: Image, ref: Image, mapping, order=1) -> Image:
     world point of ``img`` to read (a function (N, 3) -> (N, 3))."""
     src = mapping(grid_world(ref))
     values = sample_at_world(img, src, order=order).reshape(ref.data.shape[:3])
-    if order == 0 or np.issubdtype(img.data.dtype, np.integer) and order == 0:
-        values = values.astype(img.data.dtype)
-    return _new_image(ref, values.astype(np.float32) if order > 0 else values)
+    # nearest neighbour keeps the input's type (label values); interpolation gives float32
+    return _new_image(ref, values.astype(img.data.dtype if order == 0 else np.float32))
 
 
 def displacement_field(ref: Image, mapping, step_mm=1.0) -> np.ndarray:

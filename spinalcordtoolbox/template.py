@@ -12,6 +12,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+#: default -param of the registration to a template (sct_register_to_template)
+DEFAULT_REGISTRATION_PARAM = (
+    "step=1,type=imseg,algo=centermassrot:step=2,type=seg,algo=bsplinesyn,metric=MeanSquares,"
+    "iter=3,smooth=1,gradStep=0.5,slicewise=0")
+
 #: template contrasts available to ``-c`` and the file suffix of each
 CONTRASTS = ("t1", "t2", "t2s")
 

@@ -20,15 +20,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from spinalcordtoolbox.image import Image, ImageError, crop_image
+from spinalcordtoolbox.image import Image, crop_image
 from spinalcordtoolbox.straightening import (
     ArcLengthMap, CurveMapping, StraighteningError, centerline_curve, check_labels_in_segmentation,
     displacement_field, label_arc_lengths, label_points, resample_through, resample_with_field)
 
-logger = logging.getLogger(__name__)
+from spinalcordtoolbox.template import DEFAULT_REGISTRATION_PARAM as DEFAULT_PARAM
 
-DEFAULT_PARAM = ("step=1,type=imseg,algo=centermassrot:step=2,type=seg,algo=bsplinesyn,"
-                 "metric=MeanSquares,iter=3,smooth=1,gradStep=0.5,slicewise=0")
+logger = logging.getLogger(__name__)
 
 #: label options -> (template label kind, matching along the cord)
 LABEL_KINDS = {
@@ -115,7 +114,7 @@ def label_alignment(im_seg: Image, im_labels: Image, template, label_option="l",
             f"{sorted(tpl_pts)}): check the label values (3 = C2-C3 disc, 4 = C3-C4...)")
     subject_s = label_arc_lengths(subject_curve, subject_pts)
     # the subject's cord length around its labels tells how much template to keep
-    below = subject_s[min(subject_s, key=subject_s.get)] - 0.0
+    below = subject_s[min(subject_s, key=subject_s.get)]
     above = subject_curve.length - subject_s[max(subject_s, key=subject_s.get)]
     zs_tpl = [tpl_pts[v][2] for v in subject_s]
     zlo = min(zs_tpl) - below * 1.5 - margin_mm

@@ -3,9 +3,7 @@ import sys
 
 from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, input_file,
                                          input_folder, run_command)
-
-DEFAULT_PARAM = ("step=1,type=imseg,algo=centermassrot:step=2,type=seg,algo=bsplinesyn,"
-                 "metric=MeanSquares,iter=3,smooth=1,gradStep=0.5,slicewise=0")
+from spinalcordtoolbox.template import DEFAULT_REGISTRATION_PARAM as DEFAULT_PARAM
 
 
 def get_parser():

@@ -1,5 +1,4 @@
 """sct_straighten_spinalcord command: outputs, accuracy print, errors."""
-import numpy as np
 import pytest
 
 from spinalcordtoolbox.image import Image
