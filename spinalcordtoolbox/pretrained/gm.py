@@ -1,9 +1,10 @@
 """Gray-matter segmentation with the deepseg_gm networks (Perone et al., Sci Rep 2018).
 
 Pipeline of the published method: axial slices resampled in-plane to 0.25 mm, cropped to a
-200 x 200 (50 mm) window around the slice centre when larger (the network is fully
-convolutional: smaller slices run whole), standardised with the stack's mean and standard
-deviation, per-slice prediction, threshold, then back to the input's grid.
+200 x 200 (50 mm) window when larger (the network is fully convolutional: smaller slices run
+whole), standardised with the stack's mean and standard deviation, per-slice prediction,
+threshold, then back to the input's grid. Unlike the original, which centres the window on
+the slice centre, the window follows the cord (t2s centerline detector) by default.
 """
 from __future__ import annotations
 
@@ -41,34 +42,67 @@ def gm_probabilities(slices: np.ndarray, net, tta=False, seed=0) -> np.ndarray:
     return np.transpose(prob, (1, 2, 0))
 
 
+def _window_centres(work: Image, res: Image, centre_on: str, device):
+    """Per-slice centre (x, y) of the 50 mm window on ``res``'s grid: the cord's centre (t2s
+    centerline detector) or the slice centre."""
+    nx, ny, nz = res.data.shape
+    image_centre = [((nx - 1) / 2.0, (ny - 1) / 2.0)] * nz
+    if centre_on == "image":
+        return image_centre
+    from spinalcordtoolbox.pretrained.centerline import CordNotFoundError, detect_centerline_points
+    from spinalcordtoolbox.pretrained.preprocessing import fill_missing_centres
+
+    try:
+        _, points = detect_centerline_points(work, "t2s", device)
+    except CordNotFoundError:
+        logger.warning("Cord not found by the centerline detector: the GM window is centred on the "
+                       "slice centre (an off-centre cord may be missed)")
+        return image_centre
+    work2res = np.linalg.inv(res.affine) @ work.affine
+    centres = [None] * nz
+    for p in points:
+        q = work2res[:3, :3] @ p + work2res[:3, 3]
+        centres[int(round(q[2]))] = (float(q[0]), float(q[1]))
+    return fill_missing_centres(centres)
+
+
 def segment_gm(im: Image, model: str = "large", threshold: float = DEFAULT_THRESHOLD, tta=False,
-               device="auto", seed=0) -> Image:
+               device="auto", seed=0, centre_on="cord") -> Image:
     """Segment the spinal-cord gray matter of an axial T2*-like image.
 
-    Returns a uint8 mask on the input's grid and orientation; with ``threshold <= 0`` the
-    probability map (float32) instead. Raises :class:`ImageError` for unusable images.
+    Slices wider than 50 mm are cropped to a 50 mm window centred on the cord (``centre_on=
+    "cord"``, located with the t2s centerline detector) or, as the established pipeline does,
+    on the slice centre (``"image"``). Returns a uint8 mask on the input's grid and
+    orientation; with ``threshold <= 0`` the probability map (float32) instead. Raises
+    :class:`ImageError` for unusable images.
     """
     from spinalcordtoolbox.pretrained.models import gm_model_path
     from spinalcordtoolbox.pretrained.networks import load_network
     from spinalcordtoolbox.pretrained.preprocessing import (
-        centre_crop, resample_onto, resample_to_spacing, undo_centre_crop)
+        crop_around_centerline, resample_onto, resample_to_spacing, uncrop)
 
-    if not 0 <= threshold < 1 and threshold > 0:
+    if not 0 <= threshold < 1:
         raise ValueError(f"Threshold must be in [0, 1), got {threshold}")
+    if centre_on not in ("cord", "image"):
+        raise ValueError(f"centre_on must be 'cord' or 'image', got {centre_on!r}")
     work = im.copy().require_3d("input image")
     if not np.isfinite(work.data).all():
         raise ImageError("The input image contains NaN or infinite values")
     orientation = work.orientation
     # slices along the inferior-superior axis whatever the storage order
     work.change_orientation("RPI")
-    px, py, pz = work.pixdim
+    px, py, _ = work.pixdim
     if max(px, py) > 1.5:
         logger.warning("In-plane resolution %.2f x %.2f mm is coarse for gray-matter segmentation "
                        "(the networks expect ~0.5 mm axial slices)", px, py)
     net = load_network(gm_model_path(model), device)
 
     res = resample_to_spacing(work, (GM_SPACING_MM, GM_SPACING_MM, None))
-    window, starts = centre_crop(res.data, GM_WINDOW)
+    if max(res.data.shape[:2]) > GM_WINDOW:
+        centres = _window_centres(work, res, centre_on, device)
+    else:  # the whole slice fits: no crop
+        centres = [(0.0, 0.0)] * res.data.shape[2]
+    window, starts = crop_around_centerline(res.data, centres, GM_WINDOW, pad=False)
     std = float(window.std())
     if std == 0:
         raise ImageError("The image is constant around the slice centres: no spinal cord to segment")
@@ -77,14 +111,13 @@ def segment_gm(im: Image, model: str = "large", threshold: float = DEFAULT_THRES
 
     if threshold > 0:
         mask = (prob > threshold).astype(np.float32)
-        full = undo_centre_crop(mask, starts, res.data.shape)
-        back = resample_onto(full, res, work)
+        back = resample_onto(uncrop(mask, starts, res.data.shape), res, work)
         data = (back > 0.5).astype(np.uint8)
         if not data.any():
             logger.warning("No gray matter found above the threshold %.3f", threshold)
     else:
-        full = undo_centre_crop(prob, starts, res.data.shape)
-        data = np.clip(resample_onto(full, res, work), 0, 1).astype(np.float32)
+        back = resample_onto(uncrop(prob, starts, res.data.shape), res, work)
+        data = np.clip(back, 0, 1).astype(np.float32)
     out = empty_like(work, data)
     out.change_orientation(orientation)
     return out

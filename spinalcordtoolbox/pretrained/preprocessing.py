@@ -129,23 +129,6 @@ def nyul_standardize(data: np.ndarray, landmarks, sample=None) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- cropping
-def centre_crop(slices: np.ndarray, size: int):
-    """Crop the first two axes of ``slices`` (x, y, ...) to at most ``size`` around the array
-    centre; smaller axes are kept whole (no padding, which would bias the standardisation).
-    Returns the crop and the (x, y) start offsets to undo it."""
-    starts = tuple(max(n // 2 - size // 2, 0) if n > size else 0 for n in slices.shape[:2])
-    ends = tuple(start + min(size, n) for start, n in zip(starts, slices.shape[:2]))
-    return slices[starts[0]:ends[0], starts[1]:ends[1]], starts
-
-
-def undo_centre_crop(cropped: np.ndarray, starts, shape) -> np.ndarray:
-    """Put a centre crop back into an array of ``shape`` (zeros outside)."""
-    out = np.zeros(tuple(shape[:2]) + cropped.shape[2:], dtype=cropped.dtype)
-    (x0, y0), (nx, ny) = starts, cropped.shape[:2]
-    out[x0:x0 + nx, y0:y0 + ny] = cropped
-    return out
-
-
 def crop_window(centre: float, size: int, n: int) -> tuple[int, int]:
     """[start, end) of a ``size`` window around ``centre`` inside [0, n), shifted to fit.
 
@@ -160,19 +143,21 @@ def crop_window(centre: float, size: int, n: int) -> tuple[int, int]:
     return start, end
 
 
-def crop_around_centerline(data: np.ndarray, centres, size: int):
+def crop_around_centerline(data: np.ndarray, centres, size: int, pad: bool = True):
     """Per-slice size x size crops of ``data`` (x, y, z) centred on ``centres[z]`` = (x, y) or None.
 
-    Returns the (size, size, nz) crop stack and the per-slice (x_start, y_start) or None.
+    Axes shorter than ``size`` are zero-padded (``pad``) or kept whole. Returns the crop stack
+    and the per-slice (x_start, y_start), None where the slice has no centre.
     """
     nx, ny, nz = data.shape
-    crops = np.zeros((size, size, nz), dtype=np.float32)
+    wx, wy = (size, size) if pad else (min(size, nx), min(size, ny))
+    crops = np.zeros((wx, wy, nz), dtype=np.float32)
     starts = [None] * nz
     for z, c in enumerate(centres):
         if c is None:
             continue
-        x0, x1 = crop_window(c[0], size, nx)
-        y0, y1 = crop_window(c[1], size, ny)
+        x0, x1 = crop_window(c[0], wx, nx)
+        y0, y1 = crop_window(c[1], wy, ny)
         crops[: x1 - x0, : y1 - y0, z] = data[x0:x1, y0:y1, z]
         starts[z] = (x0, y0)
     return crops, starts
@@ -181,14 +166,23 @@ def crop_around_centerline(data: np.ndarray, centres, size: int):
 def uncrop(crops: np.ndarray, starts, shape) -> np.ndarray:
     """Inverse of :func:`crop_around_centerline` (zeros where nothing was cropped)."""
     out = np.zeros(shape, dtype=crops.dtype)
-    size = crops.shape[0]
+    wx, wy = crops.shape[:2]
     for z, s in enumerate(starts):
         if s is None:
             continue
         x0, y0 = s
-        x1, y1 = min(x0 + size, shape[0]), min(y0 + size, shape[1])
+        x1, y1 = min(x0 + wx, shape[0]), min(y0 + wy, shape[1])
         out[x0:x1, y0:y1, z] = crops[: x1 - x0, : y1 - y0, z]
     return out
+
+
+def fill_missing_centres(centres):
+    """Give slices without a centre the centre of the nearest slice that has one."""
+    known = [z for z, c in enumerate(centres) if c is not None]
+    if not known:
+        return list(centres)
+    return [c if c is not None else centres[min(known, key=lambda k: abs(k - z))]
+            for z, c in enumerate(centres)]
 
 
 def slice_centres_of_mass(mask: np.ndarray):

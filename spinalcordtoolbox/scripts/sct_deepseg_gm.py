@@ -13,8 +13,9 @@ def get_parser():
         description="Segment the spinal cord gray matter of an axial T2*-weighted image (or similar "
                     "contrast: GM bright) with the deepseg_gm dilated convolutional network "
                     "(Perone et al., Sci Rep 2018). Slices are taken along the inferior-superior "
-                    "axis, resampled to 0.25 mm in-plane and processed one by one; the mask is "
-                    "returned on the input's grid.")
+                    "axis, resampled to 0.25 mm in-plane and processed one by one (slices wider than "
+                    "50 mm are cropped to a 50 mm window centred on the cord); the mask is returned "
+                    "on the input's grid.")
     parser.mandatory.add_argument("-i", metavar="<file>", type=input_file, required=True,
                                   help="Input image (3-D, axial slices), e.g. t2s.nii.gz")
     o = parser.optional

@@ -171,6 +171,21 @@ def test_gm_mt1_dice(sct_testing_data):
     assert dice(gm.data, Image(sct_testing_data / "mt" / "mt1_gmseg_goldstandard.nii.gz").data) >= 0.70
 
 
+def test_gm_window_follows_off_centre_cord(sct_testing_data):
+    """Wide slices are cropped to 50 mm: centred on the cord (default) rather than on the slice
+    centre (the established pipeline), an off-centre cord is still segmented."""
+    from spinalcordtoolbox.image import crop_image
+    from spinalcordtoolbox.pretrained.gm import segment_gm
+
+    # 85 x 160 mm field of view with the cord 11 mm from the right edge; 3 slices
+    crop = dict(xmin=150, zmin=4, zmax=6)
+    im = crop_image(Image(sct_testing_data / "t2s" / "t2s_uncropped.nii.gz"), **crop)
+    manual = crop_image(Image(sct_testing_data / "t2s" / "t2s_uncropped_gmseg_manual.nii.gz"), **crop)
+    assert dice(segment_gm(im, "challenge").data, manual.data) >= 0.85  # measured 0.884
+    # the slice-centred window misses the cord entirely (measured: empty mask)
+    assert segment_gm(im, "challenge", centre_on="image").data.sum() == 0
+
+
 # ------------------------------------------------------------------ centerline detectors
 def test_t2_centerline_close_to_manual(sct_testing_data):
     from spinalcordtoolbox.pretrained.centerline import detect_centerline, detect_centerline_points
