@@ -453,25 +453,29 @@ def _zeros_like_float(img: Image) -> Image:
 
 
 def straightening_accuracy(im_seg: Image, result: StraighteningResult):
-    """RMS and max distance (mm) of the straightened segmentation's per-slice centre of mass
-    from the destination's straight centerline, over slices containing cord."""
+    """RMS and max distance (mm) of the straightened segmentation's (or centerline's)
+    per-slice centre of mass from the destination's straight centerline.
+
+    Centres are weighted by the linearly resampled values, so a one-voxel centerline works
+    as well as a segmentation; slices holding less than half the typical mass (the partial
+    ends) are left out.
+    """
     ref = result.straight_ref
     straight_seg = resample_through(im_seg, ref, result.mapping.dest_to_src, order=1)
-    data = straight_seg.data
-    mask = data >= 0.5
-    if not mask.any():
+    data = np.clip(straight_seg.data, 0, None)
+    vox = np.argwhere(data > 0)
+    if len(vox) == 0:
         return np.nan, np.nan
-    vox = np.argwhere(mask)
-    world = ref.transfo_pix2phys(vox)
+    weights = data[tuple(vox.T)]
     # group by slice along the straight cord (arc length on the destination curve)
-    s, a, b = result.mapping.dest.to_curvilinear(world)
+    s, a, b = result.mapping.dest.to_curvilinear(ref.transfo_pix2phys(vox))
     bins = np.round(s / min(ref.pixdim)).astype(int)
-    uniq, inv = np.unique(bins, return_inverse=True)
-    cnt = np.bincount(inv)
-    ca, cb = np.bincount(inv, a) / cnt, np.bincount(inv, b) / cnt
-    dist = np.hypot(ca, cb)
-    # drop the end slices (partial volume of the segmentation's first/last slices)
-    if len(dist) > 4:
+    _, inv = np.unique(bins, return_inverse=True)
+    mass = np.bincount(inv, weights)
+    ca, cb = np.bincount(inv, weights * a) / mass, np.bincount(inv, weights * b) / mass
+    keep = mass >= 0.5 * np.median(mass)
+    dist = np.hypot(ca, cb)[keep]
+    if len(dist) > 4:  # drop the end slices (partial volume of the first/last slices)
         dist = dist[1:-1]
     return float(np.sqrt(np.mean(dist ** 2))), float(dist.max())
 
