@@ -75,7 +75,8 @@ def find_cord_centres(data: np.ndarray, contrast: str, net, stop_when_lost: bool
             x0, _ = crop_window(previous[0], PATCH, px)
             y0, _ = crop_window(previous[1], PATCH, py)
             prob = np.zeros((px, py), dtype=np.float32)
-            prob[x0:x0 + PATCH, y0:y0 + PATCH] = predict(net, normed[None, None, x0:x0 + PATCH, y0:y0 + PATCH, z])[0, 0]
+            patch = normed[None, None, x0:x0 + PATCH, y0:y0 + PATCH, z]
+            prob[x0:x0 + PATCH, y0:y0 + PATCH] = predict(net, patch)[0, 0]
             centre = _largest_component_centre(prob[:nx, :ny] > DETECTION_THRESHOLD)
         if centre is None:
             # scan the whole slice, all patches in one batch

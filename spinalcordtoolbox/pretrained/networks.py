@@ -48,22 +48,22 @@ def build_conv(weights: dict, dilation=1, padding="same") -> nn.Module:
     conv_cls = {2: nn.Conv2d, 3: nn.Conv3d}[nd]
     conv = conv_cls(kernel.shape[-2], kernel.shape[-1], ksize, padding=pad, dilation=dilation,
                     bias="bias" in weights)
+    return _set_weights(conv, conv_kernel_to_torch(kernel), weights.get("bias"))
+
+
+def _set_weights(module: nn.Module, kernel: np.ndarray, bias) -> nn.Module:
     with torch.no_grad():
-        conv.weight.copy_(torch.from_numpy(conv_kernel_to_torch(kernel)))
-        if "bias" in weights:
-            conv.bias.copy_(torch.from_numpy(weights["bias"]))
-    return conv
+        module.weight.copy_(torch.from_numpy(kernel))
+        if bias is not None:
+            module.bias.copy_(torch.from_numpy(bias))
+    return module
 
 
 def build_conv_transpose(weights: dict, strides) -> nn.Module:
     kernel = weights["kernel"]
     conv = nn.ConvTranspose2d(kernel.shape[-1], kernel.shape[-2], kernel.shape[:2], stride=tuple(strides),
                               bias="bias" in weights)
-    with torch.no_grad():
-        conv.weight.copy_(torch.from_numpy(conv_transpose_kernel_to_torch(kernel)))
-        if "bias" in weights:
-            conv.bias.copy_(torch.from_numpy(weights["bias"]))
-    return conv
+    return _set_weights(conv, conv_transpose_kernel_to_torch(kernel), weights.get("bias"))
 
 
 def build_batchnorm(weights: dict, ndim: int, eps=KERAS_BN_EPSILON) -> nn.Module:
@@ -128,7 +128,8 @@ class KerasGraphNet(nn.Module):
             return conv if act == "linear" else nn.Sequential(conv, _activation(act))
         if kind == "Conv2DTranspose":
             if lc["padding"] != "valid" or tuple(lc["strides"]) != tuple(lc["kernel_size"]):
-                raise WeightFileError(f"Transposed convolution {name}: only kernel == stride, 'valid' supported")
+                raise WeightFileError(f"Transposed convolution {name}: only kernel == stride and 'valid' "
+                                      "padding are supported")
             conv = build_conv_transpose(weights[name], lc["strides"])
             act = lc.get("activation", "linear")
             return conv if act == "linear" else nn.Sequential(conv, _activation(act))

@@ -1,11 +1,11 @@
 """sct_deepseg_gm: spinal-cord gray-matter segmentation with the deepseg_gm networks."""
 import sys
 
+from spinalcordtoolbox.pretrained.options import add_device_arg
 from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, input_file,
                                          run_command)
 
 MODELS = ("large", "challenge")
-DEVICES = ("auto", "cpu", "cuda")
 
 
 def get_parser():
@@ -30,8 +30,7 @@ def get_parser():
     o.add_argument("-t", action="store_true",
                    help="Test-time augmentation: average 9 runs with random intensity offsets "
                         "(seeded, reproducible). Slower, slightly more robust.")
-    o.add_argument("-device", metavar="<str>", default="auto",
-                   help="Where to run the network: auto (GPU if available), cpu, cuda. Default: auto")
+    add_device_arg(o)
     parser.add_qc_args()
     parser.add_common_args()
     return parser
@@ -40,13 +39,13 @@ def get_parser():
 def _run(args):
     from spinalcordtoolbox.image import Image, split_ext
     from spinalcordtoolbox.pretrained.gm import segment_gm
+    from spinalcordtoolbox.pretrained.options import check_device
     from spinalcordtoolbox.utils.cli import choice_error
     from spinalcordtoolbox.utils.fs import check_not_input
 
     if args.m not in MODELS:
         raise choice_error("model (-m)", args.m, MODELS)
-    if args.device not in DEVICES and not args.device.startswith("cuda:"):
-        raise choice_error("device", args.device, DEVICES)
+    check_device(args.device)
     if not 0 <= args.thr < 1:
         raise ValueError(f"-thr must be in [0, 1), got {args.thr}")
     out = args.o or split_ext(args.i)[0] + "_gmseg.nii.gz"

@@ -1,12 +1,11 @@
 """sct_deepseg_lesion: multiple-sclerosis lesion segmentation with the deepseg_lesion networks."""
 import sys
 
+from spinalcordtoolbox.pretrained.options import add_centerline_args, add_device_arg
 from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, input_file,
                                          run_command)
 
 CONTRASTS = ("t2", "t2_ax", "t2s")
-CENTERLINE_METHODS = ("cnn", "viewer", "file")
-DEVICES = ("auto", "cpu", "cuda")
 
 
 def get_parser():
@@ -21,15 +20,10 @@ def get_parser():
                                   help="Contrast: t2_ax (axial or isotropic T2), t2s (axial T2*), t2 "
                                        "(sagittal T2: its weights are not available offline).")
     o = parser.optional
-    o.add_argument("-centerline", metavar="<str>", default="cnn",
-                   help="How to find the centerline: cnn (network), viewer (not available in this "
-                        "version), file (-file_centerline). Default: cnn")
-    o.add_argument("-file_centerline", metavar="<file>", type=input_file,
-                   help="Centerline or cord segmentation on the input's grid (with -centerline file).")
+    add_centerline_args(o, "Centerline or cord segmentation on the input's grid (with -centerline file).")
     o.add_argument("-ofolder", metavar="<folder>", default=".",
                    help="Output folder; the mask is <input>_lesionseg.nii.gz. Default: current folder")
-    o.add_argument("-device", metavar="<str>", default="auto",
-                   help="Where to run the networks: auto (GPU if available), cpu, cuda. Default: auto")
+    add_device_arg(o)
     parser.add_qc_args()
     parser.add_common_args()
     return parser
@@ -40,20 +34,14 @@ def _run(args):
 
     from spinalcordtoolbox.image import Image, split_ext
     from spinalcordtoolbox.pretrained.lesion import segment_lesion
+    from spinalcordtoolbox.pretrained.options import check_centerline_args, check_device
     from spinalcordtoolbox.utils.cli import choice_error
     from spinalcordtoolbox.utils.fs import check_not_input
 
     if args.c not in CONTRASTS:
         raise choice_error("contrast (-c)", args.c, CONTRASTS)
-    if args.centerline not in CENTERLINE_METHODS:
-        raise choice_error("centerline method", args.centerline, CENTERLINE_METHODS)
-    if args.device not in DEVICES and not args.device.startswith("cuda:"):
-        raise choice_error("device", args.device, DEVICES)
-    if args.centerline == "viewer":
-        raise ValueError("-centerline viewer (manual labelling) is not available in this version: "
-                         "use -centerline cnn, or -centerline file with a mask made in any viewer")
-    if args.centerline == "file" and not args.file_centerline:
-        raise ValueError("-centerline file needs -file_centerline <mask>")
+    check_centerline_args(args)
+    check_device(args.device)
     out = os.path.join(args.ofolder, split_ext(args.i)[0] + "_lesionseg.nii.gz")
     check_not_input(out)
     centerline = Image(args.file_centerline) if args.centerline == "file" else None

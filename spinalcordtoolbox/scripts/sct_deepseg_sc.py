@@ -1,13 +1,12 @@
 """sct_deepseg_sc: spinal-cord centerline detection and segmentation with the deepseg_sc networks."""
 import sys
 
+from spinalcordtoolbox.pretrained.options import add_centerline_args, add_device_arg
 from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, input_file,
                                          run_command)
 
 CONTRASTS = ("t1", "t2", "t2s", "dwi")
-CENTERLINE_METHODS = ("cnn", "viewer", "file")
 KERNELS = ("2d", "3d")
-DEVICES = ("auto", "cpu", "cuda")
 
 
 def get_parser():
@@ -23,11 +22,7 @@ def get_parser():
     parser.mandatory.add_argument("-c", metavar="<str>", required=True,
                                   help=f"Contrast: {', '.join(CONTRASTS)}.")
     o = parser.optional
-    o.add_argument("-centerline", metavar="<str>", default="cnn",
-                   help="How to find the centerline: cnn (network), viewer (manual; not available in "
-                        "this version), file (-file_centerline). Default: cnn")
-    o.add_argument("-file_centerline", metavar="<file>", type=input_file,
-                   help="Centerline or cord mask on the input's grid (with -centerline file).")
+    add_centerline_args(o, "Centerline or cord mask on the input's grid (with -centerline file).")
     o.add_argument("-centerline-only", action="store_true",
                    help="Only detect the centerline (offline) and write it: one voxel per axial slice "
                         "where the cord is found, <input>_centerline.nii.gz by default.")
@@ -36,8 +31,7 @@ def get_parser():
     o.add_argument("-o", metavar="<file>",
                    help="Output file. Default: <input>_seg.nii.gz (or <input>_centerline.nii.gz with "
                         "-centerline-only) in the current folder.")
-    o.add_argument("-device", metavar="<str>", default="auto",
-                   help="Where to run the networks: auto (GPU if available), cpu, cuda. Default: auto")
+    add_device_arg(o)
     parser.add_qc_args()
     parser.add_common_args()
     return parser
@@ -46,22 +40,16 @@ def get_parser():
 def _run(args):
     from spinalcordtoolbox.image import Image, split_ext
     from spinalcordtoolbox.pretrained.models import sc_model_path
+    from spinalcordtoolbox.pretrained.options import check_centerline_args, check_device
     from spinalcordtoolbox.utils.cli import choice_error
     from spinalcordtoolbox.utils.fs import check_not_input
 
     if args.c not in CONTRASTS:
         raise choice_error("contrast (-c)", args.c, CONTRASTS)
-    if args.centerline not in CENTERLINE_METHODS:
-        raise choice_error("centerline method", args.centerline, CENTERLINE_METHODS)
     if args.kernel not in KERNELS:
         raise choice_error("kernel", args.kernel, KERNELS)
-    if args.device not in DEVICES and not args.device.startswith("cuda:"):
-        raise choice_error("device", args.device, DEVICES)
-    if args.centerline == "viewer":
-        raise ValueError("-centerline viewer (manual labelling) is not available in this version: "
-                         "use -centerline cnn, or -centerline file with a mask made in any viewer")
-    if args.centerline == "file" and not args.file_centerline:
-        raise ValueError("-centerline file needs -file_centerline <mask>")
+    check_centerline_args(args)
+    check_device(args.device)
     if args.centerline_only and args.centerline != "cnn":
         raise ValueError("-centerline-only outputs the detected centerline: use it with -centerline cnn")
     suffix = "_centerline" if args.centerline_only else "_seg"

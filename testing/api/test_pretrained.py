@@ -249,7 +249,8 @@ def test_lesion_t2s_small_detections_inside_cord(sct_testing_data):
     assert 0 < seg.sum() <= 40
     assert (seg.astype(bool) & cord).sum() >= 0.5 * seg.sum()
     from scipy.ndimage import distance_transform_edt
-    mm_to_cord = distance_transform_edt(~cord, sampling=Image(sct_testing_data / "t2s" / "t2s_seg.nii.gz").pixdim)
+    pixdim = Image(sct_testing_data / "t2s" / "t2s_seg.nii.gz").pixdim
+    mm_to_cord = distance_transform_edt(~cord, sampling=pixdim)
     assert mm_to_cord[seg > 0].max() <= 1.0
 
 

@@ -37,7 +37,8 @@ def cases(data: Path):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", 2)))
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
@@ -46,18 +47,22 @@ def main():
 
     data = find_data("sct_testing_data")
     with tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), SCT_DATA_DIR=str(Path(tmp) / "cache"))
+        env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
+                   SCT_DATA_DIR=str(Path(tmp) / "cache"))
         env.setdefault("SCT_DATA_MIRROR", str(SHARED_DATA))
-        print(f"{'case':36}{'wall [s]':>10}{'peak RSS [MiB]':>16}   (threads={args.threads}, device={args.device})")
+        print(f"{'case':36}{'wall [s]':>10}{'peak RSS [MiB]':>16}"
+              f"   (threads={args.threads}, device={args.device})")
         for name, argv in cases(data):
             argv = argv + ["-device", args.device]
             # a wrapper process per case, so that its children's peak RSS is this case's alone
-            wrapper = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], "
-                       "stdout=subprocess.DEVNULL); "
-                       "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(r.returncode)")
+            wrapper = ("import resource, subprocess, sys; "
+                       "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); "
+                       "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
+                       "sys.exit(r.returncode)")
             start = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-c", wrapper, str(BIN / argv[0])] + [str(a) for a in argv[1:]]
-                                  + ["-v", "0"], env=env, cwd=tmp, capture_output=True, text=True)
+            command = [str(BIN / argv[0])] + [str(a) for a in argv[1:]] + ["-v", "0"]
+            proc = subprocess.run([sys.executable, "-c", wrapper] + command, env=env, cwd=tmp,
+                                  capture_output=True, text=True)
             wall = time.perf_counter() - start
             mem = f"{int(proc.stdout.split()[-1]) / 1024:.0f}" if proc.stdout.strip() else "?"
             status = "" if proc.returncode == 0 else f"  FAILED: {proc.stderr.strip().splitlines()[-1]}"
