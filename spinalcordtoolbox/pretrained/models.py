@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 GM_MODELS = ("large", "challenge")
-CENTERLINE_CONTRASTS = ("t2", "t2s", "dwi")          # detectors whose weights are public
+CENTERLINE_CONTRASTS = ("t2", "t2s", "dwi")  # detectors available offline (t1_ctr.h5 is not)
 LESION_CONTRASTS = ("t2_ax", "t2s")  # 3-D lesion models available offline (t2_lesion.h5 is not)
 SC_MODELS_URL = "https://github.com/spinalcordtoolbox/deepseg_sc_models"
 
@@ -37,14 +37,14 @@ def gm_model_path(model: str = "large") -> Path:
 
 
 def centerline_model_path(contrast: str) -> Path:
-    if contrast == "t1":
-        raise ModelNotAvailableError(
-            f"The t1 centerline detector (t1_ctr.h5) is not available offline (it is not among the public "
-            f"weights of {SC_MODELS_URL}); give the centerline with -centerline file")
-    if contrast not in CENTERLINE_CONTRASTS:
+    if contrast not in CENTERLINE_CONTRASTS + ("t1",):
         from spinalcordtoolbox.utils.cli import choice_error
-        raise choice_error("contrast", contrast, CENTERLINE_CONTRASTS)
-    return _asset_file("deepseg_sc_models", f"{contrast}_ctr.h5")
+        raise choice_error("contrast", contrast, ("t1",) + CENTERLINE_CONTRASTS)
+    hint = ""
+    if contrast == "t1":
+        hint = (f" (the t1 detector is not among the weights available offline; see {SC_MODELS_URL}; "
+                "or give the centerline with -centerline file)")
+    return _asset_file("deepseg_sc_models", f"{contrast}_ctr.h5", hint)
 
 
 def sc_model_path(contrast: str, kernel: str = "2d") -> Path:
