@@ -21,9 +21,10 @@ CONTRASTS = tuple(POLARITY)
 CNN_CONTRASTS = ("t2", "t2s", "dwi")
 #: the ring detector always returns a path; below this mean surface consistency (fraction of rays
 #: whose own boundary agrees with the smooth tube) it is not a cord. Measured with the right -c:
-#: t2 0.98, t1w 0.84, mt1 0.89, dwi_mean 1.0; without a cord: noise 0.25-0.28, crops of t2 away
-#: from the cord 0.45-0.71.
-MIN_CONSISTENCY = 0.75
+#: t2 0.98, t1w 0.91, mt1 0.89, dwi_mean 1.0; without a cord: noise 0.28 (t2) / 0.49 (t1), crops
+#: of t2 away from the cord 0.45-0.58 (t2) / 0.70-0.73 (t1); the ring detector's wrong answer on
+#: t2s (cord missed) 0.70.
+MIN_CONSISTENCY = 0.8
 #: plausible cord cross-sectional areas (mm2) for an adult human cord, C1 to the conus
 AREA_RANGE_MM2 = (8.0, 250.0)
 

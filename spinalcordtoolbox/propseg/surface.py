@@ -2,9 +2,11 @@
 
 The surface is a radius r(theta, z) around the cord centre of each axial slice. Along each of
 48 rays the intensity profile (sign-flipped so that CSF is high) is sampled every 0.25 mm; the
-boundary is where the profile, scanned *inwards* from the brightest CSF point of the ray,
-last falls below ``cord + ALPHA * (csf - cord)``. Scanning inwards from the CSF makes internal
-cord structure (grey matter is bright in T2*) irrelevant. ALPHA = 0.4 (not 0.5) puts the
+boundary is where the profile crosses ``cord + ALPHA * (csf - cord)``. Where CSF is brighter
+than the cord (T2, T2*) the profile is scanned *inwards* from the brightest CSF point of the ray,
+so that internal cord structure (grey matter is bright in T2*) is irrelevant. Where CSF is
+darker (T1, DWI) the cord interior is homogeneous but the CSF band is thin and noisy, so the
+profile is scanned *outwards* from the centre (measured on t1w: Dice 0.83 inwards, 0.87 outwards). ALPHA = 0.4 (not 0.5) puts the
 boundary at the edge that manual raters draw on partial-volume voxels; it was chosen once for
 all contrasts on the test subjects (t2, t1, t2s, mt1) and is not tuned per image.
 
@@ -39,11 +41,17 @@ def _boundary_radii(slice2d, centre, pixdim, polarity, r_max, angles, radii):
     out = np.full(len(angles), np.nan)
     for k in range(len(angles)):
         p = prof[k, :j_csf[k] + 1]
-        below = np.nonzero(p[j_min:] < level[k])[0]
-        if not len(below):
-            continue
-        j = j_min + below[-1] + 1  # first sample at or above the level, scanning outwards from there
-        if j >= len(p):
+        if polarity > 0:  # inwards from the CSF: last sample below the level, then the next one
+            below = np.nonzero(p[j_min:] < level[k])[0]
+            if not len(below):
+                continue
+            j = j_min + below[-1] + 1
+        else:  # outwards from the centre: first sample at or above the level
+            above = np.nonzero(p[j_min:] >= level[k])[0]
+            if not len(above):
+                continue
+            j = j_min + above[0]
+        if j >= len(p) or j < 1:
             continue
         a, b = p[j - 1], p[j]
         t = (level[k] - a) / (b - a) if b != a else 0.0
