@@ -259,11 +259,36 @@ def register_to_template(im: Image, im_seg: Image, im_labels: Image, *, label_op
     logger.info("Computing the warping fields and warped images")
     warp_a2t = displacement_field(tpl_grid, anat2tpl, step_mm=min(im.pixdim))
     warp_t2a = displacement_field(im, tpl2anat, step_mm=min(im.pixdim))
+    anat2template, warp_a2t = _embed_in_template(
+        tpl_cord, tpl_grid, resample_with_field(im, tpl_grid, warp_a2t), warp_a2t)
     return TemplateRegistration(
-        template_grid=tpl_grid, warp_anat2template=warp_a2t, warp_template2anat=warp_t2a,
-        anat2template=resample_with_field(im, tpl_grid, warp_a2t),
+        template_grid=anat2template, warp_anat2template=warp_a2t, warp_template2anat=warp_t2a,
+        anat2template=anat2template,
         template2anat=resample_with_field(tpl_contrast, im, warp_t2a),
         init=mapping, matched_labels=common)
+
+
+#: displacement (LPS mm) written where the subject has no correspondence: it sends the
+#: point 100 m away, so any image pulled through the field reads 0 there (as ITK does
+#: outside an image) instead of whatever lies at the unmoved position
+NO_MAPPING = np.array([0.0, 0.0, 1e5], dtype=np.float32)
+
+
+def _embed_in_template(full: Image, crop: Image, image_crop: Image, disp_crop: np.ndarray):
+    """The image and field computed on a slab of the template, put on the full template grid
+    (zeros / NO_MAPPING elsewhere), so that they can be used with any template file."""
+    offset = np.rint(full.transfo_phys2pix(crop.affine[:3, 3][None, :])[0]).astype(int)
+    if np.any(offset < 0) or np.any(offset + crop.data.shape[:3] > full.data.shape[:3]):
+        return image_crop, disp_crop  # not a sub-grid: keep the slab as is
+    sl = tuple(slice(o, o + n) for o, n in zip(offset, crop.data.shape[:3]))
+    data = np.zeros(full.data.shape[:3], np.float32)
+    data[sl] = image_crop.data
+    disp = np.empty(full.data.shape[:3] + (3,), np.float32)
+    disp[...] = NO_MAPPING
+    disp[sl] = disp_crop
+    hdr = full.hdr.copy()
+    hdr.set_data_dtype(np.float32)
+    return Image(data, hdr=hdr, affine=full.affine), disp
 
 
 def _around_cord(img: Image, seg: Image, margin_mm=15.0) -> Image:

@@ -13,8 +13,9 @@ def get_parser():
                     "(one label: translation; two: translation + scaling; -ldisc: every disc "
                     "matched piecewise), then the -param registration steps. Writes "
                     "warp_anat2template.nii.gz, warp_template2anat.nii.gz, anat2template.nii.gz "
-                    "and template2anat.nii.gz. warp_anat2template and anat2template cover the "
-                    "template region of the subject's cord (+15 mm), not the whole template.")
+                    "and template2anat.nii.gz (anat2template and warp_anat2template on the "
+                    "template's grid; outside the subject's coverage the field points out of the "
+                    "image, so warped images are 0 there).")
     parser.mandatory.add_argument("-i", metavar="<file>", type=input_file, required=True,
                                   help="Anatomical image (3-D), e.g. t2.nii.gz")
     parser.mandatory.add_argument("-s", metavar="<file>", type=input_file, required=True,

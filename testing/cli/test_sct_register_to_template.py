@@ -62,7 +62,7 @@ def _check_cord_and_labels(data, outputs, template):
     return d, err_vox, err
 
 
-def test_small_template_outputs(small):
+def test_small_template_outputs(sct_testing_data, small):
     paths, _ = small
     for name, p in paths.items():
         assert p.is_file(), name
@@ -70,6 +70,17 @@ def test_small_template_outputs(small):
     im, disp = warp.read_warp(str(paths["warp_template2anat"]))
     assert im.data.shape == (60, 55, 52, 1, 3) and im.data.dtype == np.float32
     assert im.hdr.get_intent()[0] == "vector"
+    # the small template's slices at the subject's own world z (-19..36 mm) are far from the
+    # cord's match (z 140..200 mm): the field sends them out of the image, so the subject is
+    # not pulled in at its unmoved position (a zero field would give t2's own voxels there)
+    from spinalcordtoolbox.image import crop_image
+
+    a2t = Image(str(paths["anat2template"]))
+    k = np.rint(a2t.transfo_phys2pix([[0, 0, -19.0], [0, 0, 36.0]])[:, 2]).astype(int)
+    region = crop_image(a2t, zmin=k.min(), zmax=k.max())
+    t2 = Image(str(sct_testing_data / "t2" / "t2.nii.gz"))
+    assert warp.apply_transforms(t2, region, []).data.any()  # the trap is real
+    assert not warp.apply_transforms(t2, region, [str(paths["warp_anat2template"])]).data.any()
     # template2anat is on the subject's grid (orientation AIL kept)
     t2a = Image(str(paths["template2anat"]))
     assert t2a.data.shape == (60, 55, 52) and t2a.orientation == "AIL"
@@ -95,14 +106,22 @@ def test_full_pam50_anat2template(sct_testing_data, full):
     """The subject's segmentation pulled into template space through warp_anat2template
     overlaps the PAM50 cord (slices it covers): Dice >= 0.9; the grid is the PAM50's
     (0.5 mm) cropped to the subject's coverage."""
+    from spinalcordtoolbox.image import crop_image
+
     paths, tpl = full
     a2t = Image(str(paths["anat2template"]))
-    assert a2t.pixdim == pytest.approx((0.5, 0.5, 0.5))
+    cord_full = Image(str(tpl.path("cord")))
+    # on the full template grid, zero outside the subject's coverage
+    assert a2t.data.shape == cord_full.data.shape and a2t.pixdim == pytest.approx((0.5, 0.5, 0.5))
+    zs = np.flatnonzero(a2t.data.any(axis=(0, 1)))
+    assert 80 <= len(zs) <= 200  # ~54 mm of cord + margins at 0.5 mm
+    ref = crop_image(a2t, zmin=zs[0], zmax=zs[-1])
     seg = Image(str(sct_testing_data / "t2" / "t2_seg-manual.nii.gz"))
-    moved = warp.apply_transforms(seg, a2t, [str(paths["warp_anat2template"])]).data >= 0.5
-    cord = warp.apply_transforms(Image(str(tpl.path("cord"))), a2t, []).data >= 0.5
+    moved = warp.apply_transforms(seg, ref, [str(paths["warp_anat2template"])]).data >= 0.5
+    cord = crop_image(cord_full, zmin=zs[0], zmax=zs[-1]).data >= 0.5
     covered = moved.any(axis=(0, 1))
     assert dice(moved, cord & covered[None, None, :]) >= 0.9
+
 
 
 # ------------------------------------------------------------------ bad inputs
