@@ -197,3 +197,24 @@ def test_postprocessing_analytic():
         pp.parse_size("ten")
     p = np.linspace(0, 1, 11)
     assert pp.threshold(p, 0.5).sum() == 6
+
+
+def test_fold_and_folder_ensembles(installed_model, sct_testing_data, tmp_path):
+    """Two result folders (the lesion_ms release ships one folder per fold) holding the same weights
+    must give exactly the single-model result: checks the averaging across folders. (Averaging
+    across the folds of one folder is nnU-Net's own code; here only the fold listing is checked.)"""
+    import shutil
+
+    from spinalcordtoolbox.deepseg.inference import available_folds, find_nnunet_folders, predict
+    from spinalcordtoolbox.image import Image
+    ensemble = tmp_path / "ensemble"
+    (src,) = find_nnunet_folders(installed_model)
+    for part in ("model_fold0", "model_fold1"):
+        shutil.copytree(src, ensemble / part / src.name)
+    shutil.copytree(src / "fold_0", tmp_path / "ensemble" / "model_fold0" / src.name / "fold_3")
+    assert available_folds(ensemble / "model_fold0" / src.name) == ["0", "3"]
+    im = Image(sct_testing_data / "t2" / "t2.nii.gz")
+    single, p1 = predict(im, installed_model, single_fold=True, device="cpu")
+    many, p4 = predict(im, ensemble, single_fold=True, device="cpu")
+    assert np.array_equal(single.data, many.data)
+    assert np.allclose(p1.data, p4.data, atol=1e-5)

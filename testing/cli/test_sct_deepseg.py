@@ -55,6 +55,13 @@ def test_spinalcord_custom_url_with_qc_and_postprocessing(env, model_zip, sct_te
     assert 0 < strict.sum() <= seg.data.sum()
 
 
+def test_install_only(env, model_zip, capsys):
+    assert run(["sc_canal_t2", "-install", "-custom-url", str(model_zip)]) == 0
+    folder = env / "cache" / "deepseg_models" / "model_seg_canal_t2w"
+    assert (folder / "nnUNetTrainer__nnUNetPlans__2d" / "plans.json").is_file()
+    assert str(folder) in capsys.readouterr().out
+
+
 def test_help_lists_tasks(capsys):
     assert run(["-h"]) == 0
     out = capsys.readouterr().out
