@@ -89,20 +89,21 @@ def test_pam50_atlas(sct_testing_data, pam50, pam50_warped):
     assert not (pam50_warped / "template" / "PAM50_t1.nii.gz").exists()
 
 
-def test_missing_atlas_error(sct_testing_data, in_tmp, capsys):
+def _fails(argv, capsys, match):
     with pytest.raises(SystemExit) as e:
-        main(["-d", str(sct_testing_data / "t2" / "t2.nii.gz"),
-              "-w", str(sct_testing_data / "t2" / "warp_template2anat.nii.gz"),
-              "-t", str(sct_testing_data / "template"), "-a", "1"])
+        main(argv)
     assert e.value.code == 1
-    assert "no atlas" in capsys.readouterr().err
+    assert match in capsys.readouterr().err
+
+
+def test_missing_atlas_error(sct_testing_data, in_tmp, capsys):
+    _fails(["-d", str(sct_testing_data / "t2" / "t2.nii.gz"),
+            "-w", str(sct_testing_data / "t2" / "warp_template2anat.nii.gz"),
+            "-t", str(sct_testing_data / "template"), "-a", "1"], capsys, "no atlas")
     assert not (in_tmp / "label").exists() or not any((in_tmp / "label").rglob("*.nii.gz"))
 
 
 def test_not_a_warp(sct_testing_data, in_tmp, capsys):
-    with pytest.raises(SystemExit) as e:
-        main(["-d", str(sct_testing_data / "t2" / "t2.nii.gz"),
-              "-w", str(sct_testing_data / "t2" / "t2.nii.gz"),
-              "-t", str(sct_testing_data / "template"), "-a", "0"])
-    assert e.value.code == 1
-    assert "not a displacement field" in capsys.readouterr().err
+    _fails(["-d", str(sct_testing_data / "t2" / "t2.nii.gz"),
+            "-w", str(sct_testing_data / "t2" / "t2.nii.gz"),
+            "-t", str(sct_testing_data / "template"), "-a", "0"], capsys, "not a displacement field")
