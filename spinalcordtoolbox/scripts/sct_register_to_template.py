@@ -54,6 +54,10 @@ def _run(args):
     from spinalcordtoolbox.registration.to_template import register_to_template, save_registration
     from spinalcordtoolbox.template import load_template
 
+    import os
+
+    if args.r == 0:  # the registration engine keeps its temporary folder
+        os.environ["SCT_KEEP_TMP"] = "1"
     option = next(k for k in ("l", "ldisc", "lspinal", "lrootlet") if getattr(args, k))
     template = load_template(args.t)
     result = register_to_template(
