@@ -21,6 +21,7 @@ GM_WINDOW = 200        # largest slice window (voxels at 0.25 mm = 50 mm)
 DEFAULT_THRESHOLD = 0.999
 TTA_RUNS = 8           # test-time augmentation: runs with random intensity offsets
 TTA_MAX_OFFSET = 2.0
+GM_BATCH = 2           # slices per forward pass: bounds memory (~0.35 GB per 200 x 200 slice, large)
 
 
 def gm_probabilities(slices: np.ndarray, net, tta=False, seed=0) -> np.ndarray:
@@ -32,11 +33,11 @@ def gm_probabilities(slices: np.ndarray, net, tta=False, seed=0) -> np.ndarray:
     from spinalcordtoolbox.pretrained.networks import predict
 
     batch = np.transpose(slices, (2, 0, 1))[:, None].astype(np.float32)
-    runs = [predict(net, batch, batch_size=4, desc="GM segmentation")]
+    runs = [predict(net, batch, batch_size=GM_BATCH, desc="GM segmentation")]
     if tta:
         rng = np.random.default_rng(seed)
         for _ in range(TTA_RUNS):
-            runs.append(predict(net, batch + np.float32(rng.uniform(0, TTA_MAX_OFFSET)), batch_size=4,
+            runs.append(predict(net, batch + np.float32(rng.uniform(0, TTA_MAX_OFFSET)), batch_size=GM_BATCH,
                                 desc="GM segmentation (TTA)"))
     prob = np.mean(runs, axis=0)[:, 0]
     return np.transpose(prob, (1, 2, 0))
