@@ -195,11 +195,12 @@ def _resample_onto(img: Image, ref: Image, mapping=_identity, order=1) -> Image:
 
 def register_to_template(im: Image, im_seg: Image, im_labels: Image, *, label_option="l",
                          contrast="t2", template=None, ref="template", param=None,
-                         run_steps=True) -> TemplateRegistration:
+                         run_steps=True, remove_temp=True) -> TemplateRegistration:
     """Register a subject (image, cord segmentation, labels) to a template.
 
     ``ref="template"`` runs the ``-param`` steps in template space (moving: subject);
     ``ref="subject"`` runs them in subject space (moving: template; needs >= 2 labels).
+    ``remove_temp=False`` keeps the registration engine's intermediate files.
     """
     from spinalcordtoolbox.template import load_template
 
@@ -239,7 +240,8 @@ def register_to_template(im: Image, im_seg: Image, im_labels: Image, *, label_op
 
     fwd, inv = _identity, _identity
     if steps:
-        fwd_disp, inv_disp = _register_steps(moving_im, moving_seg, fixed_im, fixed_seg, steps)
+        fwd_disp, inv_disp = _register_steps(moving_im, moving_seg, fixed_im, fixed_seg, steps,
+                                             remove_temp)
         fwd, inv = field_as_map(fwd_disp, work), field_as_map(inv_disp, work)
 
     if ref == "template":
@@ -314,12 +316,13 @@ def parse_steps(param: str | None):
     return parse_param(param, defaults=parse_param(DEFAULT_PARAM))
 
 
-def _register_steps(moving_im, moving_seg, fixed_im, fixed_seg, steps):
+def _register_steps(moving_im, moving_seg, fixed_im, fixed_seg, steps, remove_temp=True):
     """Run the ``-param`` steps through the registration engine; both fields on the
     (shared) working grid."""
     from spinalcordtoolbox.registration.engine import register
 
-    res = register(moving_im, fixed_im, steps, src_seg=moving_seg, dest_seg=fixed_seg)
+    res = register(moving_im, fixed_im, steps, src_seg=moving_seg, dest_seg=fixed_seg,
+                   remove_temp=remove_temp)
     return res.warp_forward, res.warp_inverse
 
 

@@ -54,15 +54,12 @@ def _run(args):
     from spinalcordtoolbox.registration.to_template import register_to_template, save_registration
     from spinalcordtoolbox.template import load_template
 
-    import os
-
-    if args.r == 0:  # the registration engine keeps its temporary folder
-        os.environ["SCT_KEEP_TMP"] = "1"
     option = next(k for k in ("l", "ldisc", "lspinal", "lrootlet") if getattr(args, k))
     template = load_template(args.t)
     result = register_to_template(
         Image(args.i), Image(args.s), Image(getattr(args, option)), label_option=option,
-        contrast=args.c, template=template, ref=args.ref, param=args.param)
+        contrast=args.c, template=template, ref=args.ref, param=args.param,
+        remove_temp=bool(args.r))
     paths = save_registration(result, args.ofolder)
     if args.qc:
         from spinalcordtoolbox.reports.qc import generate_qc
