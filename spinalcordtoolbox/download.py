@@ -107,10 +107,8 @@ def install_asset(name: str, dest=None, force=False) -> Path:
     if is_installed(name, dest) and not force:
         logger.info("%s is already installed in %s", name, dest)
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.installing-", dir=dest.parent))
-    try:
-        content = staging / "content"
+
+    def fill(content: Path, staging: Path):
         source = _find_in_mirrors(name)
         if source is not None:
             logger.info("Installing %s from local mirror %s", name, source)
@@ -122,7 +120,18 @@ def install_asset(name: str, dest=None, force=False) -> Path:
         else:
             archive = _download(name, info["urls"], staging)
             _extract_zip(archive, content, info.get("sha256"))
-        missing = [f for f in info.get("required", []) if not (content / f).exists()]
+
+    return _staged_install(name, dest, info.get("required", []), fill)
+
+
+def _staged_install(name: str, dest: Path, required, fill) -> Path:
+    """``fill(content, staging)`` a staging folder beside ``dest``, check it, move it into place."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.installing-", dir=dest.parent))
+    try:
+        content = staging / "content"
+        fill(content, staging)
+        missing = [f for f in required if not (content / f).exists()]
         if missing:
             raise DownloadError(f"{name}: downloaded content lacks {', '.join(missing)}")
         _move_into_place(content, dest)
@@ -137,40 +146,40 @@ def install_archive(name: str, urls, dest, *, sha256=None, required=(), force=Fa
 
     ``urls`` are tried in order; each may be an http(s) URL, a ``file://`` URL or a local path
     to a ``.zip`` archive or a folder. ``$SCT_DATA_MIRROR`` is searched first for
-    ``<name>/`` or ``<name>.zip``. Used for the model zoo of ``sct_deepseg`` and ``-custom-url``.
+    ``<name>/`` or ``<name>.zip``. A dict ``{part: urls}`` installs several archives together,
+    each into ``dest/<part>`` (mirror name ``<name>_<part>``). Used for the model zoo of
+    ``sct_deepseg`` and its ``-custom-url``.
     """
     dest = Path(dest)
-    urls = [os.fspath(u) for u in ([urls] if isinstance(urls, (str, os.PathLike)) else urls)]
     if dest.is_dir() and any(dest.iterdir()) and not force:
         logger.info("%s is already installed in %s", name, dest)
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.installing-", dir=dest.parent))
-    try:
-        content = staging / "content"
-        source = next((c for m in mirror_folders() for c in (m / name, m / f"{name}.zip") if c.exists()), None)
-        if source is None:
-            source = next((p for p in map(_local_path, urls) if p is not None and p.exists()), None)
-        if source is not None and source.is_dir():
-            logger.info("Installing %s from %s", name, source)
-            shutil.copytree(source, content)
-        elif source is not None:
-            logger.info("Installing %s from %s", name, source)
-            _extract_zip(source, content, sha256)
-        else:
-            remote = [u for u in urls if _local_path(u) is None]
-            if not remote:
-                raise DownloadError(f"{name}: {', '.join(urls)} not found")
-            archive = _download(name, remote, staging)
-            _extract_zip(archive, content, sha256)
-        missing = [f for f in required if not (content / f).exists()]
-        if missing:
-            raise DownloadError(f"{name}: downloaded content lacks {', '.join(missing)}")
-        _move_into_place(content, dest)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    logger.info("Installed %s in %s", name, dest)
-    return dest
+    parts = urls if isinstance(urls, dict) else {None: urls}
+
+    def fill(content: Path, staging: Path):
+        for part, part_urls in parts.items():
+            _fill_from_urls(f"{name}_{part}" if part else name, part_urls,
+                            content / part if part else content, staging, sha256)
+
+    return _staged_install(name, dest, required, fill)
+
+
+def _fill_from_urls(name: str, urls, content: Path, staging: Path, sha256=None):
+    urls = [os.fspath(u) for u in ([urls] if isinstance(urls, (str, os.PathLike)) else urls)]
+    source = next((c for m in mirror_folders() for c in (m / name, m / f"{name}.zip") if c.exists()), None)
+    if source is None:
+        source = next((p for p in map(_local_path, urls) if p is not None and p.exists()), None)
+    if source is not None and source.is_dir():
+        logger.info("Installing %s from %s", name, source)
+        shutil.copytree(source, content)
+    elif source is not None:
+        logger.info("Installing %s from %s", name, source)
+        _extract_zip(source, content, sha256)
+    else:
+        remote = [u for u in urls if _local_path(u) is None]
+        if not remote:
+            raise DownloadError(f"{name}: {', '.join(urls)} not found")
+        _extract_zip(_download(name, remote, staging), content, sha256)
 
 
 def _local_path(url: str):

@@ -2,8 +2,9 @@
 
 Models install through the toolbox's one downloader (:func:`spinalcordtoolbox.download.
 install_archive`: local mirror ``$SCT_DATA_MIRROR`` first, then the published URLs; progress
-bar; atomic). A model installed from a ``-custom-url`` records that URL, so that asking for
-the official model later reinstalls it instead of silently running the custom one.
+bar; atomic). Each installed model records where it came from (``source.json``), so that asking for the
+official model after a ``-custom-url`` (or after a new release) reinstalls it instead of
+silently running another one.
 """
 from __future__ import annotations
 
@@ -42,27 +43,16 @@ def install_model(name: str, custom_url=None, force=False) -> Path:
 
     info = MODELS[name]
     folder = model_folder(name)
-    urls = info["urls"]
-    wanted = {"custom_url": os.fspath(custom_url) if custom_url else None}
+    urls = [os.fspath(custom_url)] if custom_url else info["urls"]
+    # a changed official URL (new release) or another custom URL triggers a reinstall
+    wanted = {"source": urls}
     if folder.is_dir() and _installed_source(folder) == wanted and not force:
         logger.info("Model %s is installed in %s", name, folder)
         return folder
-    if custom_url:
-        urls = [os.fspath(custom_url)]
-    parts = urls if isinstance(urls, dict) else {None: urls}
-    staging = folder.with_name(f".{name}.parts")
-    import shutil
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        for part, part_urls in parts.items():
-            dest = staging / part if part else staging
-            # a mirror may hold the model as <name>.zip (single part) or <name>_<part>.zip
-            install_archive(f"{name}_{part}" if part else name, part_urls, dest, force=True)
-        (staging / _SOURCE_FILE).write_text(json.dumps(wanted), encoding="utf-8")
-        from spinalcordtoolbox.download import _move_into_place
-        _move_into_place(staging, folder)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    # several parts (seeds, folds) install together into <folder>/<part>
+    install_archive(name, urls, folder, force=True)
+    # written last: an interrupted install has no source record and is redone next time
+    (folder / _SOURCE_FILE).write_text(json.dumps(wanted), encoding="utf-8")
     logger.info("Model %s installed in %s", name, folder)
     return folder
 

@@ -121,6 +121,15 @@ def test_install_offline_names_url_and_mirror_variable(data_cache, monkeypatch):
     assert not data_cache.exists() or not any(p.name.startswith(".") for p in data_cache.rglob("*"))
 
 
+def test_install_multi_part_asset(model_zip, tmp_path):
+    """An asset published as several archives (one per fold/seed) installs into one folder."""
+    from spinalcordtoolbox.download import install_archive
+    from spinalcordtoolbox.deepseg.inference import find_nnunet_folders
+    dest = install_archive("ens", {"model_fold0": [str(model_zip)], "model_fold1": [model_zip.as_uri()]},
+                           tmp_path / "ens")
+    assert [p.parent.name for p in find_nnunet_folders(dest)] == ["model_fold0", "model_fold1"]
+
+
 def test_install_wrong_number_of_custom_urls(model_zip, data_cache):
     from spinalcordtoolbox.deepseg.install import install_task_models
     with pytest.raises(ValueError, match="needs 2 model"):
