@@ -8,13 +8,9 @@ import numpy as np
 import pytest
 
 from spinalcordtoolbox.image import Image, ImageError
+from helpers.checks import dice
 
 pytestmark = pytest.mark.usefixtures("model_cache")
-
-
-def dice(a, b):
-    a, b = np.asarray(a) > 0, np.asarray(b) > 0
-    return 2 * np.logical_and(a, b).sum() / (a.sum() + b.sum())
 
 
 def centres_mm(mask):

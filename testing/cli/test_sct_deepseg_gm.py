@@ -4,20 +4,9 @@ import pytest
 
 from spinalcordtoolbox.image import Image
 from spinalcordtoolbox.scripts.sct_deepseg_gm import main
+from helpers.checks import dice, run_error
 
 pytestmark = pytest.mark.usefixtures("model_cache")
-
-
-def dice(a, b):
-    a, b = np.asarray(a) > 0, np.asarray(b) > 0
-    return 2 * np.logical_and(a, b).sum() / (a.sum() + b.sum())
-
-
-def run_error(capsys, argv):
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    err = capsys.readouterr().err.strip().splitlines()
-    return exc.value.code, err[-1] if err else ""
 
 
 def test_gm_default_output_and_qc(sct_testing_data, in_tmp, capsys):
@@ -53,17 +42,24 @@ def test_gm_probability_map_and_tta(sct_testing_data, in_tmp):
 
 def test_gm_bad_inputs(sct_testing_data, in_tmp, capsys):
     dmri = str(sct_testing_data / "dmri" / "dmri.nii.gz")
-    code, line = run_error(capsys, ["-i", dmri])
+    code, line = run_error(main, capsys, ["-i", dmri])
     assert code == 1 and line.startswith("ERROR:") and "4-D" in line
     assert not (in_tmp / "dmri_gmseg.nii.gz").exists()
-    code, line = run_error(capsys, ["-i", str(sct_testing_data / "t2s" / "t2s.nii.gz"), "-m", "larg"])
+    code, line = run_error(main, capsys, ["-i", str(sct_testing_data / "t2s" / "t2s.nii.gz"), "-m", "larg"])
     assert code == 1 and "Did you mean 'large'" in line
-    code, line = run_error(capsys, ["-i", str(sct_testing_data / "t2" / "t2_centerline-manual.csv")])
+    code, line = run_error(main, capsys, ["-i", str(sct_testing_data / "t2" / "t2_centerline-manual.csv")])
     assert code == 1 and "NIfTI" in line
-    code, _ = run_error(capsys, ["-i", "missing.nii.gz"])
+    code, _ = run_error(main, capsys, ["-i", "missing.nii.gz"])
     assert code == 2
     t2s = str(sct_testing_data / "t2s" / "t2s.nii.gz")
-    code, line = run_error(capsys, ["-i", t2s, "-o", t2s])
+    code, line = run_error(main, capsys, ["-i", t2s, "-o", t2s])
     assert code == 1 and line.startswith("ERROR:")
-    code, line = run_error(capsys, ["-i", t2s, "-thr", "1.5"])
+    code, line = run_error(main, capsys, ["-i", t2s, "-thr", "1.5"])
     assert code == 1 and "-thr" in line
+    code, line = run_error(main, capsys, ["-i", t2s, "-device", "gpu"])
+    assert code == 1 and "Allowed: auto, cpu, cuda" in line
+    import torch
+    if not torch.cuda.is_available():
+        code, line = run_error(main, capsys, ["-i", t2s, "-device", "cuda"])
+        assert code == 1 and "no GPU" in line
+    assert not (in_tmp / "t2s_gmseg.nii.gz").exists()

@@ -4,15 +4,9 @@ import pytest
 
 from spinalcordtoolbox.image import Image
 from spinalcordtoolbox.scripts.sct_deepseg_lesion import main
+from helpers.checks import run_error
 
 pytestmark = pytest.mark.usefixtures("model_cache")
-
-
-def run_error(capsys, argv):
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    err = capsys.readouterr().err.strip().splitlines()
-    return exc.value.code, err[-1] if err else ""
 
 
 def test_lesion_t2s_with_centerline_file(sct_testing_data, in_tmp, capsys):
@@ -38,13 +32,13 @@ def test_lesion_bad_inputs(sct_testing_data, in_tmp, capsys):
     t2 = str(sct_testing_data / "t2" / "t2.nii.gz")
     from spinalcordtoolbox.download import locate
     if not (locate("deepseg_lesion_models") / "t2_lesion.h5").is_file():  # offline mirror
-        code, line = run_error(capsys, ["-i", t2, "-c", "t2"])
+        code, line = run_error(main, capsys, ["-i", t2, "-c", "t2"])
         assert code == 1 and "t2_lesion.h5" in line and "t2_ax" in line
-    code, line = run_error(capsys, ["-i", t2, "-c", "t2_axx"])
+    code, line = run_error(main, capsys, ["-i", t2, "-c", "t2_axx"])
     assert code == 1 and "Did you mean 't2_ax'" in line
-    code, line = run_error(capsys, ["-i", t2, "-c", "t2_ax", "-centerline", "file", "-file_centerline",
+    code, line = run_error(main, capsys, ["-i", t2, "-c", "t2_ax", "-centerline", "file", "-file_centerline",
                                     str(sct_testing_data / "t2s" / "t2s_seg.nii.gz")])
     assert code == 1 and "centerline" in line and "dimensions" in line
-    code, line = run_error(capsys, ["-i", str(sct_testing_data / "dmri" / "dmri.nii.gz"), "-c", "t2s"])
+    code, line = run_error(main, capsys, ["-i", str(sct_testing_data / "dmri" / "dmri.nii.gz"), "-c", "t2s"])
     assert code == 1 and "4-D" in line
     assert not list(in_tmp.glob("*_lesionseg.nii.gz"))

@@ -4,15 +4,9 @@ import pytest
 
 from spinalcordtoolbox.image import Image
 from spinalcordtoolbox.scripts.sct_deepseg_sc import main
+from helpers.checks import run_error
 
 pytestmark = pytest.mark.usefixtures("model_cache")
-
-
-def run_error(capsys, argv):
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    err = capsys.readouterr().err.strip().splitlines()
-    return exc.value.code, err[-1] if err else ""
 
 
 def test_centerline_only_t2(sct_testing_data, in_tmp):
@@ -38,7 +32,7 @@ def installed(filename):
 
 
 def test_segmentation_weights_error(sct_testing_data, in_tmp, capsys):
-    code, line = run_error(capsys, ["-i", str(sct_testing_data / "t2s" / "t2s.nii.gz"), "-c", "t2s"])
+    code, line = run_error(main, capsys, ["-i", str(sct_testing_data / "t2s" / "t2s.nii.gz"), "-c", "t2s"])
     assert code == 1 and line.startswith("ERROR:")
     if installed("t2s_sc.h5"):
         assert "not implemented" in line and "sct_propseg" in line
@@ -50,16 +44,16 @@ def test_segmentation_weights_error(sct_testing_data, in_tmp, capsys):
 def test_bad_options(sct_testing_data, in_tmp, capsys):
     t2 = str(sct_testing_data / "t2" / "t2.nii.gz")
     if not installed("t1_ctr.h5"):
-        code, line = run_error(capsys, ["-i", t2, "-c", "t1", "-centerline-only"])
+        code, line = run_error(main, capsys, ["-i", t2, "-c", "t1", "-centerline-only"])
         assert code == 1 and "t1_ctr.h5" in line and "-centerline file" in line
-    code, line = run_error(capsys, ["-i", t2, "-c", "t2ss"])
+    code, line = run_error(main, capsys, ["-i", t2, "-c", "t2ss"])
     assert code == 1 and "Did you mean" in line
-    code, line = run_error(capsys, ["-i", t2, "-c", "t2", "-centerline", "viewer"])
+    code, line = run_error(main, capsys, ["-i", t2, "-c", "t2", "-centerline", "viewer"])
     assert code == 1 and "viewer" in line
-    code, line = run_error(capsys, ["-i", t2, "-c", "t2", "-centerline", "file"])
+    code, line = run_error(main, capsys, ["-i", t2, "-c", "t2", "-centerline", "file"])
     assert code == 1 and "-file_centerline" in line
     noise = Image(np.random.default_rng(0).normal(100, 20, (40, 40, 6)).astype(np.float32),
                   affine=np.diag([0.8, 0.8, 3, 1]))
     noise.save(str(in_tmp / "noise.nii.gz"))
-    code, line = run_error(capsys, ["-i", "noise.nii.gz", "-c", "t2s", "-centerline-only"])
+    code, line = run_error(main, capsys, ["-i", "noise.nii.gz", "-c", "t2s", "-centerline-only"])
     assert code == 1 and "no spinal cord" in line and not (in_tmp / "noise_centerline.nii.gz").exists()
