@@ -53,11 +53,15 @@ def _window_centres(work: Image, res: Image, centre_on: str, device):
     from spinalcordtoolbox.pretrained.centerline import CordNotFoundError, detect_centerline_points
     from spinalcordtoolbox.pretrained.preprocessing import fill_missing_centres
 
+    from spinalcordtoolbox.download import DownloadError
+    from spinalcordtoolbox.pretrained.models import ModelNotAvailableError
+
     try:
         _, points = detect_centerline_points(work, "t2s", device)
-    except CordNotFoundError:
-        logger.warning("Cord not found by the centerline detector: the GM window is centred on the "
-                       "slice centre (an off-centre cord may be missed)")
+    except (CordNotFoundError, ModelNotAvailableError, DownloadError) as e:
+        # the detector is an aid: without it, behave as the original pipeline
+        logger.warning("Cord centre unavailable (%s): the 50 mm GM window is centred on the slice "
+                       "centre (an off-centre cord may be missed)", str(e).splitlines()[0])
         return image_centre
     work2res = np.linalg.inv(res.affine) @ work.affine
     centres = [None] * nz
