@@ -25,7 +25,7 @@ GM_BATCH = 2           # slices per forward pass: bounds memory (~0.35 GB per 20
 
 
 def gm_probabilities(slices: np.ndarray, net, tta=False, seed=0) -> np.ndarray:
-    """GM probability of standardised 200 x 200 slices (200, 200, nz) -> same shape.
+    """GM probability of standardised slices (x, y, nz) -> same shape.
 
     With ``tta``, the average of the plain run and 8 runs with a random intensity offset
     drawn in [0, 2) (seeded: results are reproducible).
@@ -37,8 +37,8 @@ def gm_probabilities(slices: np.ndarray, net, tta=False, seed=0) -> np.ndarray:
     if tta:
         rng = np.random.default_rng(seed)
         for _ in range(TTA_RUNS):
-            runs.append(predict(net, batch + np.float32(rng.uniform(0, TTA_MAX_OFFSET)), batch_size=GM_BATCH,
-                                desc="GM segmentation (TTA)"))
+            offset = np.float32(rng.uniform(0, TTA_MAX_OFFSET))
+            runs.append(predict(net, batch + offset, batch_size=GM_BATCH, desc="GM segmentation (TTA)"))
     prob = np.mean(runs, axis=0)[:, 0]
     return np.transpose(prob, (1, 2, 0))
 
@@ -50,11 +50,10 @@ def _window_centres(work: Image, res: Image, centre_on: str, device):
     image_centre = [((nx - 1) / 2.0, (ny - 1) / 2.0)] * nz
     if centre_on == "image":
         return image_centre
-    from spinalcordtoolbox.pretrained.centerline import CordNotFoundError, detect_centerline_points
-    from spinalcordtoolbox.pretrained.preprocessing import fill_missing_centres
-
     from spinalcordtoolbox.download import DownloadError
+    from spinalcordtoolbox.pretrained.centerline import CordNotFoundError, detect_centerline_points
     from spinalcordtoolbox.pretrained.models import ModelNotAvailableError
+    from spinalcordtoolbox.pretrained.preprocessing import fill_missing_centres
 
     try:
         _, points = detect_centerline_points(work, "t2s", device)
