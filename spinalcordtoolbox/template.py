@@ -22,6 +22,8 @@ CONTRASTS = ("t1", "t2", "t2s")
 
 #: label files matched by each label option of sct_register_to_template (first existing wins)
 LABEL_FILES = {
+    # -l: mid-vertebral labels, derived from the vertebral levels (centre of each level)
+    "body": ("levels",),
     "disc": ("label_disc",),
     "spinal": ("spinal_midpoint", "spinal_midpoints"),
     "rootlet": ("rootlets_midpoint", "rootlets_midpoints"),

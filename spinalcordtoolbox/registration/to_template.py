@@ -29,9 +29,11 @@ from spinalcordtoolbox.template import DEFAULT_REGISTRATION_PARAM as DEFAULT_PAR
 
 logger = logging.getLogger(__name__)
 
-#: label options -> (template label kind, matching along the cord)
+#: label options -> (template label kind, matching along the cord). As in the established
+#: toolbox, -l labels sit on the mid-vertebral slice (value 3 = middle of C3), -ldisc labels
+#: on the discs (value 3 = C2-C3 disc).
 LABEL_KINDS = {
-    "l": ("disc", "affine"),       # 1 label: translation, 2+: translation + scaling
+    "l": ("body", "affine"),       # 1 label: translation, 2+: translation + scaling
     "ldisc": ("disc", "piecewise"),
     "lspinal": ("spinal", "piecewise"),
     "lrootlet": ("rootlet", "piecewise"),
@@ -106,7 +108,7 @@ def label_alignment(im_seg: Image, im_labels: Image, template, label_option="l",
 
     # template: its cord centerline, cropped around the labels to keep the fit local and fast
     tpl_cord_full = Image(str(template.path("cord")))
-    tpl_pts = label_points(Image(str(template.label_file(kind))))
+    tpl_pts = template_label_points(template, kind)
     missing = sorted(set(subject_pts) - set(tpl_pts))
     if missing:
         raise RegistrationError(
@@ -132,6 +134,27 @@ def label_alignment(im_seg: Image, im_labels: Image, template, label_option="l",
     logger.info("Label alignment on %d label(s) %s: subject cord %.1f mm -> template %.1f mm",
                 len(common), common, subject_curve.length, abs(s_ends[1] - s_ends[0]))
     return mapping, tpl_crop, common
+
+
+def template_label_points(template, kind) -> dict:
+    """{value: world point} of the template's labels of a kind (see template.LABEL_FILES)."""
+    im = Image(str(template.label_file(kind)))
+    return vertebral_body_points(im) if kind == "body" else label_points(im)
+
+
+def vertebral_body_points(im_levels: Image) -> dict:
+    """Mid-vertebral points {level: world point}: centre of mass of each level's region of a
+    vertebral-level map (as mid-vertebral labels are placed on the cord)."""
+    from scipy import ndimage
+
+    data = np.asarray(im_levels.require_3d("vertebral levels").data)
+    values = np.unique(data[data > 0])
+    if len(values) == 0:
+        raise RegistrationError("The template's vertebral level map is empty")
+    levels = np.rint(data).astype(np.int32)
+    centres = ndimage.center_of_mass(levels > 0, levels, values.astype(np.int32))
+    world = im_levels.transfo_pix2phys(np.array(centres))
+    return {int(v): w for v, w in zip(values, world)}
 
 
 def crop_world_z(img: Image, zlo, zhi) -> Image:
@@ -340,3 +363,18 @@ def save_registration(result: TemplateRegistration, ofolder=".") -> dict:
     result.anat2template.save(paths["anat2template"])
     result.template2anat.save(paths["template2anat"])
     return paths
+
+
+def qc_images(result: TemplateRegistration, template_image: Image):
+    """(template, anat2template) cropped to the template slices the subject covers, for QC."""
+    a2t = result.anat2template
+    si_axis = int(np.argmax(np.abs(a2t.affine[2, :3])))
+    other = tuple(a for a in range(3) if a != si_axis)
+    ks = np.flatnonzero(np.any(a2t.data != 0, axis=other))
+    if len(ks) == 0:
+        return template_image, a2t
+    bounds = [0, None, 0, None, 0, None]
+    bounds[2 * si_axis], bounds[2 * si_axis + 1] = ks[0], ks[-1]
+    tpl = resample_through(template_image, a2t, lambda w: w, order=1) \
+        if template_image.data.shape[:3] != a2t.data.shape[:3] else template_image
+    return crop_image(tpl, *bounds), crop_image(a2t, *bounds)

@@ -22,11 +22,13 @@ def get_parser():
                                   help="Spinal cord segmentation of -i.")
     labels = parser.mandatory.add_mutually_exclusive_group(required=True)
     labels.add_argument("-l", metavar="<file>", type=input_file,
-                        help="Disc labels (1 or 2 typically; 3 = C2-C3 disc, 4 = C3-C4...), one "
-                             "voxel each, at the posterior tip of the disc or on the cord.")
+                        help="One or two labels (preferred) at the centre of the cord on the "
+                             "mid-vertebral slice (3 = middle of C3, 4 = middle of C4...), one "
+                             "voxel each. Matched to the middle of the template's vertebral levels.")
     labels.add_argument("-ldisc", metavar="<file>", type=input_file,
-                        help="Labels of every disc (as -l); each disc is matched to the "
-                             "template's piecewise along the cord.")
+                        help="Disc labels (3 = C2-C3 disc, 4 = C3-C4...) at the posterior tip of "
+                             "the discs or projected on the cord; give every disc of the region: "
+                             "each is matched to the template's piecewise along the cord.")
     labels.add_argument("-lspinal", metavar="<file>", type=input_file,
                         help="Spinal-level labels (midpoints, value = spinal level).")
     labels.add_argument("-lrootlet", metavar="<file>", type=input_file,
@@ -62,8 +64,10 @@ def _run(args):
         remove_temp=bool(args.r))
     paths = save_registration(result, args.ofolder)
     if args.qc:
+        from spinalcordtoolbox.registration.to_template import qc_images
         from spinalcordtoolbox.reports.qc import generate_qc
-        generate_qc(str(template.contrast(args.c)), args.qc, image2=result.anat2template,
+        fixed, moved = qc_images(result, Image(str(template.contrast(args.c))))
+        generate_qc(fixed, args.qc, image2=moved,
                     process="sct_register_to_template", command_line=" ".join(sys.argv),
                     dataset=args.qc_dataset, subject=args.qc_subject)
     display_viewer_syntax([args.i, paths["template2anat"]], verbose=args.v)

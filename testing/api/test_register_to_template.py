@@ -62,14 +62,15 @@ def test_arc_length_map_least_squares():
 
 
 def test_label_alignment_small_template(sct_testing_data, t2):
-    """Label-only alignment (straightening + arc-length matching of discs 3 and 5): the
-    template discs map onto the planes of the subject's discs exactly, and the template cord
+    """Label-only alignment (straightening + arc-length matching of the mid-vertebral labels
+    3 and 5, -l): the template's mid-C3/mid-C5 points map onto the planes of the subject's
+    labels exactly, and the template cord
     pulled onto the subject already has Dice >= 0.9 (measured 0.934) with the manual seg."""
     _, seg, labels = t2
     template = load_template(sct_testing_data / "template")
     mapping, crop, common = tt.label_alignment(seg, labels, template, "l")
     assert common == [3, 5]
-    tpl_pts = label_points(Image(str(template.label_file("disc"))))
+    tpl_pts = tt.vertebral_body_points(Image(str(template.path("levels"))))
     subj_pts = label_points(labels)
     for v in common:
         s_subject = mapping.src.to_curvilinear(subj_pts[v][None])[0][0]
@@ -80,6 +81,18 @@ def test_label_alignment_small_template(sct_testing_data, t2):
     assert dice(moved >= 0.5, seg.data > 0) >= 0.9
     # the template crop covers the subject's cord (54 mm) plus margins, not the whole template
     assert 30 <= crop.data.shape[2] <= 60
+
+
+def test_vertebral_body_points(sct_testing_data):
+    """Mid-vertebral points of the small template lie halfway between the discs bounding
+    each level (disc v at the top of level v): e.g. mid-C3 between discs 3 and 4 (+/- 2 mm:
+    vertebral bodies are not symmetric about their mid-height in the level map)."""
+    tdir = sct_testing_data / "template" / "template"
+    body = tt.vertebral_body_points(Image(str(tdir / "PAM50_small_levels.nii.gz")))
+    discs = label_points(Image(str(tdir / "PAM50_small_label_disc.nii.gz")))
+    for v in (3, 4, 5, 6):
+        assert discs[v + 1][2] < body[v][2] < discs[v][2]
+        assert body[v][2] == pytest.approx((discs[v][2] + discs[v + 1][2]) / 2, abs=2.0)
 
 
 def test_ref_subject(sct_testing_data, t2):

@@ -1,8 +1,11 @@
 """sct_register_to_template on the t2 subject: small template and full PAM50, bad inputs.
 
-Reference values: the manual segmentation t2_seg-manual and the manual disc labels
-t2/labels.nii.gz (3 = C2-C3, 5 = C4-C5) of sct_testing_data. Each registration runs once per
-module (cached) and several properties are checked on it.
+Reference values: the manual segmentation t2_seg-manual, the manual labels t2/labels.nii.gz
+and the established toolbox's own t2/warp_template2anat.nii.gz (small template) of
+sct_testing_data. As in the established toolbox, ``-l`` labels sit on the mid-vertebral
+slice (3 = middle of C3, 5 = middle of C5): with the established toolbox's warp, the
+subject's label 3 lies between the warped C2-C3 and C3-C4 discs. Each registration runs once
+per module (cached) and several properties are checked on it.
 """
 import numpy as np
 import pytest
@@ -42,24 +45,27 @@ def full(sct_testing_data, pam50, tmp_path_factory):
 
 
 def _check_cord_and_labels(data, outputs, template):
+    """Dice of the warped template cord; distance (mm) of the template's mid-vertebral points
+    moved through warp_anat2template (p -> p + d(p)) from the subject's labels; level of the
+    warped vertebral-level map at each subject label."""
+    from spinalcordtoolbox.registration.to_template import vertebral_body_points
+
     paths, tpl = outputs, template
     t2 = Image(str(data / "t2" / "t2.nii.gz"))
     seg = Image(str(data / "t2" / "t2_seg-manual.nii.gz")).data > 0
     # template cord pulled onto the subject through warp_template2anat (ITK convention)
     cord = warp.apply_transforms(Image(str(tpl.path("cord"))), t2, [str(paths["warp_template2anat"])])
     d = dice(cord.data >= 0.5, seg)
-    # template disc labels moved onto the subject, as point labels (voxel positions)
-    moved = warp.apply_transforms(Image(str(tpl.label_file("disc"))), t2,
-                                  [str(paths["warp_template2anat"])], interp="label")
-    subj = label_points(Image(str(data / "t2" / "labels.nii.gz")))
-    got = label_points(moved)
-    err_vox = {v: np.linalg.norm(got[v] - subj[v]) for v in subj}
-    # continuous positions: a template point p goes to p + d(p) of warp_anat2template
+    labels = Image(str(data / "t2" / "labels.nii.gz"))
+    subj = label_points(labels)
     a2t_im, a2t = warp.read_warp(str(paths["warp_anat2template"]))
     field = warp.DisplacementField(a2t, a2t_im.affine)
-    tpl_pts = label_points(Image(str(tpl.label_file("disc"))))
+    tpl_pts = vertebral_body_points(Image(str(tpl.path("levels"))))
     err = {v: np.linalg.norm(field.apply(tpl_pts[v][None] * LPS)[0] * LPS - subj[v]) for v in subj}
-    return d, err_vox, err
+    levels = warp.apply_transforms(Image(str(tpl.path("levels"))), t2,
+                                   [str(paths["warp_template2anat"])], interp="nn").data
+    level_at_label = {int(v): int(levels[tuple(ijk)]) for *ijk, v in labels.nonzero_coords().astype(int)}
+    return d, err, level_at_label
 
 
 def test_small_template_outputs(sct_testing_data, small):
@@ -87,19 +93,40 @@ def test_small_template_outputs(sct_testing_data, small):
 
 
 def test_small_template_dice_and_labels(sct_testing_data, small):
-    """Acceptance: Dice >= 0.9 (measured 0.98), disc labels within 2 mm (measured <= 1.4 mm
-    at voxel precision, < 1 mm continuous)."""
-    d, err_vox, err = _check_cord_and_labels(sct_testing_data, *small)
+    """Acceptance: Dice >= 0.9 (measured 0.975), labels within 2 mm of the template's
+    (measured 0.6-1.0 mm), each label inside its own warped vertebral level."""
+    d, err, level_at_label = _check_cord_and_labels(sct_testing_data, *small)
     assert d >= 0.9, d
-    assert max(err_vox.values()) <= 2.0, err_vox
     assert max(err.values()) <= 2.0, err
+    assert level_at_label == {3: 3, 5: 5}
+
+
+def test_small_template_agrees_with_established_warp(sct_testing_data, small):
+    """The template discs land within 2 mm of where the established toolbox's own
+    warp_template2anat puts them (measured <= 1.7 mm, voxel positions), and the warped level
+    maps agree on > 85 % of the cord (measured 92 %; they differ only at level boundaries)."""
+    paths, tpl = small
+    t2 = Image(str(sct_testing_data / "t2" / "t2.nii.gz"))
+    seg = Image(str(sct_testing_data / "t2" / "t2_seg-manual.nii.gz")).data > 0
+    ours, theirs = ([str(paths["warp_template2anat"])],
+                    [str(sct_testing_data / "t2" / "warp_template2anat.nii.gz")])
+    discs = Image(str(tpl.label_file("disc")))
+    a = label_points(warp.apply_transforms(discs, t2, ours, interp="label"))
+    b = label_points(warp.apply_transforms(discs, t2, theirs, interp="label"))
+    common = sorted(set(a) & set(b))
+    assert len(common) >= 3
+    assert max(np.linalg.norm(a[v] - b[v]) for v in common) <= 2.0
+    levels = Image(str(tpl.path("levels")))
+    la = warp.apply_transforms(levels, t2, ours, interp="nn").data
+    lb = warp.apply_transforms(levels, t2, theirs, interp="nn").data
+    assert np.mean(la[seg] == lb[seg]) > 0.85
 
 
 def test_full_pam50_dice_and_labels(sct_testing_data, full):
-    d, err_vox, err = _check_cord_and_labels(sct_testing_data, *full)
+    d, err, level_at_label = _check_cord_and_labels(sct_testing_data, *full)
     assert d >= 0.9, d
-    assert max(err_vox.values()) <= 2.0, err_vox
     assert max(err.values()) <= 2.0, err
+    assert level_at_label == {3: 3, 5: 5}
 
 
 def test_full_pam50_anat2template(sct_testing_data, full):
