@@ -88,9 +88,11 @@ def detect_cord_centres(data: np.ndarray, pixdim, contrast: str, radius=4.0, anc
     ``anchors``: {slice: (x, y)} known centres (from ``-init-mask`` / ``-init``) that the
     path must pass near. Returns ((nz, 2) centres in voxels, (nz,) scores).
     """
+    from spinalcordtoolbox.utils.cli import progress_bar
+
     polarity = POLARITY[contrast]
     score = np.stack([cord_score(data[:, :, z], pixdim, polarity, radius)
-                      for z in range(data.shape[2])], axis=-1)
+                      for z in progress_bar(range(data.shape[2]), desc="Cord detection", unit="slice")], axis=-1)
     if anchors:
         gx, gy = np.mgrid[0:data.shape[0], 0:data.shape[1]]
         for z, (x, y) in anchors.items():

@@ -183,9 +183,14 @@ def test_predict_rejects_bad_images(installed_model):
 
 def test_device_choice():
     from spinalcordtoolbox.deepseg.inference import resolve_device
+    import torch
     assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
     with pytest.raises(Exception, match="device"):
         resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            resolve_device("cuda")
 
 
 # ------------------------------------------------------------------ post-processing
@@ -215,14 +220,14 @@ def test_fold_and_folder_ensembles(installed_model, sct_testing_data, tmp_path):
     import shutil
 
     from spinalcordtoolbox.deepseg.inference import available_folds, find_nnunet_folders, predict
-    from spinalcordtoolbox.image import Image
+    from spinalcordtoolbox.image import Image, crop_image
     ensemble = tmp_path / "ensemble"
     (src,) = find_nnunet_folders(installed_model)
     for part in ("model_fold0", "model_fold1"):
         shutil.copytree(src, ensemble / part / src.name)
     shutil.copytree(src / "fold_0", tmp_path / "ensemble" / "model_fold0" / src.name / "fold_3")
     assert available_folds(ensemble / "model_fold0" / src.name) == ["0", "3"]
-    im = Image(sct_testing_data / "t2" / "t2.nii.gz")
+    im = crop_image(Image(sct_testing_data / "t2" / "t2.nii.gz"), ymin=20, ymax=35)  # 16 axial slices
     single, p1 = predict(im, installed_model, single_fold=True, device="cpu")
     many, p4 = predict(im, ensemble, single_fold=True, device="cpu")
     assert np.array_equal(single.data, many.data)
