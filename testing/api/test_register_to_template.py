@@ -1,16 +1,13 @@
 """Template folders, info_label files, label alignment along the cord, -ref subject."""
 import numpy as np
 import pytest
+from helpers.checks import dice
 
 from spinalcordtoolbox.image import Image
 from spinalcordtoolbox.registration import to_template as tt
 from spinalcordtoolbox.straightening import grid_world, label_points, sample_at_world
 from spinalcordtoolbox.utils.cli import SCTError
 from spinalcordtoolbox.template import TemplateError, format_info_label, load_template, read_info_label
-
-
-def dice(a, b):
-    return 2 * np.sum(a & b) / (np.sum(a) + np.sum(b))
 
 
 @pytest.fixture(scope="module")

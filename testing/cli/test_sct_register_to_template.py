@@ -9,6 +9,7 @@ per module (cached) and several properties are checked on it.
 """
 import numpy as np
 import pytest
+from helpers.checks import dice
 
 from spinalcordtoolbox.image import Image
 from spinalcordtoolbox.registration import warp
@@ -18,10 +19,6 @@ from spinalcordtoolbox.template import load_template
 
 LPS = np.array([-1.0, -1.0, 1.0])
 OUTPUTS = ("warp_anat2template", "warp_template2anat", "anat2template", "template2anat")
-
-
-def dice(a, b):
-    return 2 * np.sum(a & b) / (np.sum(a) + np.sum(b))
 
 
 def _register(data, template_dir, folder, extra=()):

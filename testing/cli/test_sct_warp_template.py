@@ -1,14 +1,11 @@
 """sct_warp_template: template and atlas warped onto the t2 subject."""
 import numpy as np
 import pytest
+from helpers.checks import dice
 
 from spinalcordtoolbox.image import Image
 from spinalcordtoolbox.scripts.sct_warp_template import main
 from spinalcordtoolbox.template import read_info_label
-
-
-def dice(a, b):
-    return 2 * np.sum(a & b) / (np.sum(a) + np.sum(b))
 
 
 @pytest.fixture(scope="module")
