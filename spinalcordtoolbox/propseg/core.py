@@ -19,6 +19,10 @@ logger = logging.getLogger(__name__)
 CONTRASTS = tuple(POLARITY)
 #: cnn centerline detectors exist for these contrasts (spinalcordtoolbox.pretrained.centerline)
 CNN_CONTRASTS = ("t2", "t2s", "dwi")
+#: contrasts on which the ring detector finds the cord unaided (t2, t1w, dwi_mean of the test
+#: data). On T2* (t2s, mt1) it locks onto the wrong structure: the grey matter is bright inside
+#: the cord, so it is not used there without -init-mask / -init.
+RING_CONTRASTS = ("t1", "t2", "dwi")
 #: the ring detector always returns a path; below this mean surface consistency (fraction of rays
 #: whose own boundary agrees with the smooth tube) it is not a cord. Measured with the right -c:
 #: t2 0.98, t1w 0.91, mt1 0.89, dwi_mean 1.0; without a cord: noise 0.28 (t2) / 0.49 (t1), crops
@@ -132,6 +136,10 @@ def propseg(im: Image, contrast: str, init_centerline: Image | None = None, init
             known = _cnn_centres(work, contrast)
             source = f"the {contrast} CNN centerline detector"
         if not known:
+            if contrast not in RING_CONTRASTS and init_mask is None and init_z is None:
+                raise ValueError(
+                    f"The {contrast} cord centre needs the CNN centerline detector (install its weights: "
+                    f"'sct_download_data -d deepseg_sc_models'), or give -init-centerline or -init-mask")
             anchors = {}
             if init_mask is not None:
                 anchors = _centres_from_points(_points_in_work(init_mask, work), nz)

@@ -11,7 +11,7 @@ def get_parser():
                     "the spirit of PropSeg (De Leener et al., NeuroImage 2014). Works on axial, sagittal "
                     "and isotropic images in any orientation, with no model download. The cord centre is "
                     "found by the CNN centerline detector for t2, t2s and dwi (when its weights are "
-                    "installed) or by a cord/CSF ring detector (t1, or offline); -init-centerline, "
+                    "installed) or by a cord/CSF ring detector (t1; t2 and dwi offline); -init-centerline, "
                     "-init-mask or -init guide it.",
         epilog="Example: sct_propseg -i t2.nii.gz -c t2 -qc qc")
     parser.mandatory.add_argument("-i", metavar="<file>", type=input_file, required=True, help="Input image.")

@@ -97,6 +97,14 @@ def test_ring_detector_without_cnn(propseg, sct_testing_data):
     assert dice(seg.data, gt.data) >= 0.85
 
 
+def test_t2s_without_cnn_asks_for_an_initialisation(propseg, sct_testing_data):
+    """The ring detector misses the cord on T2* (measured Dice 0.25 on mt1): refuse instead of
+    returning a wrong mask."""
+    im = Image(sct_testing_data / "mt" / "mt1.nii.gz")
+    with pytest.raises(ValueError, match="-init-centerline or -init-mask"):
+        propseg(im, "t2s", use_cnn=False)
+
+
 def test_init_centerline_and_init_mask(propseg, sct_testing_data):
     im = Image(sct_testing_data / "t1" / "t1w.nii.gz")
     gt = Image(sct_testing_data / "t1" / "t1w_seg-manual.nii.gz")
