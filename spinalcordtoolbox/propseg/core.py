@@ -29,6 +29,10 @@ RING_CONTRASTS = ("t1", "t2", "dwi")
 #: of t2 away from the cord 0.45-0.58 (t2) / 0.70-0.73 (t1); the ring detector's wrong answer on
 #: t2s (cord missed) 0.70.
 MIN_CONSISTENCY = 0.8
+#: the same check where the centre comes from the CNN or the user, who may be fooled by noise:
+#: real cords 0.80 (t2s_uncropped) to 1.0; the t2 CNN on pure noise 0.50, the dwi CNN on a crop
+#: of t2 without the cord 0.53
+MIN_CONSISTENCY_GUIDED = 0.7
 #: plausible cord cross-sectional areas (mm2) for an adult human cord, C1 to the conus
 AREA_RANGE_MM2 = (8.0, 250.0)
 
@@ -158,7 +162,8 @@ def propseg(im: Image, contrast: str, init_centerline: Image | None = None, init
                 nz, source)
     R, centres, consistency = fit_tube(work.data, pixdim, centres, POLARITY[contrast], radius)
     logger.info("Surface consistency %.2f", float(np.mean(consistency[np.isfinite(centres[:, 0])])))
-    if source == "the cord/CSF ring detector" and np.mean(consistency) < MIN_CONSISTENCY:
+    limit = MIN_CONSISTENCY if source == "the cord/CSF ring detector" else MIN_CONSISTENCY_GUIDED
+    if np.mean(consistency[np.isfinite(centres[:, 0])]) < limit:
         raise NoCordError(
             f"No spinal cord found in the image (no region surrounded by CSF of the expected {contrast} "
             f"contrast). Check -c, or give -init-centerline / -init-mask")

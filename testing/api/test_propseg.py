@@ -131,6 +131,8 @@ def test_no_cord_in_the_field_of_view(propseg, sct_testing_data):
                   affine=np.diag([-1.0, 1.0, 1.0, 1.0]))
     with pytest.raises(NoCordError):
         propseg(noise, "t1")
+    with pytest.raises(NoCordError):  # the t2 cnn detector "finds" a cord in noise: the surface check refuses
+        propseg(noise, "t2")
     side = crop_image(im, 0, 14)  # 15 mm of the right side of the neck: no cord
     with pytest.raises(NoCordError):
         propseg(side, "t2", use_cnn=False)
