@@ -23,7 +23,9 @@ import numpy as np
 from spinalcordtoolbox.image import Image, crop_image
 from spinalcordtoolbox.straightening import (
     ArcLengthMap, CurveMapping, StraighteningError, centerline_curve, check_labels_in_segmentation,
-    displacement_field, label_arc_lengths, label_points, resample_through, resample_with_field)
+    displacement_field, grid_world, label_arc_lengths, label_points, resample_through,
+    resample_with_field)
+from spinalcordtoolbox.registration.warp_template import read_slab
 
 from spinalcordtoolbox.template import DEFAULT_REGISTRATION_PARAM as DEFAULT_PARAM
 
@@ -145,15 +147,15 @@ def template_label_points(template, kind) -> dict:
 def vertebral_body_points(im_levels: Image) -> dict:
     """Mid-vertebral points {level: world point}: centre of mass of each level's region of a
     vertebral-level map (as mid-vertebral labels are placed on the cord)."""
-    from scipy import ndimage
-
     data = np.asarray(im_levels.require_3d("vertebral levels").data)
-    values = np.unique(data[data > 0])
-    if len(values) == 0:
+    vox = np.nonzero(data > 0)  # the cord only: bounded memory on the 0.5 mm PAM50
+    if len(vox[0]) == 0:
         raise RegistrationError("The template's vertebral level map is empty")
-    levels = np.rint(data).astype(np.int32)
-    centres = ndimage.center_of_mass(levels > 0, levels, values.astype(np.int32))
-    world = im_levels.transfo_pix2phys(np.array(centres))
+    levels = np.rint(data[vox]).astype(np.int64)
+    values, inv = np.unique(levels, return_inverse=True)
+    count = np.bincount(inv)
+    centres = np.column_stack([np.bincount(inv, weights=v) / count for v in vox])
+    world = im_levels.transfo_pix2phys(centres)
     return {int(v): w for v, w in zip(values, world)}
 
 
@@ -239,7 +241,7 @@ def register_to_template(im: Image, im_seg: Image, im_labels: Image, *, label_op
             raise RegistrationError(
                 f"The input image {im.data.shape} and the {name} {other.data.shape} are not on "
                 f"the same voxel grid")
-    tpl_contrast = Image(str(template.contrast(contrast)))  # clear error if missing
+    tpl_contrast_path = template.contrast(contrast)  # clear error if missing
     steps = parse_steps(param) if run_steps else []         # fail fast on a bad -param
 
     mapping, tpl_crop, common = label_alignment(seg, labels, template, label_option)
@@ -248,18 +250,20 @@ def register_to_template(im: Image, im_seg: Image, im_labels: Image, *, label_op
             f"-ref subject needs at least 2 labels (got {len(common)}: {common}); add a label "
             f"or use -ref template")
     tpl_cord = Image(str(template.path("cord")))
+    # the template contrast is only read where it is needed (the 0.5 mm PAM50 is 40-80 MB)
+    tpl_slab = read_slab(tpl_contrast_path, grid_world(tpl_crop))
 
     if ref == "template":
         work = working_grid(_around_cord(tpl_crop, tpl_crop), min(im.pixdim))
-        fixed_im = _resample_onto(tpl_contrast, work)
-        fixed_seg = _resample_onto(tpl_cord, work)
+        fixed_im = _resample_onto(tpl_slab, work)
+        fixed_seg = _resample_onto(tpl_crop, work)
         moving_im = _resample_onto(im, work, mapping.dest_to_src)
         moving_seg = _resample_onto(seg, work, mapping.dest_to_src)
     else:
         work = _around_cord(im, seg)
         fixed_im, fixed_seg = _resample_onto(im, work), _resample_onto(seg, work)
-        moving_im = _resample_onto(tpl_contrast, work, mapping.src_to_dest)
-        moving_seg = _resample_onto(tpl_cord, work, mapping.src_to_dest)
+        moving_im = _resample_onto(tpl_slab, work, mapping.src_to_dest)
+        moving_seg = _resample_onto(tpl_crop, work, mapping.src_to_dest)
 
     fwd, inv = _identity, _identity
     if steps:
@@ -286,10 +290,11 @@ def register_to_template(im: Image, im_seg: Image, im_labels: Image, *, label_op
     warp_t2a = displacement_field(im, tpl2anat, step_mm=min(im.pixdim))
     anat2template, warp_a2t = _embed_in_template(
         tpl_cord, tpl_grid, resample_with_field(im, tpl_grid, warp_a2t), warp_a2t)
+    read_at = grid_world(im) + warp_t2a.reshape(-1, 3) * np.array([-1.0, -1.0, 1.0])
     return TemplateRegistration(
         template_grid=anat2template, warp_anat2template=warp_a2t, warp_template2anat=warp_t2a,
         anat2template=anat2template,
-        template2anat=resample_with_field(tpl_contrast, im, warp_t2a),
+        template2anat=resample_with_field(read_slab(tpl_contrast_path, read_at), im, warp_t2a),
         init=mapping, matched_labels=common)
 
 

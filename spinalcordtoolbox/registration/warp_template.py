@@ -87,7 +87,7 @@ def warp_template(dest: Image, warp_path, template, ofolder="label", atlas=True,
     out = {}
     bar = progress_bar(total=len(jobs), desc="Warping template", unit="file")
     for batch, interp in _batches(jobs):
-        slabs = [_read_slab(src, mapped) for _, src in batch]
+        slabs = [read_slab(src, mapped) for _, src in batch]
         # files on the same grid go through the field together (one evaluation per batch)
         stackable = len({im.data.shape for im in slabs}) == 1 and len(slabs) > 1
         if stackable:
@@ -131,7 +131,7 @@ def _mapped_points(dest: Image, chain) -> np.ndarray:
     return chain.apply(grid_world(dest) * lps) * lps
 
 
-def _read_slab(path, mapped_world, margin=2) -> Image:
+def read_slab(path, mapped_world, margin=2) -> Image:
     """The part of a (large) template file that covers ``mapped_world`` (+ margin voxels)."""
     import nibabel as nib
 
