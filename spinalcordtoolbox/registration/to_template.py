@@ -115,7 +115,8 @@ def label_alignment(im_seg: Image, im_labels: Image, template, label_option="l",
     if missing:
         raise RegistrationError(
             f"Label value(s) {missing} do not exist in the template's {kind} labels (it has "
-            f"{sorted(tpl_pts)}): check the label values (3 = C2-C3 disc, 4 = C3-C4...)")
+            f"{sorted(tpl_pts)}): check the label values (-l: 3 = middle of C3, 4 = middle "
+            f"of C4...; -ldisc: 3 = C2-C3 disc, 4 = C3-C4 disc...)")
     subject_s = label_arc_lengths(subject_curve, subject_pts)
     # the subject's cord length around its labels tells how much template to keep
     below = subject_s[min(subject_s, key=subject_s.get)]
