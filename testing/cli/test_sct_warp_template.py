@@ -81,8 +81,12 @@ def test_pam50_atlas(sct_testing_data, pam50, pam50_warped):
     assert inside > 0.85, inside
     seg = Image(str(sct_testing_data / "t2" / "t2_seg-manual.nii.gz")).data > 0
     assert dice(cord >= 0.5, seg) >= 0.9
-    # the stand-in PAM50_t2 is warped too; PAM50_t1/t2s are absent and skipped
+    # the stand-in PAM50_t2 is warped too; PAM50_t1/t2s are absent and skipped; spinal
+    # levels only with -s 1
     assert (pam50_warped / "template" / "PAM50_t2.nii.gz").is_file()
+    assert not (pam50_warped / "template" / "PAM50_spinal_levels.nii.gz").exists()
+    files = [f for _, _, f in read_info_label(pam50_warped / "template" / "info_label.txt").labels]
+    assert "PAM50_spinal_levels.nii.gz" not in files and "PAM50_levels.nii.gz" in files
     assert not (pam50_warped / "template" / "PAM50_t1.nii.gz").exists()
 
 
