@@ -15,6 +15,9 @@ YES=0
 DEVICE=auto
 EDIT_PATH=1
 TORCH_VERSION="2.13.0"
+# nnunetv2 pulls timm, which pulls torchvision: pin the release built for this torch, or pip
+# "upgrades" torch to whatever the newest torchvision needs (a multi-GB CUDA build).
+TORCHVISION_VERSION="0.28.0"
 
 usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
@@ -63,11 +66,11 @@ if ! "$PY" -c "import torch, sys; sys.exit(0 if torch.__version__.split('+')[0] 
   fi
 fi
 
-# Reinstall only when the project's requirements changed since the last install.
+# Reinstall only when the requirements (or this script) changed since the last install.
 STAMP="$VENV/.sct_install_stamp"
-WANT="$(sha256sum "$SCT_DIR/pyproject.toml" | cut -d' ' -f1) $SCT_DIR"
+WANT="$(cat "$SCT_DIR/pyproject.toml" "$0" | sha256sum | cut -d' ' -f1) $SCT_DIR"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ] || ! "$PY" -c "import spinalcordtoolbox" 2>/dev/null; then
-  "$PY" -m pip install --quiet -e "$SCT_DIR[test]"
+  "$PY" -m pip install --quiet -e "$SCT_DIR[test]" "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
   echo "$WANT" > "$STAMP"
 else
   echo "Spinal Cord Toolbox already installed in $VENV (requirements unchanged)"
