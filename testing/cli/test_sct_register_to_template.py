@@ -91,7 +91,8 @@ def test_small_template_outputs(sct_testing_data, small):
 
 def test_small_template_dice_and_labels(sct_testing_data, small):
     """Acceptance: Dice >= 0.9 (measured 0.975), labels within 2 mm of the template's
-    (measured 0.6-1.0 mm), each label inside its own warped vertebral level."""
+    (measured 0.9-1.2 mm; full PAM50 0.9-1.4 mm), each label inside its own warped vertebral
+    level."""
     d, err, level_at_label = _check_cord_and_labels(sct_testing_data, *small)
     assert d >= 0.9, d
     assert max(err.values()) <= 2.0, err
