@@ -131,6 +131,7 @@ def _staged_install(name: str, dest: Path, required, fill) -> Path:
     try:
         content = staging / "content"
         fill(content, staging)
+        _make_writable(content)
         missing = [f for f in required if not (content / f).exists()]
         if missing:
             raise DownloadError(f"{name}: downloaded content lacks {', '.join(missing)}")
@@ -139,6 +140,17 @@ def _staged_install(name: str, dest: Path, required, fill) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
     logger.info("Installed %s in %s", name, dest)
     return dest
+
+
+def _make_writable(folder: Path):
+    """Mirror copies keep the mirror's (often read-only) modes: give the installed copy normal ones,
+    so that a later reinstall or cache clean-up can remove it."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for root, dirs, files in os.walk(folder):
+        os.chmod(root, 0o777 & ~umask | 0o700)
+        for f in files:
+            os.chmod(os.path.join(root, f), 0o666 & ~umask | 0o600)
 
 
 def install_archive(name: str, urls, dest, *, sha256=None, required=(), force=False) -> Path:

@@ -49,6 +49,10 @@ def atomic_output(path):
     os.close(fd)
     try:
         yield tmp
+        # mkstemp creates 0600 files: give outputs the permissions a plain open() would
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

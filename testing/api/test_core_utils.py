@@ -94,3 +94,33 @@ def test_results_csv_header_empty_fields_and_append(tmp_path):
     assert len(lines) == 3
     with pytest.raises(ValueError, match="columns differ"):
         csvio.write_results_csv(path, [], ["other"], append=True)
+
+
+def test_outputs_get_normal_permissions(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        Image(np.zeros((2, 2, 2), np.uint8)).save(tmp_path / "a.nii.gz")
+        assert (os.stat(tmp_path / "a.nii.gz").st_mode & 0o777) == 0o644
+    finally:
+        os.umask(umask)
+
+
+def test_mirror_install_is_writable(tmp_path, monkeypatch):
+    """A read-only mirror (as in CI) must give a normal, removable installed copy."""
+    import shutil
+    import stat
+
+    from spinalcordtoolbox import download
+    src = download.find_data("deepseg_lesion_models")
+    mirror = tmp_path / "mirror" / "models" / "deepseg_lesion"
+    shutil.copytree(src, mirror)
+    for p in [mirror, *mirror.iterdir()]:
+        os.chmod(p, stat.S_IMODE(os.stat(p).st_mode) & ~0o222)
+    monkeypatch.setenv(download.MIRROR_ENV, str(tmp_path / "mirror"))
+    dest = download.install_asset("deepseg_lesion_models", tmp_path / "cache" / "lesion")
+    # mode bits, not os.access: tests may run as root, for whom everything is writable
+    assert all(stat.S_IMODE(os.stat(p).st_mode) & 0o200 for p in [dest, *dest.iterdir()])
+    download.install_asset("deepseg_lesion_models", dest, force=True)  # replaces the old copy
+    assert not any(p.name.startswith(".") for p in dest.parent.iterdir())
+    for p in [mirror, *mirror.iterdir()]:
+        os.chmod(p, 0o755)
