@@ -41,6 +41,8 @@ def segment(im: Image, task: str, model_dirs, *, thr=None, largest=False, fill_h
     from spinalcordtoolbox.deepseg.inference import predict
 
     info = task_info(task)
+    # every nnU-Net task has one model; two-model tasks (cord localisation, then tumour) are
+    # ivadomed ones, refused by check_runnable
     labels, probs = predict(im, model_dirs[-1], single_fold=single_fold, device=device)
     outputs = {}
     for suffix, values in info["outputs"].items():

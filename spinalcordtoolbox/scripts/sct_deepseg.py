@@ -3,7 +3,7 @@ import os
 import sys
 
 from spinalcordtoolbox.deepseg.models import task_list_text
-from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, input_file, list_type,
+from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, input_file,
                                          run_command)
 
 

@@ -12,7 +12,6 @@ the toolbox's LPI orientation, as arrays in (z, y, x) order: the convention of
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 import zipfile
