@@ -6,14 +6,11 @@ import pytest
 
 os.environ.setdefault("ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS", "2")
 
+from spinalcordtoolbox.metrics_similarity import dice  # noqa: E402
 from spinalcordtoolbox.image import Image  # noqa: E402
 from spinalcordtoolbox.registration import engine, param, slicewise, warp  # noqa: E402
 from spinalcordtoolbox.utils.cli import SCTError  # noqa: E402
 
-
-def dice(a, b):
-    a, b = a > 0.5, b > 0.5
-    return 2 * (a & b).sum() / (a.sum() + b.sum())
 
 
 # ------------------------------------------------------------------ -param

@@ -2,13 +2,10 @@
 import numpy as np
 import pytest
 
+from spinalcordtoolbox.metrics_similarity import dice
 from spinalcordtoolbox.image import Image
 from spinalcordtoolbox.scripts import sct_apply_transfo, sct_concat_transfo
 
-
-def dice(a, b):
-    a, b = a > 0.5, b > 0.5
-    return 2 * (a & b).sum() / (a.sum() + b.sum())
 
 
 IDENTITY_TXT = ("#Insight Transform File V1.0\n#Transform 0\nTransform: AffineTransform_double_3_3\n"
