@@ -13,12 +13,8 @@ import threading
 import numpy as np
 import pytest
 
+from helpers.checks import dice
 from helpers.tiny_nnunet import tiny_model_zip
-
-
-def dice(a, b):
-    a, b = np.asarray(a) > 0, np.asarray(b) > 0
-    return 2 * (a & b).sum() / (a.sum() + b.sum())
 
 
 @pytest.fixture(scope="session")

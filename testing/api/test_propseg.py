@@ -7,12 +7,9 @@ The cnn centerline weights are located through the downloader from the shared da
 import numpy as np
 import pytest
 
+from helpers.checks import dice
+
 from spinalcordtoolbox.image import Image
-
-
-def dice(a, b):
-    a, b = np.asarray(a) > 0, np.asarray(b) > 0
-    return 2 * (a & b).sum() / (a.sum() + b.sum())
 
 
 def mean_csa(img: Image) -> float:

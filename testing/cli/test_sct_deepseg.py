@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from helpers.checks import dice
 from helpers.tiny_nnunet import tiny_model_zip
 from spinalcordtoolbox.scripts.sct_deepseg import main
 
@@ -24,11 +25,6 @@ def run(argv):
         return main(argv)
     except SystemExit as e:
         return e.code
-
-
-def dice(a, b):
-    a, b = np.asarray(a) > 0, np.asarray(b) > 0
-    return 2 * (a & b).sum() / (a.sum() + b.sum())
 
 
 def test_spinalcord_custom_url_with_qc_and_postprocessing(env, model_zip, sct_testing_data, capsys):
