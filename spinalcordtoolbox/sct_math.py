@@ -242,8 +242,9 @@ def denoise_nlmeans(data: np.ndarray, patch_radius=1, block_radius=5) -> np.ndar
     values = data.astype(np.float64)
     sigma = estimate_sigma(values, N=0)
     sigma = float(np.atleast_1d(sigma)[0]) if values.ndim == 3 else sigma
+    # one thread: dipy's multithreaded blockwise nlmeans gives different results run to run
     return nlmeans(values, sigma=sigma, patch_radius=patch_radius, block_radius=block_radius,
-                   rician=True)
+                   rician=True, num_threads=1)
 
 
 def symmetrize(data: np.ndarray, axis: int) -> np.ndarray:
