@@ -161,7 +161,7 @@ def _run_step(s: ParamStep, cur, fixed, ref, mask, tmp):
             fwd, inv, _, _ = slicewise.centermass(
                 cur["seg"], fixed["seg"], rotation=s.algo == "centermassrot",
                 pca_eigenratio_th=s.pca_eigenratio_th, rot_method=s.rot_method,
-                filter_size=s.filter_size)
+                filter_size=s.filter_size, src_im=cur.get("im"), dest_im=fixed.get("im"))
         return W.DisplacementField(fwd, ref.affine), W.DisplacementField(inv, ref.affine)
     if s.slicewise:
         return _ants_slicewise(s, cur, fixed, ref, mask_rpi, tmp)

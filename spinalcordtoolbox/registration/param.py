@@ -106,9 +106,9 @@ def validate_step(s: ParamStep):
     for key, allowed in _ENUMS.items():
         if getattr(s, key) not in allowed:
             raise choice_error(f"{key} in -param step {s.step}", getattr(s, key), allowed)
-    if s.rot_method != "pca":
-        raise SCTError(f"-param step {s.step}: rot_method={s.rot_method} (HOG) is not available in "
-                       f"this version; use rot_method=pca")
+    if s.algo == "centermassrot" and s.rot_method in ("hog", "pcahog") and s.type != "imseg":
+        raise SCTError(f"-param step {s.step}: rot_method={s.rot_method} reads the images' "
+                       f"gradients: use type=imseg (with -iseg and -dseg), not type={s.type}")
     if s.algo in SEG_ONLY_ALGOS and s.type not in ("seg", "imseg"):
         raise SCTError(f"-param step {s.step}: algo={s.algo} works on segmentations: use "
                        f"type=seg (or imseg), not type={s.type}")

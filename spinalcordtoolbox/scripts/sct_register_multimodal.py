@@ -1,18 +1,27 @@
 """sct_register_multimodal: register a source image onto a destination image (multi-step)."""
 from spinalcordtoolbox.utils.cli import SCTArgumentParser, input_file, run_command
 
-PARAM_HELP = """Registration steps, separated by ':'; each a comma-separated list of key=value.
-Default: step=1,type=im,algo=syn,metric=MeanSquares,iter=10,shrink=1,smooth=0,gradStep=0.5
-  step: step number (1, 2...; step 0 = header-based initialisation, always done)
-  type: im (images), seg (segmentations, needs -iseg/-dseg), imseg, label (-ilabel/-dlabel)
-  algo: translation, rigid, affine, syn, bsplinesyn (ANTs); slicereg (slice-wise
-        translations regularised along z by a polynomial); centermass, centermassrot
-        (per-slice centre of mass [+ rotation] of segmentations); columnwise
+PARAM_HELP = """Registration steps, separated by ':'; each a comma-separated list
+of key=value. Default: step=1,type=im,algo=syn,metric=MeanSquares,
+  iter=10,shrink=1,smooth=0,gradStep=0.5
+  step: step number (1, 2...; step 0 = header-based initialisation, always
+    done)
+  type: im (images), seg (segmentations, needs -iseg/-dseg), imseg, label
+    (-ilabel/-dlabel)
+  algo: translation, rigid, affine, syn, bsplinesyn (ANTs); slicereg
+    (slice-wise translations regularised along z by a polynomial);
+    centermass, centermassrot (per-slice centre of mass [+ rotation] of
+    segmentations); columnwise
   metric: CC, MI, MeanSquares (default MeanSquares)
-  iter (10), shrink (1), smooth (0, mm), gradStep (0.5), deformation (1x1x0: no
-  deformation along z), poly (5, slicereg), smoothWarpXY (2, columnwise),
-  pca_eigenratio_th (1.6), rot_method (pca), filter_size (5), slicewise (0|1)
-Example: step=1,type=seg,algo=centermass:step=2,type=seg,algo=bsplinesyn,iter=5"""
+  iter (10), shrink (1), smooth (0, mm), gradStep (0.5), deformation
+    (1x1x0: no deformation along z), poly (5, slicereg), smoothWarpXY (2,
+    columnwise), pca_eigenratio_th (1.6), filter_size (5), slicewise (0|1)
+  rot_method (centermassrot): pca (default: principal axes of the
+    segmentations), hog (symmetry axis of the image gradients around the
+    cord; needs type=imseg), pcahog (pca where the section is elongated,
+    i.e. eigenvalue ratio >= pca_eigenratio_th, hog elsewhere; type=imseg)
+Example:
+  step=1,type=seg,algo=centermass:step=2,type=seg,algo=bsplinesyn,iter=5"""
 
 
 def get_parser():

@@ -58,6 +58,7 @@ def test_centermass_bsplinesyn_t2_to_mt1(in_tmp, sct_testing_data):
     ("step=1,type=im,algo=slicreg", "Did you mean 'slicereg'"),
     ("step=1,type=im,algo=syn,metric=NMI", "Allowed: CC, MI, MeanSquares"),
     ("step=1,type=seg,algo=centermass", "-iseg and -dseg"),
+    ("step=1,type=seg,algo=centermassrot,rot_method=pcahog", "use type=imseg"),
 ])
 def test_bad_param_one_line_error_no_output(in_tmp, sct_testing_data, capsys, param, message):
     d = sct_testing_data / "mt"
