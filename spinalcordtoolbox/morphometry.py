@@ -2,7 +2,8 @@
 
 Per-slice metrics (:mod:`spinalcordtoolbox.process_seg`) are selected and grouped
 (:mod:`spinalcordtoolbox.aggregate_slicewise`) by slices, levels or PMJ distance, or resampled
-to PAM50 slices (``normalize_pam50``).
+to PAM50 slices (``normalize_pam50``). :func:`qc_shapes` turns the fitted ellipses into the
+outlines drawn on the QC mosaic.
 """
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ class MorphometryResult:
     pmj_dist: np.ndarray | None = None
     pam50_levels: np.ndarray | None = None
     used_levels: list = field(default_factory=list)
+    # per RPI slice of the input: the fitted ellipse (process_seg.SliceEllipse), for the QC
+    ellipses: dict = field(default_factory=dict)
 
 
 def _same_shape(im: Image, im_seg: Image, name: str):
@@ -69,9 +72,10 @@ def morphometry(im_seg: Image, *, z=None, vert=None, im_vertfile: Image | None =
     if im_pmj is not None:
         _same_shape(im_pmj.copy().require_3d("PMJ label"), im_seg, "PMJ label")
 
-    metrics, _ = compute_shape(im_seg, angle_correction=angle_corr,
-                               im_centerline=im_angle_centerline, centerline_algo=centerline_algo,
-                               centerline_smooth=centerline_smooth)
+    metrics, _, ellipses = compute_shape(im_seg, angle_correction=angle_corr,
+                                         im_centerline=im_angle_centerline,
+                                         centerline_algo=centerline_algo,
+                                         centerline_smooth=centerline_smooth, return_ellipses=True)
     pmj_dist = None
     if im_pmj is not None:
         pmj_dist = agg.pmj_distance_per_slice(im_seg.copy().change_orientation("RPI"), im_pmj,
@@ -83,7 +87,7 @@ def morphometry(im_seg: Image, *, z=None, vert=None, im_vertfile: Image | None =
             agg.select_slices(metrics, levels=levels, vert=vert_list)  # checks the levels exist
         pam_metrics, used = agg.normalize_to_pam50(metrics, levels, pam_levels, vert=vert_list)
         rows = agg.pam50_rows(pam_metrics, pam_levels)
-        return MorphometryResult(rows, pam_metrics, levels, pmj_dist, pam_levels, used)
+        return MorphometryResult(rows, pam_metrics, levels, pmj_dist, pam_levels, used, ellipses)
 
     # per-slice output lists every slice of the selection, empty fields where there is no cord
     slices = agg.select_slices(metrics, z_range=z_range, levels=levels, vert=vert_list,
@@ -91,4 +95,26 @@ def morphometry(im_seg: Image, *, z=None, vert=None, im_vertfile: Image | None =
                                require_cord=not perslice)
     rows = agg.aggregate(metrics, slices, levels=levels, perslice=perslice, perlevel=perlevel,
                          pmj_dist=pmj_dist, pmj_distance=pmj_distance, z_range=z_range)
-    return MorphometryResult(rows, metrics, levels, pmj_dist)
+    return MorphometryResult(rows, metrics, levels, pmj_dist, ellipses=ellipses)
+
+
+#: QC colours: ellipse outline, AP and RL diameters (distinct from the red segmentation).
+QC_ELLIPSE_COLOUR, QC_AP_COLOUR, QC_RL_COLOUR = "#ffd400", "#00e5ff", "#7dff5a"
+
+
+def qc_shapes(ellipses: dict) -> list:
+    """Outlines for the QC mosaic: per slice, the fitted ellipse and its AP and RL diameters
+    (segments through the centre, labelled with their length in the orthogonal plane, i.e.
+    the diameter_AP / diameter_RL of the results)."""
+    from spinalcordtoolbox.reports.views import ellipse_shape, segment_shape
+
+    shapes = []
+    for z in sorted(ellipses):
+        e = ellipses[z]
+        shapes.append(segment_shape(e.centre - e.semi_ap, e.centre + e.semi_ap, colour=QC_AP_COLOUR,
+                                    label=f"AP {e.diameter_ap:.1f} mm"))
+        shapes.append(segment_shape(e.centre - e.semi_rl, e.centre + e.semi_rl, colour=QC_RL_COLOUR,
+                                    label=f"RL {e.diameter_rl:.1f} mm"))
+        # outline last: drawn over the diameters' ends
+        shapes.append(ellipse_shape(e.centre, e.semi_ap, e.semi_rl, colour=QC_ELLIPSE_COLOUR))
+    return shapes

@@ -14,11 +14,15 @@ Each axial slice of the segmentation (reoriented to RPI) gives one set of metric
   resampled in the plane orthogonal to the centerline at ~0.1 mm. Each slice is cropped
   around the cord *before* upsampling, so memory does not grow with the field of view.
 - ``length`` (mm): length of the centerline inside the slice.
+
+On request (``compute_shape(..., return_ellipses=True)``) the fitted ellipse of each slice is
+also returned in world coordinates (:class:`SliceEllipse`), e.g. to draw it in the QC report.
 """
 from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -32,6 +36,22 @@ METRICS = ("area", "angle_AP", "angle_RL", "diameter_AP", "diameter_RL", "eccent
 SHAPE_RESOLUTION_MM = 0.1
 #: margin (voxels) kept around the cord when cropping a slice
 _CROP_MARGIN = 2
+
+
+@dataclass
+class SliceEllipse:
+    """The ellipse fitted to one axial section, in world coordinates (mm, RAS+ as nibabel).
+
+    ``semi_ap`` / ``semi_rl`` are the semi-axis vectors whose lengths are diameter_AP / 2 and
+    diameter_RL / 2 in the plane orthogonal to the centerline; here they are projected back
+    onto the axial slice (stretched by 1/cos of the tilt), so the ellipse drawn on the slice
+    follows the cord's section as seen in that slice.
+    """
+    centre: np.ndarray    # (3,)
+    semi_ap: np.ndarray   # (3,)
+    semi_rl: np.ndarray   # (3,)
+    diameter_ap: float    # mm, orthogonal plane (as the metrics)
+    diameter_rl: float
 
 
 def prepare_segmentation(im_seg: Image, name="segmentation") -> Image:
@@ -83,7 +103,14 @@ def _slice_properties(patch: np.ndarray, px: float, py: float, scale_x: float, s
     mask = up >= 0.5
     if not mask.any():
         return None
-    return _ellipse_properties(mask, d)
+    props = _ellipse_properties(mask, d)
+    # upsampled pixel (i, j) samples crop index (i * sx, j * sy); the crop starts one voxel
+    # (zero border) before patch index (x0, y0)
+    sx, sy = d / (px * scale_x), d / (py * scale_y)
+    (cx, cy), ap, rl = props["ellipse"]
+    props["ellipse"] = (np.array([cx * sx + x0 - 1, cy * sy + y0 - 1]),
+                        np.array([ap[0] * sx, ap[1] * sy]), np.array([rl[0] * sx, rl[1] * sy]))
+    return props
 
 
 def _linear_weights(n_in: int, step: float) -> np.ndarray:
@@ -161,6 +188,7 @@ def _ellipse_properties(mask: np.ndarray, d: float) -> dict:
     Diameters are the axes of the ellipse with the same second moments (4 * sqrt of the
     eigenvalues of the pixel-centre covariance, as scikit-image's ``axis_major_length``);
     solidity is pixel count / pixel count of their convex hull (as scikit-image).
+    Also returns ``ellipse``: (centre, AP semi-axis vector, RL semi-axis vector) in pixels.
     """
     xs, ys = np.nonzero(mask)
     n = xs.size
@@ -173,13 +201,17 @@ def _ellipse_properties(mask: np.ndarray, d: float) -> dict:
     eccentricity = math.sqrt(1 - l_minor / l_major) if l_major > 0 else 0.0
     # angle (0..90 deg) between the major axis and axis 0 (x: right-left in RPI)
     orientation = math.degrees(math.acos(min(1.0, abs(evecs[0, 1]))))
+    semi_major = 2 * math.sqrt(l_major) * evecs[:, 1]
+    semi_minor = 2 * math.sqrt(l_minor) * evecs[:, 0]
     if orientation < 45:  # major axis closer to right-left
         diameter_rl, diameter_ap = major, minor
+        semi_rl, semi_ap = semi_major, semi_minor
     else:
         diameter_rl, diameter_ap = minor, major
+        semi_rl, semi_ap = semi_minor, semi_major
     return {"diameter_AP": diameter_ap, "diameter_RL": diameter_rl,
             "eccentricity": eccentricity, "orientation": orientation,
-            "solidity": _solidity(mask, n)}
+            "solidity": _solidity(mask, n), "ellipse": ((cx, cy), semi_ap, semi_rl)}
 
 
 def _solidity(mask: np.ndarray, n: int) -> float:
@@ -221,11 +253,14 @@ def _solidity(mask: np.ndarray, n: int) -> float:
 
 
 def compute_shape(im_seg: Image, angle_correction=True, im_centerline: Image | None = None,
-                  centerline_algo="bspline", centerline_smooth=30, progress=True):
+                  centerline_algo="bspline", centerline_smooth=30, progress=True,
+                  return_ellipses=False):
     """Per-slice metrics of a segmentation (any orientation; binary or soft).
 
     Returns ``(metrics, fit_results)``: ``metrics`` maps each name of :data:`METRICS` to an
     array of length nz (RPI slices, inferior to superior), NaN on slices without cord.
+    With ``return_ellipses``, returns ``(metrics, fit_results, ellipses)`` where ``ellipses``
+    maps each RPI slice with a fitted section to its :class:`SliceEllipse`.
     The centerline giving the tilt is fitted on the segmentation itself, or on
     ``im_centerline`` (``-angle-corr-centerline``, same grid) when given.
     """
@@ -260,6 +295,8 @@ def compute_shape(im_seg: Image, angle_correction=True, im_centerline: Image | N
     angle_rl = np.arctan(tan_y)   # about the RL axis: tilt in the sagittal (y-z) plane
     cos_x, cos_y = np.cos(angle_ap), np.cos(angle_rl)
 
+    ellipses = {}
+    linear = im.affine[:3, :3]
     iterator = slices
     if progress and len(slices) > 200:
         from spinalcordtoolbox.utils.cli import progress_bar
@@ -272,6 +309,15 @@ def compute_shape(im_seg: Image, angle_correction=True, im_centerline: Image | N
         metrics["length"][z] = pz * math.sqrt(1 + tan_x[z] ** 2 + tan_y[z] ** 2)
         props = _slice_properties(patch, px, py, cos_x[z], cos_y[z])
         if props:
+            centre, semi_ap, semi_rl = props.pop("ellipse")
             for k, v in props.items():
                 metrics[k][z] = v
+            if return_ellipses:
+                ellipses[int(z)] = SliceEllipse(
+                    centre=im.transfo_pix2phys([[centre[0], centre[1], z]])[0],
+                    semi_ap=linear @ np.array([semi_ap[0], semi_ap[1], 0.0]),
+                    semi_rl=linear @ np.array([semi_rl[0], semi_rl[1], 0.0]),
+                    diameter_ap=props["diameter_AP"], diameter_rl=props["diameter_RL"])
+    if return_ellipses:
+        return metrics, fit_results, ellipses
     return metrics, fit_results

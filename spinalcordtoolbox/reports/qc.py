@@ -12,6 +12,9 @@ What is shown follows from the arguments:
 - ``seg`` = point labels (or ``plane="sagittal"``): sagittal slice, labels as dots with values;
 - ``image2`` = a second image (registration: ``image`` = destination, ``image2`` = moved source;
   before/after): the page toggles between the two, on an axial mosaic when a ``seg`` centres it;
+- ``shapes`` = outlines in world coordinates (:class:`~spinalcordtoolbox.reports.views.Shape`,
+  e.g. the cord's fitted ellipse and diameters per slice): drawn on the axial mosaic, on the
+  tile of their slice;
 - no ``seg``: sagittal slice, or axial tiles of the whole field of view for images of few
   axial slices (see :func:`default_plane`).
 """
@@ -73,11 +76,13 @@ def default_plane(im, im_seg, labels: bool) -> str:
 
 
 def generate_qc(image, qc_folder, *, process, seg=None, image2=None, plane=None, command_line=None,
-                dataset=None, subject=None, contrast=None) -> Path:
+                dataset=None, subject=None, contrast=None, shapes=None) -> Path:
     """Render one QC entry into ``qc_folder`` and update its index; returns the entry folder.
 
     ``image``, ``seg`` and ``image2`` are paths or :class:`~spinalcordtoolbox.image.Image`
     objects, in any orientation and on any grids (sampled through world coordinates).
+    ``shapes``: list of :class:`~spinalcordtoolbox.reports.views.Shape` drawn on axial views
+    (ignored, with a log message, on sagittal ones).
     """
     from spinalcordtoolbox.reports import records, render, views
 
@@ -93,8 +98,10 @@ def generate_qc(image, qc_folder, *, process, seg=None, image2=None, plane=None,
     if plane is None:
         plane = default_plane(im, im_seg, labels)
     if plane == "axial":
-        view = views.axial_view(im, im_seg, im2)
+        view = views.axial_view(im, im_seg, im2, shapes=shapes)
     else:
+        if shapes:
+            logger.info("QC: shapes are drawn on axial views only; %d ignored", len(shapes))
         view = views.sagittal_view(im, im_seg, im2, labels=labels)
 
     meta = metadata_from_path(_path_of(image))

@@ -2,8 +2,9 @@
 
 The background PNG is the grey image; the overlay PNG has the same size and is fully
 transparent except where it draws (segmentation in colour, point labels as coloured dots
-with their value, or the second image of a before/after pair, opaque). The page stacks the
-two and toggles the overlay.
+with their value, or the second image of a before/after pair, opaque), plus the shapes a
+caller added to an axial view (opaque lines one pixel wide and their labels). The page stacks the two
+and toggles the overlay.
 """
 from __future__ import annotations
 
@@ -92,6 +93,72 @@ def save_points(points, shape, path):
         fig.savefig(tmp, dpi=dpi, transparent=True, format="png")
 
 
+#: Font size of shape labels, in pixels (fits a few labels in an 80-pixel axial tile).
+SHAPE_FONT_PX = 8.5
+
+
+def draw_polyline(rgba: np.ndarray, points: np.ndarray, colour, closed=False):
+    """Draw a one-pixel, opaque, non-antialiased polyline into ``rgba`` (in place).
+
+    ``points``: (N, 2) as (row, col), pixel centres at integers. Each segment is sampled every
+    half pixel and each sample sets its nearest pixel, so the line is one pixel wide, keeps
+    its full colour over the segmentation (an antialiased thin line blends into the red and
+    turns grey) and every drawn pixel is within 0.71 px of the exact curve.
+    """
+    from matplotlib.colors import to_rgb
+
+    pts = np.asarray(points, dtype=float)
+    if closed:
+        pts = np.vstack([pts, pts[:1]])
+    samples = [pts[:1]]
+    for a, b in zip(pts[:-1], pts[1:]):
+        n = max(2, int(np.ceil(2 * np.abs(b - a).max())) + 1)
+        samples.append(a + np.linspace(0, 1, n)[1:, None] * (b - a))
+    pix = np.rint(np.concatenate(samples)).astype(int)
+    h, w = rgba.shape[:2]
+    pix = pix[(pix[:, 0] >= 0) & (pix[:, 0] < h) & (pix[:, 1] >= 0) & (pix[:, 1] < w)]
+    rgba[pix[:, 0], pix[:, 1], :3] = to_rgb(colour)
+    rgba[pix[:, 0], pix[:, 1], 3] = 1.0
+
+
+def save_rgba_with_shapes(rgba: np.ndarray, lines, texts, path):
+    """The RGBA overlay ``rgba`` with polylines (:func:`draw_polyline`) and labels on top.
+
+    ``lines``: (points (N, 2) as (row, col) pixel centres, colour, closed); ``texts``: (row,
+    col, text, colour) anchored at their top-left, drawn by matplotlib with a dark outline.
+    The overlay keeps exactly the size of ``rgba`` (placed pixel for pixel with ``figimage``).
+    """
+    rgba = np.array(rgba, dtype=np.float32)
+    for pts, colour, closed in lines:
+        draw_polyline(rgba, pts, colour, closed)
+    if not texts:
+        save_rgba(rgba, path)
+        return
+    from matplotlib import patheffects
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    height, width = rgba.shape[:2]
+    dpi = 100
+    fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+    fig.patch.set_alpha(0)
+    FigureCanvasAgg(fig)
+    # below the axes: figure images are otherwise drawn over them
+    fig.figimage(np.clip(rgba, 0, 1), xo=0, yo=0, origin="upper").set_zorder(-1)
+    ax = fig.add_axes([0, 0, 1, 1])
+    ax.set_xlim(-0.5, width - 0.5)
+    ax.set_ylim(height - 0.5, -0.5)
+    ax.axis("off")
+    ax.patch.set_alpha(0)
+    points_per_px = 72.0 / dpi
+    outline = [patheffects.withStroke(linewidth=2 * points_per_px, foreground="black")]
+    for row, col, text, colour in texts:
+        ax.text(col, row, text, color=colour, fontsize=SHAPE_FONT_PX * points_per_px, va="top",
+                ha="left", path_effects=outline)
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, transparent=True, format="png")
+
+
 def draw_view(view, background_path, overlay_path) -> tuple[int, int]:
     """Write the background and overlay PNGs of a view; returns (width, height) in pixels."""
     save_grey(view.background, background_path)
@@ -99,9 +166,12 @@ def draw_view(view, background_path, overlay_path) -> tuple[int, int]:
         save_grey(view.second, overlay_path)
     elif view.points:
         save_points(view.points, view.background.shape, overlay_path)
-    elif view.mask is not None:
-        save_rgba(mask_rgba(view.mask), overlay_path)
     else:
-        save_rgba(np.zeros(view.background.shape + (4,)), overlay_path)
+        rgba = (mask_rgba(view.mask) if view.mask is not None
+                else np.zeros(view.background.shape + (4,), dtype=np.float32))
+        if view.lines or view.texts:
+            save_rgba_with_shapes(rgba, view.lines, view.texts, overlay_path)
+        else:
+            save_rgba(rgba, overlay_path)
     height, width = view.background.shape
     return width, height

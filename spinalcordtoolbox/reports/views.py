@@ -12,6 +12,10 @@ coordinates into every other image, so a segmentation or a second image on anoth
 resampled on the fly (no full-volume resampling). Images are resampled to a common in-plane
 resolution (:data:`QC_RESOLUTION_MM`) so that all subjects of a report have the same scale.
 
+Callers may add shapes (:class:`Shape`: ellipses, line segments, in world coordinates) to an
+axial mosaic: each is drawn on the tile of the slice that holds it (e.g. the ellipse fitted to
+the cord section by sct_process_segmentation, with its two diameters).
+
 Only numpy and scipy are used here; drawing lives in :mod:`spinalcordtoolbox.reports.render`.
 """
 from __future__ import annotations
@@ -41,6 +45,39 @@ MIN_SAGITTAL_SIDE_PX = 600
 WINDOW_PERCENTILES = (1.0, 99.5)
 
 
+#: Points per ellipse outline (smooth at the size of an axial tile).
+ELLIPSE_POINTS = 96
+#: Height of one line of shape labels in a tile (pixels).
+LABEL_LINE_PX = 10
+
+
+@dataclass
+class Shape:
+    """A polyline to draw on an axial mosaic, in world coordinates (mm, RAS+ as nibabel).
+
+    ``label`` (optional) is written in the corner of the tile, in the shape's colour."""
+    points: np.ndarray          # (N, 3)
+    colour: str = "#ffd400"
+    closed: bool = False
+    label: str = ""
+
+
+def ellipse_shape(centre, semi_axis_1, semi_axis_2, colour="#ffd400", label="") -> Shape:
+    """Closed outline centre + cos(t) * semi_axis_1 + sin(t) * semi_axis_2 (3-D vectors, mm).
+
+    The two vectors need not be orthogonal (conjugate semi-diameters describe the same
+    ellipse), so an ellipse stretched by an affine map stays exact."""
+    t = np.linspace(0, 2 * np.pi, ELLIPSE_POINTS, endpoint=False)[:, None]
+    points = np.asarray(centre, float) + np.cos(t) * np.asarray(semi_axis_1, float) \
+        + np.sin(t) * np.asarray(semi_axis_2, float)
+    return Shape(points, colour, closed=True, label=label)
+
+
+def segment_shape(start, end, colour="#00e5ff", label="") -> Shape:
+    """Straight line segment between two world points (mm)."""
+    return Shape(np.array([start, end], dtype=float), colour, closed=False, label=label)
+
+
 @dataclass
 class View:
     """Arrays ready to draw, all of shape (height, width) in display orientation."""
@@ -51,6 +88,9 @@ class View:
     points: list = field(default_factory=list)  # point labels: (row, col, value) in pixels
     tiles: list = field(default_factory=list)   # axial: (row0, col0, slice index) of each tile
     tile_size: int = 0
+    # shapes in display pixels: (points (N, 2) as (row, col), colour, closed)
+    lines: list = field(default_factory=list)
+    texts: list = field(default_factory=list)   # (row, col, text, colour): top-left anchored
 
 
 def prepare(img, name="image") -> Image:
@@ -142,11 +182,13 @@ def cord_centres(ref: Image, seg: Image) -> tuple[np.ndarray, np.ndarray]:
 
 
 def axial_view(image: Image, seg: Image | None = None, image2: Image | None = None,
-               fov_mm: float = AXIAL_FOV_MM, resolution: float = QC_RESOLUTION_MM) -> View:
+               fov_mm: float = AXIAL_FOV_MM, resolution: float = QC_RESOLUTION_MM,
+               shapes: list | None = None) -> View:
     """Mosaic of axial tiles centred on the cord (or the whole field of view without ``seg``).
 
     Inputs are RPI images from :func:`prepare`. Tiles go from the most superior slice
-    (top-left) to the most inferior one.
+    (top-left) to the most inferior one. ``shapes`` (:class:`Shape`) are projected on the
+    tile of their slice (see :func:`_place_shapes`).
     """
     nx, ny, nz = image.data.shape
     px, py, _ = image.pixdim
@@ -178,11 +220,46 @@ def axial_view(image: Image, seg: Image | None = None, image2: Image | None = No
         block[..., 2] = s
         tiles.append((r0, c0, int(s)))
     view = View("axial", background=window(_sample(image, image, grid, order=1)), tiles=tiles, tile_size=tile)
+    if shapes:
+        _place_shapes(view, image, shapes, centres, resolution)
     if seg is not None:
         view.mask = _mask_values(image, seg, grid)
     if image2 is not None:
         view.second = window(_sample(image, image2, grid, order=1))
     return view
+
+
+def _place_shapes(view: View, image: Image, shapes: list, centres: np.ndarray, resolution: float):
+    """Project world-space shapes onto the tiles of an axial mosaic (in place).
+
+    A shape belongs to the slice of its mean position; its points are projected along the
+    slice normal (a tilted cord's shape is drawn flat on its slice). Shapes on slices without
+    a tile, or reaching outside their tile, are skipped with a debug message. Labels of a
+    tile's shapes are stacked in its top-left corner.
+    """
+    px, py, _ = image.pixdim
+    tile = view.tile_size
+    where = {s: (k, r0, c0) for k, (r0, c0, s) in enumerate(view.tiles)}
+    n_labels = {}
+    for shape in shapes:
+        vox = image.transfo_phys2pix(np.asarray(shape.points, float))
+        s = int(np.rint(vox[:, 2].mean()))
+        if s not in where:
+            logger.debug("QC: shape on slice %d, which has no tile: skipped", s)
+            continue
+        k, r0, c0 = where[s]
+        cx, cy = centres[k]
+        # inverse of axial_view's sampling grid: column <- x, row <- -y, about the tile centre
+        cols = (vox[:, 0] - cx) * px / resolution + (tile - 1) / 2
+        rows = -(vox[:, 1] - cy) * py / resolution + (tile - 1) / 2
+        if rows.min() < -0.5 or cols.min() < -0.5 or max(rows.max(), cols.max()) > tile - 0.5:
+            logger.debug("QC: shape reaches outside the tile of slice %d: skipped", s)
+            continue
+        view.lines.append((np.column_stack([rows + r0, cols + c0]), shape.colour, shape.closed))
+        if shape.label:
+            i = n_labels.get(s, 0)
+            n_labels[s] = i + 1
+            view.texts.append((r0 + 1 + i * LABEL_LINE_PX, c0 + 2, shape.label, shape.colour))
 
 
 def _mask_values(ref: Image, seg: Image, grid: np.ndarray) -> np.ndarray:

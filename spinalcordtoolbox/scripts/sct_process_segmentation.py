@@ -95,11 +95,13 @@ def _run(args):
                           title=f"CSA of {os.path.basename(args.i)} vs healthy controls (PAM50)")
         outputs.append(png)
     if args.qc:
+        from spinalcordtoolbox.morphometry import qc_shapes
         from spinalcordtoolbox.reports.qc import generate_qc
 
+        # axial mosaic with, per slice, the fitted ellipse and its AP / RL diameters
         entry = generate_qc(args.qc_image or args.i, args.qc, process="sct_process_segmentation",
                             seg=args.i, command_line=" ".join(sys.argv), dataset=args.qc_dataset,
-                            subject=args.qc_subject)
+                            subject=args.qc_subject, shapes=qc_shapes(result.ellipses))
         outputs.append(entry)
     for path in outputs:
         display_open(path, "Saved")

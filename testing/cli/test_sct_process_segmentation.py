@@ -155,6 +155,20 @@ def test_qc_entry(t2, in_tmp):
     assert entries, "no QC entry folder"
     assert any(p.suffix == ".png" for e in entries for p in e.rglob("*"))
     assert (in_tmp / "csa.csv").is_file()
+    # axial mosaic of the 55 slices holding cord: 80-px tiles (40 mm at 0.5 mm), 12 per row
+    # (960 px max width) -> 5 rows: 960 x 400 px, and every tile shows its fitted ellipse
+    from PIL import Image as PILImage
+
+    from spinalcordtoolbox.morphometry import QC_ELLIPSE_COLOUR
+    overlay = next(p for e in entries for p in e.rglob("overlay.png"))
+    with PILImage.open(overlay) as png:
+        assert png.size == (960, 400)
+        rgba = np.asarray(png.convert("RGBA")).astype(int)
+    yellow = [int(QC_ELLIPSE_COLOUR[i:i + 2], 16) for i in (1, 3, 5)]
+    is_outline = (np.abs(rgba[..., :3] - yellow).max(axis=-1) <= 5) & (rgba[..., 3] == 255)
+    per_tile = is_outline.reshape(5, 80, 12, 80).sum(axis=(1, 3)).ravel()[:55]
+    # a cord section of ~12 x 8 mm has a ~60-px outline at 0.5 mm per pixel
+    assert per_tile.min() > 30
 
 
 def test_discfile_levels(sct_testing_data, in_tmp):
