@@ -78,3 +78,26 @@ def test_drawn_ellipse_lies_on_the_segmentation_boundary(ellipse_entry):
         assert off_axis.max() <= 0.75
         span = np.sqrt(((rl[:, None, :] - rl[None, :, :]) ** 2).sum(-1)).max()
         assert 2 * A / RES - 3 <= span <= 2 * A / RES + 1
+
+
+def test_ellipse_of_a_tilted_cord_is_drawn_as_its_axial_section():
+    # binary tube of radius 4 mm tilted 30 deg towards +x (0.5 mm in-plane voxels, 1 mm slices):
+    # diameters are measured orthogonally to the cord (2r = 8 mm), while the ellipse given for
+    # drawing is the axial section: semi-axis r / cos(30) = 4.62 mm along x, r along y
+    r, tilt = 4.0, math.radians(30)
+    x, y, z = np.meshgrid((np.arange(64) - 31.5) * 0.5, (np.arange(30) - 14.5) * 0.5,
+                          np.arange(12) - 5.5, indexing="ij")
+    # squared distance to the axis (sin t, 0, cos t): |p x axis|^2
+    d2 = y ** 2 + (x * math.cos(tilt) - z * math.sin(tilt)) ** 2
+    seg = Image((d2 <= r ** 2).astype(np.uint8), affine=np.diag([-0.5, 0.5, 1.0, 1.0]))
+    metrics, _, ellipses = compute_shape(seg, progress=False, return_ellipses=True)
+    inner = sorted(ellipses)[2:-2]  # the tube's cut ends are not a full section
+    assert len(inner) >= 6
+    for z in inner:
+        e = ellipses[z]
+        # measured: diameters 7.93 to 8.11 mm, semi-axes 4.58 to 4.61 mm and 4.01 to 4.05 mm
+        assert abs(e.diameter_rl - 2 * r) < 0.25 and abs(e.diameter_ap - 2 * r) < 0.25
+        rl, ap = sorted([e.semi_rl, e.semi_ap], key=lambda v: -abs(v[0]))  # the x-wise one first
+        assert abs(np.linalg.norm(rl) - r / math.cos(tilt)) < 0.15
+        assert abs(np.linalg.norm(ap) - r) < 0.15
+        assert abs(rl[1]) < 0.05 and abs(ap[0]) < 0.05 and rl[2] == 0 and ap[2] == 0
