@@ -217,5 +217,6 @@ def display_viewer_syntax(files, colormaps=None, opacities=None, minmax=None, ve
 
 
 def display_open(path, message="Done! To view the result, open"):
-    """Print how to open a non-image result (CSV, QC report...)."""
-    print(f"\n{message}: {path}\n")
+    """Print how to open a non-image result (CSV, QC report...); silent with ``-v 0``."""
+    if os.environ.get("SCT_VERBOSE") != "0":
+        print(f"\n{message}: {path}\n")
