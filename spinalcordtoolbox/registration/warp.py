@@ -160,7 +160,8 @@ def write_warp(disp: np.ndarray, ref: Image, path) -> Image:
     if disp.shape != tuple(ref.data.shape[:3]) + (3,):
         raise WarpError(f"Displacements of shape {disp.shape} do not match the reference grid "
                         f"{ref.data.shape[:3]}")
-    data = disp.astype(np.float32).reshape(disp.shape[:3] + (1, 3))
+    # no copy when the displacements are already float32 (a full-PAM50 field is ~240 MB)
+    data = disp.astype(np.float32, copy=False).reshape(disp.shape[:3] + (1, 3))
     hdr = ref.hdr.copy()
     hdr.set_data_dtype(np.float32)
     hdr.set_data_shape(data.shape)
