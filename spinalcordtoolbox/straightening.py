@@ -253,10 +253,10 @@ def sample_at_world(img: Image, world, order=1, cval=0.0) -> np.ndarray:
     return map_coordinates(data, vox.T, order=order, mode="constant", cval=cval)
 
 
-def resample_through(img: Image, ref: Image, mapping, order=1) -> Image:
+def resample_through(img: Image, ref: Image, mapping=None, order=1) -> Image:
     """Resample ``img`` onto ``ref``'s grid, ``mapping`` giving for each ref world point the
-    world point of ``img`` to read (a function (N, 3) -> (N, 3))."""
-    src = mapping(grid_world(ref))
+    world point of ``img`` to read (a function (N, 3) -> (N, 3); None: the same point)."""
+    src = grid_world(ref) if mapping is None else mapping(grid_world(ref))
     values = sample_at_world(img, src, order=order).reshape(ref.data.shape[:3])
     # nearest neighbour keeps the input's type (label values); interpolation gives float32
     return _new_image(ref, values.astype(img.data.dtype if order == 0 else np.float32))

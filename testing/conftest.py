@@ -34,6 +34,13 @@ def models_dir():
     return find_data("deepseg_gm_models").parent
 
 
+@pytest.fixture(scope="session")
+def model_zip(sct_testing_data):
+    """A small real nnU-Net model fitted to the t2 subject, zipped as a release (built once per run)."""
+    from helpers.tiny_nnunet import tiny_model_zip
+    return tiny_model_zip(sct_testing_data)
+
+
 @pytest.fixture
 def in_tmp(tmp_path, monkeypatch):
     """Run the test with the working directory set to a fresh temporary folder."""

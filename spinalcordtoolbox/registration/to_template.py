@@ -215,10 +215,6 @@ def _identity(world):
     return world
 
 
-def _resample_onto(img: Image, ref: Image, mapping=_identity, order=1) -> Image:
-    return resample_through(img, ref, mapping, order=order)
-
-
 def register_to_template(im: Image, im_seg: Image, im_labels: Image, *, label_option="l",
                          contrast="t2", template=None, ref="template", param=None,
                          run_steps=True, remove_temp=True) -> TemplateRegistration:
@@ -256,15 +252,15 @@ def register_to_template(im: Image, im_seg: Image, im_labels: Image, *, label_op
 
     if ref == "template":
         work = working_grid(_around_cord(tpl_crop, tpl_crop), min(im.pixdim))
-        fixed_im = _resample_onto(tpl_slab, work)
-        fixed_seg = _resample_onto(tpl_crop, work)
-        moving_im = _resample_onto(im, work, mapping.dest_to_src)
-        moving_seg = _resample_onto(seg, work, mapping.dest_to_src)
+        fixed_im = resample_through(tpl_slab, work)
+        fixed_seg = resample_through(tpl_crop, work)
+        moving_im = resample_through(im, work, mapping.dest_to_src)
+        moving_seg = resample_through(seg, work, mapping.dest_to_src)
     else:
         work = _around_cord(im, seg)
-        fixed_im, fixed_seg = _resample_onto(im, work), _resample_onto(seg, work)
-        moving_im = _resample_onto(tpl_slab, work, mapping.src_to_dest)
-        moving_seg = _resample_onto(tpl_crop, work, mapping.src_to_dest)
+        fixed_im, fixed_seg = resample_through(im, work), resample_through(seg, work)
+        moving_im = resample_through(tpl_slab, work, mapping.src_to_dest)
+        moving_seg = resample_through(tpl_crop, work, mapping.src_to_dest)
 
     fwd, inv = _identity, _identity
     if steps:
@@ -381,6 +377,6 @@ def qc_images(result: TemplateRegistration, template_image: Image):
         return template_image, a2t
     bounds = [0, None, 0, None, 0, None]
     bounds[2 * si_axis], bounds[2 * si_axis + 1] = ks[0], ks[-1]
-    tpl = resample_through(template_image, a2t, lambda w: w, order=1) \
+    tpl = resample_through(template_image, a2t, order=1) \
         if template_image.data.shape[:3] != a2t.data.shape[:3] else template_image
     return crop_image(tpl, *bounds), crop_image(a2t, *bounds)

@@ -14,12 +14,6 @@ import numpy as np
 import pytest
 
 from helpers.checks import dice
-from helpers.tiny_nnunet import tiny_model_zip
-
-
-@pytest.fixture(scope="session")
-def model_zip(sct_testing_data):
-    return tiny_model_zip(sct_testing_data)
 
 
 @pytest.fixture

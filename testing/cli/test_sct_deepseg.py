@@ -4,13 +4,7 @@ import numpy as np
 import pytest
 
 from helpers.checks import dice
-from helpers.tiny_nnunet import tiny_model_zip
 from spinalcordtoolbox.scripts.sct_deepseg import main
-
-
-@pytest.fixture(scope="session")
-def model_zip(sct_testing_data):
-    return tiny_model_zip(sct_testing_data)
 
 
 @pytest.fixture
