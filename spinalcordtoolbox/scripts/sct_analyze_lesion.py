@@ -36,7 +36,7 @@ def _run(args):
     import os
 
     from spinalcordtoolbox.image import Image, split_ext
-    from spinalcordtoolbox.lesion import analyze_lesions, write_xlsx
+    from spinalcordtoolbox.shape.lesion import analyze_lesions, write_xlsx
     from spinalcordtoolbox.utils.fs import check_not_input
 
     stem = split_ext(args.m)[0]

@@ -28,7 +28,7 @@ def get_parser():
 
 
 def _run(args):
-    from spinalcordtoolbox.ascor import COLUMNS, compute_ascor
+    from spinalcordtoolbox.shape.ascor import COLUMNS, compute_ascor
     from spinalcordtoolbox.image import Image
     from spinalcordtoolbox.utils.csvio import write_results_csv
     from spinalcordtoolbox.utils.fs import check_not_input

@@ -40,7 +40,7 @@ def get_parser():
 
 
 def _run(args):
-    from spinalcordtoolbox.compression import compute_compression
+    from spinalcordtoolbox.shape.compression import compute_compression
     from spinalcordtoolbox.image import Image
     from spinalcordtoolbox.utils.cli import choice_error
     from spinalcordtoolbox.utils.csvio import write_results_csv

@@ -52,7 +52,7 @@ def get_parser():
 
 
 def _run(args):
-    from spinalcordtoolbox import labels
+    from spinalcordtoolbox.labeling import labels
     from spinalcordtoolbox.image import Image
 
     given = [op for op in OPS if getattr(args, op) not in (None, False)]

@@ -65,8 +65,8 @@ def _run(args):
     import os
 
     from spinalcordtoolbox.image import Image
-    from spinalcordtoolbox.morphometry import morphometry
-    from spinalcordtoolbox.aggregate_slicewise import COLUMNS
+    from spinalcordtoolbox.shape.morphometry import morphometry
+    from spinalcordtoolbox.shape.aggregate_slicewise import COLUMNS
     from spinalcordtoolbox.utils.cli import choice_error
     from spinalcordtoolbox.utils.csvio import write_results_csv
     from spinalcordtoolbox.utils.fs import check_not_input
@@ -87,7 +87,7 @@ def _run(args):
     write_results_csv(args.o, result.rows, COLUMNS, filename=args.i, append=bool(args.append))
     outputs = [args.o]
     if args.normalize_PAM50:
-        from spinalcordtoolbox.hc_database import hc_slice_stats, load_hc, plot_metric_vs_hc
+        from spinalcordtoolbox.shape.hc_database import hc_slice_stats, load_hc, plot_metric_vs_hc
 
         png = os.path.splitext(args.o)[0] + "_PAM50_area.png"
         stats = hc_slice_stats(load_hc(metrics=["area"]), "area")
@@ -95,7 +95,7 @@ def _run(args):
                           title=f"CSA of {os.path.basename(args.i)} vs healthy controls (PAM50)")
         outputs.append(png)
     if args.qc:
-        from spinalcordtoolbox.morphometry import qc_shapes
+        from spinalcordtoolbox.shape.morphometry import qc_shapes
         from spinalcordtoolbox.reports.qc import generate_qc
 
         # axial mosaic with, per slice, the fitted ellipse and its AP / RL diameters

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from spinalcordtoolbox.ascor import compute_ascor
+from spinalcordtoolbox.shape.ascor import compute_ascor
 from spinalcordtoolbox.image import Image, ImageError, crop_image
 
 

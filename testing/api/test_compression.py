@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from spinalcordtoolbox.compression import compute_compression
+from spinalcordtoolbox.shape.compression import compute_compression
 from spinalcordtoolbox.image import Image, ImageError
 
 
@@ -59,7 +59,7 @@ def test_t2_uncompressed_and_hc_normalised(sct_testing_data, pam50, pam50_normal
 
 
 def test_hc_filters(pam50_normalized_metrics):
-    from spinalcordtoolbox.hc_database import HCDatabaseError, load_hc
+    from spinalcordtoolbox.shape.hc_database import HCDatabaseError, load_hc
 
     df = load_hc(pam50_normalized_metrics, sex="F", age=(20, 30), metrics=["area"])
     n = df["participant_id"].nunique()

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from spinalcordtoolbox import labels as lab
+from spinalcordtoolbox.labeling import labels as lab
 from spinalcordtoolbox.image import Image
 
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from spinalcordtoolbox.image import Image, ImageError
-from spinalcordtoolbox.lesion import analyze_lesions
+from spinalcordtoolbox.shape.lesion import analyze_lesions
 
 
 def _cord_with_lesions():

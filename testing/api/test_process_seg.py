@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from spinalcordtoolbox.image import Image, ImageError
-from spinalcordtoolbox.process_seg import compute_shape
+from spinalcordtoolbox.shape.process_seg import compute_shape
 
 
 def _soft_tube(shape, pixdim, radius_mm, slope_x=0.0, slope_y=0.0, semi_axes=None, n_sub=4):
@@ -154,7 +154,7 @@ def test_t2_per_slice_area_matches_reference(t2):
 
 
 def test_t2_per_level_area(t2, sct_testing_data):
-    from spinalcordtoolbox.aggregate_slicewise import aggregate, levels_per_slice, select_slices
+    from spinalcordtoolbox.shape.aggregate_slicewise import aggregate, levels_per_slice, select_slices
 
     seg, m = t2
     levels = levels_per_slice(Image(sct_testing_data / "t2" / "t2_seg-manual_labeled.nii.gz"))
@@ -187,7 +187,7 @@ def test_soft_segmentation_partial_volume(t2):
 
 
 def test_levels_from_discs_agree_with_level_image(sct_testing_data):
-    from spinalcordtoolbox.aggregate_slicewise import levels_from_discs, levels_per_slice
+    from spinalcordtoolbox.shape.aggregate_slicewise import levels_from_discs, levels_per_slice
 
     tpl = sct_testing_data / "template" / "template"
     discs = levels_from_discs(Image(tpl / "PAM50_small_label_disc.nii.gz"))   # discs 2..19
@@ -201,7 +201,7 @@ def test_levels_from_discs_agree_with_level_image(sct_testing_data):
 
 
 def test_pmj_distance(sct_testing_data):
-    from spinalcordtoolbox.morphometry import morphometry
+    from spinalcordtoolbox.shape.morphometry import morphometry
 
     tpl = sct_testing_data / "template" / "template"
     res = morphometry(Image(tpl / "PAM50_small_cord.nii.gz"),
@@ -222,8 +222,8 @@ def test_pmj_distance(sct_testing_data):
 
 
 def test_normalize_pam50(sct_testing_data, pam50):
-    from spinalcordtoolbox.aggregate_slicewise import levels_per_slice
-    from spinalcordtoolbox.morphometry import morphometry
+    from spinalcordtoolbox.shape.aggregate_slicewise import levels_per_slice
+    from spinalcordtoolbox.shape.morphometry import morphometry
 
     labeled = Image(sct_testing_data / "t2" / "t2_seg-manual_labeled.nii.gz")
     res = morphometry(Image(sct_testing_data / "t2" / "t2_seg-manual.nii.gz"), im_vertfile=labeled,
@@ -247,7 +247,7 @@ def test_normalize_pam50(sct_testing_data, pam50):
 
 
 def test_errors(sct_testing_data):
-    from spinalcordtoolbox.morphometry import morphometry
+    from spinalcordtoolbox.shape.morphometry import morphometry
 
     seg = Image(sct_testing_data / "t2" / "t2_seg-manual.nii.gz")
     with pytest.raises(ImageError, match="empty"):
@@ -268,7 +268,7 @@ def test_shape_helpers_match_scikit_image():
     from skimage.draw import ellipse
     from skimage.measure import regionprops
 
-    from spinalcordtoolbox.process_seg import _ellipse_properties, _keep_largest_component
+    from spinalcordtoolbox.shape.process_seg import _ellipse_properties, _keep_largest_component
 
     rng = np.random.default_rng(1)
     for _ in range(60):

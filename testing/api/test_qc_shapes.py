@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from spinalcordtoolbox.image import Image
-from spinalcordtoolbox.morphometry import QC_ELLIPSE_COLOUR, QC_RL_COLOUR, qc_shapes
-from spinalcordtoolbox.process_seg import compute_shape
+from spinalcordtoolbox.shape.morphometry import QC_ELLIPSE_COLOUR, QC_RL_COLOUR, qc_shapes
+from spinalcordtoolbox.shape.process_seg import compute_shape
 from spinalcordtoolbox.reports import views
 from spinalcordtoolbox.reports.qc import generate_qc
 

@@ -94,7 +94,7 @@ def test_normalize_pam50_and_plot(t2, in_tmp, pam50, pam50_normalized_metrics, m
     assert {levels[z] for z in area} == {"2", "3", "4"}
     # plausibility against the 203 healthy controls at the same PAM50 slices (C2-C4 mean
     # about 75 mm2, SD about 8-9): the subject stays within 2.5 SD everywhere
-    from spinalcordtoolbox.hc_database import hc_slice_stats, load_hc
+    from spinalcordtoolbox.shape.hc_database import hc_slice_stats, load_hc
     stats = hc_slice_stats(load_hc(pam50_normalized_metrics, metrics=["area"]), "area")
     z = np.array(sorted(area))
     zscore = (np.array([area[k] for k in z]) - stats.loc[z, "mean"]) / stats.loc[z, "std"]
@@ -159,7 +159,7 @@ def test_qc_entry(t2, in_tmp):
     # (960 px max width) -> 5 rows: 960 x 400 px, and every tile shows its fitted ellipse
     from PIL import Image as PILImage
 
-    from spinalcordtoolbox.morphometry import QC_ELLIPSE_COLOUR
+    from spinalcordtoolbox.shape.morphometry import QC_ELLIPSE_COLOUR
     overlay = next(p for e in entries for p in e.rglob("overlay.png"))
     with PILImage.open(overlay) as png:
         assert png.size == (960, 400)

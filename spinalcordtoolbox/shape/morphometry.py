@@ -1,7 +1,7 @@
 """sct_process_segmentation's pipeline: from a segmentation and user options to result rows.
 
-Per-slice metrics (:mod:`spinalcordtoolbox.process_seg`) are selected and grouped
-(:mod:`spinalcordtoolbox.aggregate_slicewise`) by slices, levels or PMJ distance, or resampled
+Per-slice metrics (:mod:`spinalcordtoolbox.shape.process_seg`) are selected and grouped
+(:mod:`spinalcordtoolbox.shape.aggregate_slicewise`) by slices, levels or PMJ distance, or resampled
 to PAM50 slices (``normalize_pam50``). :func:`qc_shapes` turns the fitted ellipses into the
 outlines drawn on the QC mosaic.
 """
@@ -35,7 +35,7 @@ def _same_shape(im: Image, im_seg: Image, name: str):
 
 def pam50_level_per_slice(path=None) -> np.ndarray:
     """Vertebral level of each PAM50 slice, from the installed PAM50_levels.nii.gz."""
-    from spinalcordtoolbox.aggregate_slicewise import levels_per_slice
+    from spinalcordtoolbox.shape.aggregate_slicewise import levels_per_slice
 
     if path is None:
         from spinalcordtoolbox.download import locate
@@ -50,8 +50,8 @@ def morphometry(im_seg: Image, *, z=None, vert=None, im_vertfile: Image | None =
                 pmj_distance=None, pmj_extent=20.0, normalize_pam50=False,
                 pam50_levels_path=None) -> MorphometryResult:
     """Compute the rows of sct_process_segmentation. ``z``/``vert`` are strings like ``2:5``."""
-    from spinalcordtoolbox import aggregate_slicewise as agg
-    from spinalcordtoolbox.process_seg import compute_shape
+    from spinalcordtoolbox.shape import aggregate_slicewise as agg
+    from spinalcordtoolbox.shape.process_seg import compute_shape
 
     im_seg = im_seg.copy().require_3d("segmentation")
     z_range = agg.parse_range(z, "slice range (-z)") if z else None

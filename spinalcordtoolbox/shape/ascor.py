@@ -17,8 +17,8 @@ COLUMNS = ["Slice (I->S)", "VertLevel", "MEAN(area_SC)", "MEAN(area_canal)", "ME
 def compute_ascor(im_cord: Image, im_canal: Image, *, im_vertfile: Image | None = None,
                   perlevel=False, perslice=False, z=None, vert=None):
     """Rows (dicts keyed by :data:`COLUMNS`) and the per-slice ratio array."""
-    from spinalcordtoolbox import aggregate_slicewise as agg
-    from spinalcordtoolbox.process_seg import compute_shape
+    from spinalcordtoolbox.shape import aggregate_slicewise as agg
+    from spinalcordtoolbox.shape.process_seg import compute_shape
 
     im_cord = im_cord.copy().require_3d("cord segmentation")
     im_canal = im_canal.copy().require_3d("canal segmentation")

@@ -94,8 +94,8 @@ def compute_compression(im_seg: Image, im_labels: Image, im_vertfile: Image | No
                         metric="diameter_AP", normalize_hc=False, sex=None, age=None,
                         distance=10.0, extent=20.0, hc_folder=None, pam50_levels_path=None):
     """Compression ratios of a cord segmentation at the labelled compression sites."""
-    from spinalcordtoolbox.aggregate_slicewise import levels_per_slice
-    from spinalcordtoolbox.process_seg import compute_shape
+    from spinalcordtoolbox.shape.aggregate_slicewise import levels_per_slice
+    from spinalcordtoolbox.shape.process_seg import compute_shape
 
     im_seg = im_seg.copy().require_3d("segmentation")
     im_labels = im_labels.copy().require_3d("compression labels")
@@ -112,8 +112,8 @@ def compute_compression(im_seg: Image, im_labels: Image, im_vertfile: Image | No
     if normalize_hc:
         if levels is None:
             raise ImageError("-normalize-hc 1 needs the vertebral level file (-vertfile)")
-        from spinalcordtoolbox.hc_database import hc_slice_stats, load_hc
-        from spinalcordtoolbox.morphometry import pam50_level_per_slice
+        from spinalcordtoolbox.shape.hc_database import hc_slice_stats, load_hc
+        from spinalcordtoolbox.shape.morphometry import pam50_level_per_slice
 
         pam_levels = pam50_level_per_slice(pam50_levels_path)
         stats = hc_slice_stats(load_hc(hc_folder, sex=sex, age=age, metrics=[metric]), metric)

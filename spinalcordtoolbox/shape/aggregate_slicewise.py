@@ -13,7 +13,7 @@ import logging
 import numpy as np
 
 from spinalcordtoolbox.image import Image, ImageError
-from spinalcordtoolbox.process_seg import METRICS
+from spinalcordtoolbox.shape.process_seg import METRICS
 
 logger = logging.getLogger(__name__)
 

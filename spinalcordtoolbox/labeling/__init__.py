@@ -1,0 +1,1 @@
+"""Point labels (discs, levels), vertebral labeling, PMJ detection and interactive labels."""
