@@ -253,6 +253,15 @@ class Image:
             self.hdr.set_data_shape(self.data.shape)
         return self
 
+    def require_4d(self, name="image", min_volumes=1):
+        """Raise a clear error unless the image is a 4-D series (of at least ``min_volumes``)."""
+        if self.data.ndim != 4:
+            raise ImageError(f"The {name} must be a 4-D series, got a {self.data.ndim}-D image "
+                             f"{self.data.shape}")
+        if self.data.shape[3] < min_volumes:
+            raise ImageError(f"The {name} has {self.data.shape[3]} volumes: at least {min_volumes} needed")
+        return self
+
     def __repr__(self):
         name = os.path.basename(self.absolutepath) if self.absolutepath else "<array>"
         return f"Image({name}, shape={self.data.shape}, orientation={self.orientation})"

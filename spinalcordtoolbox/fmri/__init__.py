@@ -1,0 +1,1 @@
+"""Functional MRI: temporal signal-to-noise ratio (motion correction lives in ``moco/``)."""
