@@ -1,0 +1,66 @@
+"""sct_dmri_moco: slice-wise motion correction of a diffusion series."""
+import sys
+
+from spinalcordtoolbox.moco.options import add_moco_args
+from spinalcordtoolbox.utils.cli import SCTArgumentParser, display_viewer_syntax, input_file, run_command
+
+def get_parser():
+    from spinalcordtoolbox.moco.param import DMRI_DEFAULT
+
+    parser = SCTArgumentParser(
+        description="Motion correction of a 4-D diffusion series. The b=0 and the diffusion-weighted "
+                    "(DW) volumes are corrected separately: successive volumes are averaged in groups "
+                    "(-g), each group is registered to the first group of its kind with one in-plane "
+                    "translation per axial slice, regularised along z by a polynomial, and the "
+                    "translations are applied to every volume of the group. Outputs (in -ofolder): "
+                    "<input>_moco, <input>_moco_b0_mean, <input>_moco_dwi_mean, moco_params.tsv (mean "
+                    "X, Y translation of each volume, mm) and moco_params_x/y.nii.gz (per slice and "
+                    "volume).")
+    m = parser.mandatory
+    m.add_argument("-i", metavar="<file>", type=input_file, required=True, help="4-D diffusion series.")
+    m.add_argument("-bvec", metavar="<file>", type=input_file, required=True,
+                   help="b-vectors (FSL 3-row layout or one row of 3 per volume).")
+    o = parser.optional
+    o.add_argument("-bval", metavar="<file>", type=input_file,
+                   help="b-values; then b=0 volumes are those with b <= -bvalmin.")
+    o.add_argument("-bvalmin", metavar="<float>", type=float,
+                   help="b-value (s/mm2) at or below which a volume counts as b=0 (with -bval). Default: 0")
+    add_moco_args(parser, group_default=3, default=DMRI_DEFAULT)
+    parser.add_qc_args(seg=True)
+    parser.add_common_args()
+    return parser
+
+
+def _run(args):
+    import os
+
+    from spinalcordtoolbox.dmri.gradients import read_bvals, read_bvecs
+    from spinalcordtoolbox.image import Image, split_ext
+    from spinalcordtoolbox.moco.engine import dmri_moco, save_moco_outputs
+    from spinalcordtoolbox.moco.param import DMRI_DEFAULT, parse_moco_param
+
+    if args.bvalmin is not None and not args.bval:
+        raise ValueError("-bvalmin needs the b-values (-bval)")
+    param = parse_moco_param(args.param, DMRI_DEFAULT)
+    im = Image(args.i)
+    out = dmri_moco(im, read_bvecs(args.bvec), read_bvals(args.bval) if args.bval else None, args.bvalmin,
+                    args.g, param, Image(args.m) if args.m else None, args.x,
+                    bvecs_path=args.bvec, bvals_path=args.bval)
+    stem = os.path.join(args.ofolder, split_ext(args.i)[0])
+    paths = {f"{stem}_moco.nii.gz": out["moco"], f"{stem}_moco_b0_mean.nii.gz": out["b0_mean"],
+             f"{stem}_moco_dwi_mean.nii.gz": out["dwi_mean"]}
+    save_moco_outputs(paths, out["result"], args.ofolder)
+    if args.qc:
+        from spinalcordtoolbox.moco.qc import moco_qc
+        moco_qc(im, out["moco"], args.qc, "sct_dmri_moco", seg=Image(args.qc_seg) if args.qc_seg else None,
+                command_line=" ".join(["sct_dmri_moco"] + sys.argv[1:]), dataset=args.qc_dataset,
+                subject=args.qc_subject)
+    display_viewer_syntax([args.i, f"{stem}_moco.nii.gz"], verbose=args.v)
+
+
+def main(argv=None):
+    return run_command(get_parser(), _run, argv)
+
+
+if __name__ == "__main__":
+    main()
