@@ -1,6 +1,13 @@
 """Self-supervised denoising of diffusion series with dipy's Patch2Self (Fadnavis et al. 2020):
 each volume is predicted from all the others by a linear regression over local patches, so
-noise, independent between volumes, is not reproduced."""
+noise, independent between volumes, is not reproduced.
+
+dipy's implementation (checked with 1.12) returns wrong values for the last ``n % 5`` volumes (its
+chunked write-back copies a stale chunk) and, when b=0 volumes are not denoised, copies the
+wrong volume unless the b=0 volumes come first. Each volume's prediction depends only on the
+set of the other volumes, not on their order, so the series is given b=0 volumes first, and the
+last ``n % 5`` volumes are taken from a second run in which they come first.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -10,6 +17,8 @@ from spinalcordtoolbox.image import Image, empty_like
 from spinalcordtoolbox.utils.cli import SCTError, choice_error
 
 MODELS = ("ols", "ridge", "lasso")
+#: dipy's default: volumes with b <= 50 s/mm2 are b=0
+B0_THRESHOLD = 50
 
 
 def denoise_patch2self(im: Image, bvals: np.ndarray, model="ols", radius=(0, 0, 0),
@@ -21,10 +30,31 @@ def denoise_patch2self(im: Image, bvals: np.ndarray, model="ols", radius=(0, 0, 
         raise choice_error("model", model, MODELS)
     im.require_4d("diffusion image")
     check_count(im.data.shape[3], bvals, "bvals", bvals_path)
-    if im.data.shape[3] < 3:
-        raise SCTError(f"Patch2Self needs at least 3 volumes, the image has {im.data.shape[3]}")
     radius = tuple(int(r) for r in radius)
-    denoised = patch2self(im.data.astype(np.float32), np.asarray(bvals, dtype=float), patch_radius=radius,
-                          model=model, out_dtype=np.float32, clip_negative_vals=False,
-                          shift_intensity=True)
-    return empty_like(im, np.asarray(denoised, dtype=np.float32))
+    bvals = np.asarray(bvals, dtype=float)
+    n = len(bvals)
+    if n < 5:
+        raise SCTError(f"Patch2Self needs at least 5 volumes, the image has {n}")
+    data = im.data.astype(np.float32)
+
+    def run(order):
+        out = patch2self(data[..., order], bvals[order], patch_radius=radius, model=model,
+                         out_dtype=np.float32, clip_negative_vals=False, shift_intensity=False)
+        result = np.empty(data.shape, np.float32)
+        result[..., order] = out
+        return result
+
+    is_b0 = bvals <= B0_THRESHOLD
+    order = np.r_[np.flatnonzero(is_b0), np.flatnonzero(~is_b0)]
+    denoised = run(order)
+    tail = n % 5
+    if tail:
+        last = order[-tail:]
+        others = order[:-tail]
+        # a single b=0 volume must stay first (dipy copies it by position); with several, the
+        # b=0 volumes are denoised and may come anywhere. Either way `last` lands within the
+        # first 1 + tail positions, which are correct since n >= 5 + tail >= 2 tail + 1.
+        lead = others[:1] if is_b0.sum() == 1 else others[:0]
+        order2 = np.r_[lead, last, others[len(lead):]].astype(int)
+        denoised[..., last] = run(order2)[..., last]
+    return empty_like(im, denoised)
