@@ -24,3 +24,25 @@ def add_moco_args(parser, group_default, default):
                    help="Interpolation of the corrected volumes: nn, linear or spline. Default: spline")
     o.add_argument("-ofolder", metavar="<folder>", default=".", help="Output folder. Default: .")
     o.add_argument("-param", metavar="<str>", help=PARAM_HELP.format(smooth=default.smooth, metric=default.metric))
+
+
+def finish_moco(args, process, im, out, suffixes):
+    """Write the images of ``out`` (``{suffix: key}``, e.g. ``{"_moco": "moco"}``) as
+    <input><suffix>.nii.gz in -ofolder with the translation files, add the QC entry (-qc) and
+    print how to view the result."""
+    import os
+    import sys
+
+    from spinalcordtoolbox.image import Image, split_ext
+    from spinalcordtoolbox.moco.engine import save_moco_outputs
+    from spinalcordtoolbox.utils.cli import display_viewer_syntax
+
+    stem = os.path.join(args.ofolder, split_ext(args.i)[0])
+    paths = {f"{stem}{suffix}.nii.gz": out[key] for suffix, key in suffixes.items()}
+    save_moco_outputs(paths, out["result"], args.ofolder)
+    if args.qc:
+        from spinalcordtoolbox.moco.qc import moco_qc
+        moco_qc(im, out["moco"], args.qc, process, seg=Image(args.qc_seg) if args.qc_seg else None,
+                command_line=" ".join([process] + sys.argv[1:]), dataset=args.qc_dataset,
+                subject=args.qc_subject)
+    display_viewer_syntax([args.i, f"{stem}_moco.nii.gz"], verbose=args.v)

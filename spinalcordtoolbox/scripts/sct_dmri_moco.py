@@ -1,8 +1,6 @@
 """sct_dmri_moco: slice-wise motion correction of a diffusion series."""
-import sys
-
-from spinalcordtoolbox.moco.options import add_moco_args
-from spinalcordtoolbox.utils.cli import SCTArgumentParser, display_viewer_syntax, input_file, run_command
+from spinalcordtoolbox.moco.options import add_moco_args, finish_moco
+from spinalcordtoolbox.utils.cli import SCTArgumentParser, input_file, run_command
 
 def get_parser():
     from spinalcordtoolbox.moco.param import DMRI_DEFAULT
@@ -32,11 +30,9 @@ def get_parser():
 
 
 def _run(args):
-    import os
-
     from spinalcordtoolbox.dmri.gradients import read_bvals, read_bvecs
-    from spinalcordtoolbox.image import Image, split_ext
-    from spinalcordtoolbox.moco.engine import dmri_moco, save_moco_outputs
+    from spinalcordtoolbox.image import Image
+    from spinalcordtoolbox.moco.engine import dmri_moco
     from spinalcordtoolbox.moco.param import DMRI_DEFAULT, parse_moco_param
 
     if args.bvalmin is not None and not args.bval:
@@ -46,16 +42,8 @@ def _run(args):
     out = dmri_moco(im, read_bvecs(args.bvec), read_bvals(args.bval) if args.bval else None, args.bvalmin,
                     args.g, param, Image(args.m) if args.m else None, args.x,
                     bvecs_path=args.bvec, bvals_path=args.bval)
-    stem = os.path.join(args.ofolder, split_ext(args.i)[0])
-    paths = {f"{stem}_moco.nii.gz": out["moco"], f"{stem}_moco_b0_mean.nii.gz": out["b0_mean"],
-             f"{stem}_moco_dwi_mean.nii.gz": out["dwi_mean"]}
-    save_moco_outputs(paths, out["result"], args.ofolder)
-    if args.qc:
-        from spinalcordtoolbox.moco.qc import moco_qc
-        moco_qc(im, out["moco"], args.qc, "sct_dmri_moco", seg=Image(args.qc_seg) if args.qc_seg else None,
-                command_line=" ".join(["sct_dmri_moco"] + sys.argv[1:]), dataset=args.qc_dataset,
-                subject=args.qc_subject)
-    display_viewer_syntax([args.i, f"{stem}_moco.nii.gz"], verbose=args.v)
+    finish_moco(args, "sct_dmri_moco", im, out,
+                {"_moco": "moco", "_moco_b0_mean": "b0_mean", "_moco_dwi_mean": "dwi_mean"})
 
 
 def main(argv=None):

@@ -1,8 +1,6 @@
 """sct_fmri_moco: slice-wise motion correction of an fMRI series."""
-import sys
-
-from spinalcordtoolbox.moco.options import add_moco_args
-from spinalcordtoolbox.utils.cli import SCTArgumentParser, display_viewer_syntax, input_file, run_command
+from spinalcordtoolbox.moco.options import add_moco_args, finish_moco
+from spinalcordtoolbox.utils.cli import SCTArgumentParser, input_file, run_command
 
 
 def get_parser():
@@ -24,24 +22,14 @@ def get_parser():
 
 
 def _run(args):
-    import os
-
-    from spinalcordtoolbox.image import Image, split_ext
-    from spinalcordtoolbox.moco.engine import fmri_moco, save_moco_outputs
+    from spinalcordtoolbox.image import Image
+    from spinalcordtoolbox.moco.engine import fmri_moco
     from spinalcordtoolbox.moco.param import FMRI_DEFAULT, parse_moco_param
 
     param = parse_moco_param(args.param, FMRI_DEFAULT)
     im = Image(args.i)
     out = fmri_moco(im, args.g, param, Image(args.m) if args.m else None, args.x)
-    stem = os.path.join(args.ofolder, split_ext(args.i)[0])
-    paths = {f"{stem}_moco.nii.gz": out["moco"], f"{stem}_moco_mean.nii.gz": out["mean"]}
-    save_moco_outputs(paths, out["result"], args.ofolder)
-    if args.qc:
-        from spinalcordtoolbox.moco.qc import moco_qc
-        moco_qc(im, out["moco"], args.qc, "sct_fmri_moco", seg=Image(args.qc_seg) if args.qc_seg else None,
-                command_line=" ".join(["sct_fmri_moco"] + sys.argv[1:]), dataset=args.qc_dataset,
-                subject=args.qc_subject)
-    display_viewer_syntax([args.i, f"{stem}_moco.nii.gz"], verbose=args.v)
+    finish_moco(args, "sct_fmri_moco", im, out, {"_moco": "moco", "_moco_mean": "mean"})
 
 
 def main(argv=None):

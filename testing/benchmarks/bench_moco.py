@@ -9,7 +9,6 @@ centerline shipped with the data; fMRI: around the t2 manual segmentation brough
 grid).
 """
 import os
-import resource
 import subprocess
 import sys
 import tempfile
