@@ -1,6 +1,7 @@
 """sct_dmri_moco: slice-wise motion correction of a diffusion series."""
+from spinalcordtoolbox.dmri.options import add_series_args
 from spinalcordtoolbox.moco.options import add_moco_args, finish_moco
-from spinalcordtoolbox.utils.cli import SCTArgumentParser, input_file, run_command
+from spinalcordtoolbox.utils.cli import SCTArgumentParser, run_command
 
 def get_parser():
     from spinalcordtoolbox.moco.param import DMRI_DEFAULT
@@ -14,15 +15,7 @@ def get_parser():
                     "<input>_moco, <input>_moco_b0_mean, <input>_moco_dwi_mean, moco_params.tsv (mean "
                     "X, Y translation of each volume, mm) and moco_params_x/y.nii.gz (per slice and "
                     "volume).")
-    m = parser.mandatory
-    m.add_argument("-i", metavar="<file>", type=input_file, required=True, help="4-D diffusion series.")
-    m.add_argument("-bvec", metavar="<file>", type=input_file, required=True,
-                   help="b-vectors (FSL 3-row layout or one row of 3 per volume).")
-    o = parser.optional
-    o.add_argument("-bval", metavar="<file>", type=input_file,
-                   help="b-values; then b=0 volumes are those with b <= -bvalmin.")
-    o.add_argument("-bvalmin", metavar="<float>", type=float,
-                   help="b-value (s/mm2) at or below which a volume counts as b=0 (with -bval). Default: 0")
+    add_series_args(parser)
     add_moco_args(parser, group_default=3, default=DMRI_DEFAULT)
     parser.add_qc_args(seg=True)
     parser.add_common_args()
@@ -30,17 +23,15 @@ def get_parser():
 
 
 def _run(args):
-    from spinalcordtoolbox.dmri.gradients import read_bvals, read_bvecs
+    from spinalcordtoolbox.dmri.options import read_gradients
     from spinalcordtoolbox.image import Image
     from spinalcordtoolbox.moco.engine import dmri_moco
     from spinalcordtoolbox.moco.param import DMRI_DEFAULT, parse_moco_param
 
-    if args.bvalmin is not None and not args.bval:
-        raise ValueError("-bvalmin needs the b-values (-bval)")
+    bvecs, bvals = read_gradients(args)
     param = parse_moco_param(args.param, DMRI_DEFAULT)
     im = Image(args.i)
-    out = dmri_moco(im, read_bvecs(args.bvec), read_bvals(args.bval) if args.bval else None, args.bvalmin,
-                    args.g, param, Image(args.m) if args.m else None, args.x,
+    out = dmri_moco(im, bvecs, bvals, args.bvalmin, args.g, param, Image(args.m) if args.m else None, args.x,
                     bvecs_path=args.bvec, bvals_path=args.bval)
     finish_moco(args, "sct_dmri_moco", im, out,
                 {"_moco": "moco", "_moco_b0_mean": "b0_mean", "_moco_dwi_mean": "dwi_mean"})
