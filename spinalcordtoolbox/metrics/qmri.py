@@ -137,3 +137,55 @@ def ernst_angle(tr, t1) -> float:
     if not (tr > 0 and t1 > 0):
         raise SCTError(f"TR and T1 must be positive, got TR={tr}, T1={t1}")
     return float(np.degrees(np.arccos(np.exp(-tr / t1))))
+
+
+#: Siemens phase images store the phase as 13-bit integers: -4096..4095 for -pi..pi
+PHASE_INT13 = 4096
+
+
+def phase_to_velocity(im_phase: Image, venc) -> Image:
+    """Velocity [same unit as ``venc``, e.g. cm/s] from a phase-contrast phase image.
+
+    velocity = phase / pi * venc, the phase in radians: images whose values lie in [-pi, pi]
+    are taken as radians, integer images in [-4096, 4095] as Siemens 13-bit phase
+    (phase = value / 4096 * pi); any other range is refused (the velocity would exceed VENC).
+    """
+    if not venc > 0:
+        raise SCTError(f"-venc must be positive, got {venc}")
+    data = np.asarray(im_phase.data, dtype=np.float64)
+    finite = data[np.isfinite(data)]
+    if finite.size == 0:
+        raise SCTError("The phase image has no finite value")
+    lo, hi = float(finite.min()), float(finite.max())
+    if lo >= -np.pi - 1e-6 and hi <= np.pi + 1e-6 and not np.all(finite == np.round(finite)):
+        phase = data
+    elif lo >= -PHASE_INT13 and hi <= PHASE_INT13 - 1:
+        phase = data / PHASE_INT13 * np.pi
+    else:
+        raise SCTError(f"Phase values {lo:g}..{hi:g} are neither radians (-pi..pi) nor 13-bit "
+                       f"integers (-4096..4095): rescale the phase image first")
+    out = Image((phase / np.pi * venc).astype(np.float32), hdr=im_phase.hdr, affine=im_phase.affine)
+    out.hdr.set_data_dtype(np.float32)
+    return out
+
+
+def plot_ernst_angle(t1, tr, tr_min, tr_max, path):
+    """Figure of the Ernst angle against TR (range widened to include ``tr``), ``tr`` marked."""
+    import matplotlib
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)   # its debug output floods -v 2
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from spinalcordtoolbox.utils.fs import atomic_output
+
+    tr_min, tr_max = min(tr_min, tr), max(tr_max, tr)
+    trs = np.linspace(tr_min, tr_max, 100)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(trs, np.degrees(np.arccos(np.exp(-trs / t1))), lw=1)
+    ax.plot([tr], [ernst_angle(tr, t1)], "ro")
+    ax.set_xlabel("TR [ms]")
+    ax.set_ylabel("Ernst angle [deg]")
+    ax.set_title(f"Ernst angle, T1 = {t1:g} ms")
+    ax.grid(True)
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
