@@ -246,20 +246,22 @@ def _max(y, w):
     return float(y[keep].max()) if keep.any() else None
 
 
-def ml_estimate(y, X):
-    """Least-squares values of every column of X: (X'X)^+ X'y."""
-    return np.linalg.pinv(X.T @ X) @ (X.T @ y)
+def ml_estimate(xtx, xty):
+    """Least-squares values of every column of X from X'X and X'y: (X'X)^+ X'y."""
+    return np.linalg.pinv(xtx) @ xty
 
 
-def map_estimate(y, X, groups):
-    """MAP values of every column of X; ``groups[k]``: prior cluster index of column k."""
+def map_estimate(xtx, xty, groups):
+    """MAP values of every column of X (from X'X, X'y); ``groups[k]``: prior cluster of column k.
+
+    The prior comes from the ML fit of the cluster sums C = X M (M: column-to-cluster indicator),
+    whose normal equations are M'X'X M and M'X'y.
+    """
     groups = np.asarray(groups)
-    n_groups = groups.max() + 1
-    C = np.zeros((X.shape[0], n_groups))
-    for g in range(n_groups):
-        C[:, g] = X[:, groups == g].sum(axis=1)
-    prior = ml_estimate(y, C)[groups]
-    return prior + np.linalg.pinv(X.T @ X + np.eye(X.shape[1])) @ (X.T @ (y - X @ prior))
+    M = np.zeros((len(groups), groups.max() + 1))
+    M[np.arange(len(groups)), groups] = 1.0
+    prior = ml_estimate(M.T @ xtx @ M, M.T @ xty)[groups]
+    return prior + np.linalg.pinv(xtx + np.eye(len(groups))) @ (xty - xtx @ prior)
 
 
 def _design(labels: LabelSet, members):
@@ -301,8 +303,12 @@ def _prior_groups(labels: LabelSet, members, others):
     return groups
 
 
-def estimate(method, y, W, labels: LabelSet, members):
-    """(value, std, size) of the label made of ``members`` for the voxels ``y`` (weights W)."""
+def estimate(method, y, W, labels: LabelSet, members, gram=None):
+    """(value, std, size) of the label made of ``members`` for the voxels ``y`` (weights W).
+
+    ``gram``: (W'W, W'y), shared by every label of a group of slices; the joint model's normal
+    equations follow from it with the column selection T (X = W T).
+    """
     sel, others = _design(labels, members)
     w = W[:, sel].sum(axis=1)
     size = float(w.sum())
@@ -318,12 +324,15 @@ def estimate(method, y, W, labels: LabelSet, members):
     elif method == "max":
         value = _max(y, w)
     else:
-        X = np.column_stack([w, W[:, others]])
-        # voxels outside every label add nothing to X'X nor X'y
+        wtw, wty = gram if gram is not None else (W.T @ W, W.T @ y)
+        T = np.zeros((W.shape[1], 1 + len(others)))
+        T[sel, 0] = 1.0
+        T[others, np.arange(1, 1 + len(others))] = 1.0
+        xtx, xty = T.T @ wtw @ T, T.T @ wty
         if method == "ml":
-            value = float(ml_estimate(y, X)[0])
+            value = float(ml_estimate(xtx, xty)[0])
         else:
-            value = float(map_estimate(y, X, _prior_groups(labels, members, others))[0])
+            value = float(map_estimate(xtx, xty, _prior_groups(labels, members, others))[0])
     return value, std, size
 
 
@@ -369,12 +378,15 @@ def extract_metric(im_metric: Image, label_path, *, labels=None, method="wa", z=
                                   z_range=z_range)
     except ImageError as e:
         raise SCTError(str(e).replace("cord", "label weight")) from None
-    rows = []
-    for row_label, members in wanted:
-        for zs, slice_label, level_label in groups:
-            keep = np.isin(vox.z, zs)
-            value, std, size = estimate(method, vox.y[keep], vox.w[keep], label_set, members)
-            rows.append({"Slice (I->S)": slice_label, "VertLevel": level_label, "DistancePMJ": None,
-                         "Label": row_label, "Size [vox]": size, f"{method.upper()}()": value,
-                         "STD()": std})
-    return rows
+    rows = [[] for _ in wanted]
+    for zs, slice_label, level_label in groups:
+        keep = np.isin(vox.z, zs)
+        y, W = vox.y[keep], vox.w[keep]
+        gram = (W.T @ W, W.T @ y) if method in ("ml", "map") else None
+        for k, (row_label, members) in enumerate(wanted):
+            value, std, size = estimate(method, y, W, label_set, members, gram)
+            rows[k].append({"Slice (I->S)": slice_label, "VertLevel": level_label, "DistancePMJ": None,
+                            "Label": row_label, "Size [vox]": size, f"{method.upper()}()": value,
+                            "STD()": std})
+    # one block of rows per label, as the established toolbox writes them
+    return [row for block in rows for row in block]

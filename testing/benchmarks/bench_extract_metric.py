@@ -3,12 +3,12 @@ python testing/benchmarks/bench_extract_metric.py). The established toolbox take
 start-up. Also reports the in-process time of the estimation alone."""
 import argparse
 import os
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench_startup import timed
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -24,19 +24,13 @@ def main():
     from spinalcordtoolbox.metrics.extract_metric import extract_metric
 
     mt = find_data("sct_testing_data") / "mt"
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    os.environ["PYTHONPATH"] = str(REPO)
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [str(BIN / "sct_extract_metric"), "-i", str(mt / "mtr.nii.gz"), "-f", str(mt / "label" / "atlas"),
                "-method", "ml", "-o", os.path.join(tmp, "ml.csv"), "-v", "0"]
-        subprocess.run(cmd, check=True, env=env)
-        times = []
-        for _ in range(args.n):
-            t0 = time.perf_counter()
-            subprocess.run(cmd, check=True, env=env)
-            times.append(time.perf_counter() - t0)
+        med, lo, _ = timed(cmd, args.n)
     print(f"load average: {os.getloadavg()[0]:.2f}")
-    print(f"sct_extract_metric -method ml (37 labels x 5 slices): median {statistics.median(times):.3f} s "
-          f"(min {min(times):.3f}, n={args.n})")
+    print(f"sct_extract_metric -method ml (37 labels x 5 slices): median {med:.3f} s (min {lo:.3f}, n={args.n})")
     im = Image(str(mt / "mtr.nii.gz"))
     extract_metric(im, mt / "label" / "atlas", method="ml", z="0:4")   # imports, file cache
     t0 = time.perf_counter()

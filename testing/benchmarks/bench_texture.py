@@ -1,12 +1,11 @@
 """Wall time of sct_analyze_texture on t2 with its mask, all six features, 4 angles (run by hand:
 python testing/benchmarks/bench_texture.py). The established toolbox takes 17 s (target: < 1.7 s)."""
 import os
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from bench_startup import timed
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -17,18 +16,13 @@ def main():
     from spinalcordtoolbox.download import find_data
 
     t2 = find_data("sct_testing_data") / "t2"
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    times = []
+    os.environ["PYTHONPATH"] = str(REPO)
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [str(BIN / "sct_analyze_texture"), "-i", str(t2 / "t2.nii.gz"), "-m",
                str(t2 / "t2_seg-manual.nii.gz"), "-ofolder", tmp, "-v", "0"]
-        for _ in range(5):
-            t0 = time.perf_counter()
-            subprocess.run(cmd, check=True, env=env)
-            times.append(time.perf_counter() - t0)
+        med, lo, _ = timed(cmd, 5)
     print(f"load average: {os.getloadavg()[0]:.2f}")
-    print(f"sct_analyze_texture t2 (6 features x 4 angles): median {statistics.median(times):.2f} s "
-          f"(min {min(times):.2f} s, n=5)")
+    print(f"sct_analyze_texture t2 (6 features x 4 angles): median {med:.2f} s (min {lo:.2f} s, n=5)")
 
 
 if __name__ == "__main__":

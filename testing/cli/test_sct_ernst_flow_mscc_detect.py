@@ -85,8 +85,9 @@ def test_detect_compression_errors(sct_testing_data, in_tmp, capsys):
     t2 = sct_testing_data / "t2"
     im = Image(str(t2 / "t2_seg-manual.nii.gz"))
     Image(np.zeros(im.data.shape, np.uint8), hdr=im.hdr, affine=im.affine).save("empty.nii.gz", verbose=False)
-    for args, message in ((["-s", "empty.nii.gz", "-discfile", str(t2 / "labels.nii.gz")], "segmentation file is empty"),
-                          (["-s", str(t2 / "t2_seg-manual.nii.gz"), "-discfile", "empty.nii.gz"], "Disc file is empty")):
+    seg, discs = str(t2 / "t2_seg-manual.nii.gz"), str(t2 / "labels.nii.gz")
+    for args, message in ((["-s", "empty.nii.gz", "-discfile", discs], "segmentation file is empty"),
+                          (["-s", seg, "-discfile", "empty.nii.gz"], "Disc file is empty")):
         with pytest.raises(SystemExit) as e:
             main(args + ["-o", "x.csv"])
         assert e.value.code == 1 and message in capsys.readouterr().err
