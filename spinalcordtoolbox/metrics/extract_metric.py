@@ -62,11 +62,9 @@ class LabelSet:
         return [label_id]
 
     def valid_ids_text(self) -> str:
-        from spinalcordtoolbox.shape.aggregate_slicewise import format_range
-
-        parts = [format_range(run) for run in _runs(self.ids)]
+        parts = [format_range_list(self.ids)]
         if self.combined:
-            parts += [format_range(run) for run in _runs(sorted(self.combined))]
+            parts.append(format_range_list(self.combined))
         return ", ".join(parts)
 
 
@@ -79,6 +77,12 @@ def _runs(values):
         else:
             runs.append([v])
     return runs
+
+
+def format_range_list(values) -> str:
+    """[0,1,2,5] -> ``0:2,5``."""
+    from spinalcordtoolbox.shape.aggregate_slicewise import format_range
+    return ",".join(format_range(run) for run in _runs(values)) or "none"
 
 
 def _parse_ids(text: str, what: str) -> list:
@@ -137,9 +141,7 @@ def list_labels(path, info_file=None) -> str:
     lines += [f"{i}, {labels.names[i]}" for i in labels.ids]
     if labels.combined:
         lines += ["", "Combined labels (ID, name, individual labels):"]
-        from spinalcordtoolbox.shape.aggregate_slicewise import format_range
-        lines += [f"{i}, {labels.names[i]}, {','.join(format_range(r) for r in _runs(m))}"
-                  for i, m in labels.combined.items()]
+        lines += [f"{i}, {labels.names[i]}, {format_range_list(m)}" for i, m in labels.combined.items()]
     if labels.clusters:
         lines += ["", "MAP clusters: " + "; ".join(f"{n}" for n, _ in labels.clusters)]
     return "\n".join(lines)
@@ -363,8 +365,18 @@ def extract_metric(im_metric: Image, label_path, *, labels=None, method="wa", z=
         im_vertfile = im_vertfile.copy().require_3d("vertebral level file")
         check_same_grid(im_vertfile, im_metric, names=("vertebral level file", "metric image"))
         levels = agg.levels_per_slice(im_vertfile)
+        present = sorted({int(v) for v in levels[~np.isnan(levels)]})
         if vert_list is None:
-            vert_list = sorted({int(v) for v in levels[~np.isnan(levels)]})
+            vert_list = present
+        # levels outside the image are skipped (with a warning), as the established toolbox does
+        missing = [v for v in vert_list if v not in present]
+        vert_list = [v for v in vert_list if v in present]
+        if not vert_list:
+            raise SCTError(f"None of the vertebral levels {format_range_list(missing)} is in the "
+                           f"vertebral level file (levels present: {format_range_list(present)})")
+        if missing:
+            logger.warning("Vertebral level(s) %s not in the vertebral level file: skipped",
+                           format_range_list(missing))
     vox = _load_voxels(im_metric, label_set, discard_neg_val=discard_neg_val)
     if vox.y.size == 0 or not vox.w.any():
         raise SCTError(f"The labels of {label_set.source} are empty on the metric image's grid")

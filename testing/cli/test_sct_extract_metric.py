@@ -91,3 +91,15 @@ def test_bad_input_one_line_error_no_csv(mt, sct_testing_data, in_tmp, capsys, e
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
     assert not (in_tmp / "bad.csv").exists()
+
+
+def test_vert_levels_outside_the_image_are_skipped(mt, in_tmp):
+    from spinalcordtoolbox.scripts.sct_extract_metric import main
+
+    # the established toolbox's test: only levels 5 (slice 1) and 4 (slice 2) are in mt
+    assert main(["-i", str(mt / "mtr.nii.gz"), "-f", str(mt / "label" / "atlas"), "-l", "51",
+                 "-vertfile", str(mt / "label" / "template" / "PAM50_levels.nii.gz"), "-vert", "1:12",
+                 "-perlevel", "1", "-method", "wa", "-o", "v.csv", "-v", "0"]) == 0
+    rows = _read("v.csv")
+    assert [r["VertLevel"] for r in rows] == ["5", "4"] and [r["Slice (I->S)"] for r in rows] == ["1", "2"]
+    assert all(float(r["WA()"]) > 0 for r in rows)
