@@ -177,6 +177,10 @@ class _Voxels:
     w: np.ndarray        # (n, n_labels)
     z: np.ndarray        # (n,) RPI slice index
     nz: int
+    idx: np.ndarray      # (n,) flat index in the RPI volume
+    rpi: Image           # the metric image in RPI (grid of the output map)
+    left_out: np.ndarray  # (n,) voxels left out (non-finite or discarded value)
+    w_left_out: np.ndarray  # their weights (zeroed in ``w``), for the predicted map
 
 
 def _load_voxels(im_metric: Image, labels: LabelSet, discard_neg_val=False) -> _Voxels:
@@ -207,8 +211,10 @@ def _load_voxels(im_metric: Image, labels: LabelSet, discard_neg_val=False) -> _
         logger.debug("%d labelled voxels left out (non-finite%s)", bad.sum(),
                      " or negative" if discard_neg_val else "")
     y = np.where(bad, 0.0, y)
+    w_bad = w[bad].copy()
     w[bad] = 0.0
-    return _Voxels(y=y, w=w, z=union % shape[2], nz=shape[2])
+    return _Voxels(y=y, w=w, z=union % shape[2], nz=shape[2], idx=union, rpi=metric, left_out=bad,
+                   w_left_out=w_bad)
 
 
 # ------------------------------------------------------------------ estimators
@@ -341,11 +347,14 @@ def estimate(method, y, W, labels: LabelSet, members, gram=None):
 # ------------------------------------------------------------------ public entry
 def extract_metric(im_metric: Image, label_path, *, labels=None, method="wa", z=None, vert=None,
                    im_vertfile: Image | None = None, perslice=None, perlevel=False, combine=False,
-                   discard_neg_val=False, info_file=None) -> list:
+                   discard_neg_val=False, info_file=None, return_map=False):
     """Rows (dicts keyed by :func:`columns`) of ``sct_extract_metric``.
 
     ``z``/``vert``/``labels`` are range strings (``0:4``, ``2,3``). ``perslice=None`` means one
     row per slice when neither ``z`` nor ``vert`` is given, as the established toolbox does.
+    With ``return_map``, returns ``(rows, map)``: the image (grid and orientation of the metric)
+    of sum_k w_k x_k over every individual label k, x_k its value estimated by ``method`` in each
+    group of slices: the metric the model predicts, to compare with the data (partial volume).
     """
     from spinalcordtoolbox.shape import aggregate_slicewise as agg
 
@@ -391,14 +400,29 @@ def extract_metric(im_metric: Image, label_path, *, labels=None, method="wa", z=
     except ImageError as e:
         raise SCTError(str(e).replace("cord", "label weight")) from None
     rows = [[] for _ in wanted]
+    predicted = np.zeros(vox.y.size) if return_map else None
     for zs, slice_label, level_label in groups:
         keep = np.isin(vox.z, zs)
         y, W = vox.y[keep], vox.w[keep]
         gram = (W.T @ W, W.T @ y) if method in ("ml", "map") else None
+        if return_map:
+            values = [estimate(method, y, W, label_set, [lid], gram)[0] for lid in label_set.ids]
+            values = np.array([0.0 if v is None else v for v in values])
+            predicted[keep] = W @ values
+            # voxels left out of the fit still get the model's value
+            out_keep = keep[vox.left_out]
+            predicted[np.flatnonzero(vox.left_out)[out_keep]] = vox.w_left_out[out_keep] @ values
         for k, (row_label, members) in enumerate(wanted):
             value, std, size = estimate(method, y, W, label_set, members, gram)
             rows[k].append({"Slice (I->S)": slice_label, "VertLevel": level_label, "DistancePMJ": None,
                             "Label": row_label, "Size [vox]": size, f"{method.upper()}()": value,
                             "STD()": std})
     # one block of rows per label, as the established toolbox writes them
-    return [row for block in rows for row in block]
+    rows = [row for block in rows for row in block]
+    if not return_map:
+        return rows
+    data = np.zeros(vox.rpi.data.shape, np.float32)
+    data.ravel()[vox.idx] = predicted
+    out = Image(data, hdr=vox.rpi.hdr, affine=vox.rpi.affine)
+    out.hdr.set_data_dtype(np.float32)
+    return rows, out.change_orientation(im_metric.orientation)

@@ -29,7 +29,7 @@ def get_parser():
                    help="Correct the noise for its Rayleigh distribution (-method single with the "
                         "noise mask in the background). Default: 1")
     o.add_argument("-o", metavar="<file>", default=None, help="Text file to write the SNR to.")
-    parser.add_common_args()
+    parser.add_common_args(remove_temp=True)   # -r kept for scripts written for the established tool
     return parser
 
 

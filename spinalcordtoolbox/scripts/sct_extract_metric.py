@@ -58,6 +58,9 @@ def get_parser():
                    help="Combine the labels of -l into one estimation. Default: 0")
     o.add_argument("-o", metavar="<file>", default="extract_metric.csv",
                    help="Output CSV. Default: extract_metric.csv")
+    o.add_argument("-output-map", metavar="<file>", default=None, dest="output_map",
+                   help="Also write the metric predicted by the labels: sum over every label of its "
+                        "weight times its estimated value (shows the partial-volume model).")
     o.add_argument("-z", metavar="<str>", default="",
                    help="Slices (RPI, first slice 0), e.g. 5:23 or 0,2,3.")
     o.add_argument("-perslice", metavar="<int>", type=int, choices=[0, 1], default=None,
@@ -99,12 +102,18 @@ def _run(args):
         vertfile = DEFAULT_VERTFILE
     if vertfile is not None and not os.path.isfile(vertfile):
         raise SCTError(f"Vertebral level file not found: {vertfile}")
-    rows = extract_metric(Image(args.i), args.f, labels=args.l, method=args.method, z=args.z or None,
+    if args.output_map:
+        check_not_input(args.output_map)
+    result = extract_metric(Image(args.i), args.f, labels=args.l, method=args.method, z=args.z or None,
                           vert=args.vert or None, im_vertfile=Image(vertfile) if vertfile else None,
                           perslice=None if args.perslice is None else bool(args.perslice),
                           perlevel=bool(args.perlevel), combine=bool(args.combine),
-                          discard_neg_val=bool(args.discard_neg_val), info_file=args.label_file)
+                          discard_neg_val=bool(args.discard_neg_val), info_file=args.label_file,
+                          return_map=bool(args.output_map))
+    rows, im_map = result if args.output_map else (result, None)
     write_results_csv(args.o, rows, columns(args.method), filename=args.i, append=bool(args.append))
+    if im_map is not None:
+        im_map.save(args.output_map)
     display_open(args.o, "Saved")
 
 

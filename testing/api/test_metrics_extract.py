@@ -158,3 +158,15 @@ def test_same_csv_in_rpi_and_psr(phantom, tmp_path):
         with open(tmp_path / name, newline="") as f:
             outs.append([r[3:] for r in csv.reader(f)])
     assert outs[0] == outs[1] and len(outs[0]) == 1 + 4 * SHAPE[2]
+
+
+def test_output_map_is_the_partial_volume_model(phantom):
+    from spinalcordtoolbox.metrics.extract_metric import extract_metric
+
+    im = Image(str(phantom["metric"]))
+    rows, im_map = extract_metric(im, phantom["atlas"], labels="0", method="ml", z="0:3", return_map=True)
+    assert im_map.data.shape == SHAPE and im_map.orientation == im.orientation
+    inside = sum(phantom["w"].values()) > 0
+    # ML values of the three labels mixed by their weights: the noise-free phantom, within 1 %
+    np.testing.assert_allclose(im_map.data[inside], phantom["clean"][inside], rtol=0.01)
+    assert np.all(im_map.data[~inside] == 0)

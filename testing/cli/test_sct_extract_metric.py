@@ -57,10 +57,20 @@ def test_append_perlevel_and_mask(mt, in_tmp):
 def test_default_is_per_slice_all_labels(mt, in_tmp):
     from spinalcordtoolbox.scripts.sct_extract_metric import main
 
+    from spinalcordtoolbox.image import Image
+
     assert main(["-i", str(mt / "mtr.nii.gz"), "-f", str(mt / "label" / "atlas"), "-method", "ml",
-                 "-v", "0"]) == 0
+                 "-output-map", "ml_map.nii.gz", "-v", "0"]) == 0
     rows = _read("extract_metric.csv")
     assert len(rows) == 37 * 5 and rows[0]["Slice (I->S)"] == "0" and "ML()" in rows[0]
+    # the map mixes the per-slice ML values of the 37 labels by their weights
+    im_map, mtr = Image("ml_map.nii.gz"), Image(str(mt / "mtr.nii.gz"))
+    assert im_map.data.shape == mtr.data.shape and np.allclose(im_map.affine, mtr.affine)
+    weights = [Image(str(mt / "label" / "atlas" / f"PAM50_atlas_{k:02d}.nii.gz")).data for k in range(37)]
+    x, y, z = np.unravel_index(np.argmax(weights[36]), weights[36].shape)   # in the CSF
+    values = [float(r["ML()"] or 0) for r in rows if r["Slice (I->S)"] == str(z)]
+    expected = sum(w[x, y, z] * v for w, v in zip(weights, values))
+    assert im_map.data[x, y, z] == pytest.approx(expected, rel=1e-5) and expected > 10
 
 
 def test_list_labels(mt, capsys):
