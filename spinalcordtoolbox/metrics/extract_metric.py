@@ -365,7 +365,9 @@ def extract_metric(im_metric: Image, label_path, *, labels=None, method="wa", z=
     wanted = select_labels(label_set, labels, combine=combine)
     z_range = agg.parse_range(z, "slice range (-z)") if z else None
     vert_list = agg.parse_range(vert, "vertebral levels (-vert)") if vert else None
-    if perslice is None:
+    if perlevel:
+        perslice = False      # -perlevel wins over -perslice, as in the established toolbox
+    elif perslice is None:
         perslice = z_range is None and vert_list is None
     levels = None
     if vert_list is not None or perlevel:
