@@ -170,3 +170,26 @@ def test_output_map_is_the_partial_volume_model(phantom):
     # ML values of the three labels mixed by their weights: the noise-free phantom, within 1 %
     np.testing.assert_allclose(im_map.data[inside], phantom["clean"][inside], rtol=0.01)
     assert np.all(im_map.data[~inside] == 0)
+
+
+def test_combined_label_map_and_label_file(phantom, tmp_path):
+    """MAP of a combined label (its prior: the merged clusters of its members) and -label-file."""
+    from spinalcordtoolbox.metrics.extract_metric import extract_metric, list_labels
+    from spinalcordtoolbox.utils.cli import SCTError
+
+    im = Image(str(phantom["metric"]))
+    wa, wb = phantom["w"]["A"].sum(), phantom["w"]["B"].sum()
+    cord = (wa * TRUE["A"] + wb * TRUE["B"]) / (wa + wb)
+    rows = extract_metric(im, phantom["atlas"], labels="50", method="map", z="0:3")
+    assert rows[0]["MAP()"] == pytest.approx(cord, rel=0.03)
+    # a description file kept elsewhere, naming only tract B and the CSF
+    info = tmp_path / "my_labels.txt"
+    info.write_text("# Keyword=IndivLabels\n1, tract B, atlas_B.nii.gz\n2, CSF, atlas_CSF.nii.gz\n")
+    assert "1, tract B" in list_labels(phantom["atlas"], info_file=info)
+    rows = extract_metric(im, phantom["atlas"], labels="1", method="ml", z="0:3", info_file=info)
+    # without tract A in the model, B absorbs A's signal at their shared edge: biased upwards
+    assert rows[0]["Label"] == "tract B" and rows[0]["ML()"] > TRUE["B"] + 1
+    with pytest.raises(SCTError, match="valid ids: 1:2"):
+        extract_metric(im, phantom["atlas"], labels="0", info_file=info)
+    with pytest.raises(SCTError, match="-label-file: file not found"):
+        extract_metric(im, phantom["atlas"], info_file=tmp_path / "nope.txt")
