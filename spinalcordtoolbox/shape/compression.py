@@ -24,6 +24,12 @@ logger = logging.getLogger(__name__)
 METRICS = ("diameter_AP", "area", "diameter_RL", "eccentricity", "solidity")
 
 
+def mscc(mi, ma, mb):
+    """Maximum spinal cord compression [%] (Miyanji et al., Radiology 2007): metric ``mi`` at the
+    compression against the mean of ``ma`` (above) and ``mb`` (below)."""
+    return (1 - mi / ((ma + mb) / 2)) * 100
+
+
 def subject_to_pam50_slices(z, levels, pam50_levels):
     """PAM50 slice (float) of each subject RPI slice ``z``, by linear mapping within its level."""
     z = np.atleast_1d(np.asarray(z, float))
@@ -73,7 +79,7 @@ def compression_ratios(metrics: dict, comp_slices, pixdim_z, *, metric="diameter
                              "enough (reduce -distance/-extent)")
         mi, ma, mb = values[zc], values[above].mean(), values[below].mean()
         row = {"slice": zc, "level": None if levels is None or np.isnan(levels[zc]) else int(levels[zc]),
-               "mi": mi, "ma": ma, "mb": mb, "ratio": (1 - mi / ((ma + mb) / 2)) * 100}
+               "mi": mi, "ma": ma, "mb": mb, "ratio": mscc(mi, ma, mb)}
         if hc_per_pam50_slice is not None:
             def hc_at(zs):
                 p = subject_to_pam50_slices(zs, levels, pam50_levels)
@@ -85,7 +91,7 @@ def compression_ratios(metrics: dict, comp_slices, pixdim_z, *, metric="diameter
             if np.isnan([hi, ha, hb]).any():
                 raise ImageError(f"Compression at slice {zc}: no vertebral level to map it (or the "
                                  "non-compressed slices) to the PAM50 template")
-            row["ratio_norm"] = (1 - (mi / hi) / ((ma / ha + mb / hb) / 2)) * 100
+            row["ratio_norm"] = mscc(mi / hi, ma / ha, mb / hb)
         results.append(row)
     return results
 
