@@ -69,13 +69,11 @@ def compute_snr(im: Image, im_mask: Image | None, method="diff", *, im_noise: Im
     if method == "mult":
         if len(vols) < 2:
             raise SCTError("-method mult needs at least 2 volumes")
+        from spinalcordtoolbox.fmri.tsnr import compute_tsnr  # the one voxel-wise mean/std map
         series = data[..., vols]
-        mean, std = series.mean(axis=3), series.std(axis=3, ddof=1)
-        ok = std > np.finfo(float).eps
-        snr_map = np.zeros_like(mean)
-        snr_map[ok] = mean[ok] / std[ok]
-        out = Image(snr_map.astype(np.float32), hdr=ref.hdr, affine=ref.affine)
-        out.hdr.set_data_dtype(np.float32)
+        out = compute_tsnr(Image(series, hdr=im.hdr, affine=im.affine))
+        snr_map = out.data
+        ok = np.ptp(series, axis=3) > 0
         if mask is None:
             return None, out
         if not (mask[ok] > 0).any():
