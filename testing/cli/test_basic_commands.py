@@ -136,7 +136,7 @@ BAD_INPUTS = [
     (sct_maths, ["-i", "t2.nii.gz", "-add", "missing.nii.gz", "-o", "out.nii.gz"], 1, "not found"),
     (sct_maths, ["-i", "dmri.nii.gz", "-adap", "7,0", "-o", "out.nii.gz"], 1, "must be 3-D"),
     (sct_maths, ["-i", "t2.nii.gz", "-add", "1", "-o", "t2.nii.gz"], 1, "Refusing to overwrite"),
-    (sct_maths, ["-i", "t2.nii.gz", "-add", "1", "-bin", "0", "-o", "out.nii.gz"], 1, "one operation"),
+    (sct_maths, ["-i", "t2.nii.gz", "-corr", "t2.nii.gz", "-add", "1", "-o", "out.nii.gz"], 1, "last operation"),
     (sct_resample, ["-i", "missing.nii.gz", "-mm", "1"], 2, "file not found"),
     (sct_resample, ["-i", "notes.txt", "-mm", "1", "-o", "out.nii.gz"], 1, "Not a NIfTI"),
     (sct_resample, ["-i", "t2.nii.gz", "-mm", "1,1,1", "-o", "out.nii.gz"], 1, "separated by 'x'"),
