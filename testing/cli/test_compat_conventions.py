@@ -35,3 +35,68 @@ def test_label_utils_vert_body_is_level_centre_of_mass(sct_testing_data):
     for x, y, z, v in body_rpi.nonzero_coords().astype(int):
         assert (x, y, z) == tuple(np.round(np.argwhere(rpi == v).mean(axis=0)).astype(int))
     assert [p[3] for p in pts] == [2, 3, 4, 5]
+
+
+# ------------------------------------------------------------------ sct_image
+def test_image_pad_keeps_exact_voxel_sizes(sct_testing_data, in_tmp):
+    import nibabel as nib
+
+    from spinalcordtoolbox.scripts import sct_image
+
+    mt1 = sct_testing_data / "mt" / "mt1.nii.gz"
+    assert _main(sct_image, ["-i", mt1, "-pad", "1,1,2", "-o", "p.nii.gz"]) == 0
+    # 0.84375 x 0.84375 x 17 read back as stored, not 0.84374994 / 16.999998 (affine round trip)
+    assert nib.load("p.nii.gz").header.get_zooms()[:3] == nib.load(mt1).header.get_zooms()[:3]
+    assert Image("p.nii.gz").data.shape == tuple(np.array(Image(mt1).data.shape) + [2, 2, 4])
+
+
+def test_image_fslhd_transpose_and_multicomponent(sct_testing_data, in_tmp, capsys):
+    from spinalcordtoolbox.scripts import sct_image
+
+    t2 = sct_testing_data / "t2" / "t2.nii.gz"
+    assert _main(sct_image, ["-i", t2, "-header", "fslhd"]) == 0
+    lines = dict(line.split("\t", 1) for line in capsys.readouterr().out.strip().splitlines() if "\t" in line)
+    assert lines["data_type"] == "INT16" and lines["dim1"] == "60" and lines["dim3"] == "52"
+    assert lines["sizeof_hdr"] == "348" and lines["file_type"] == "NIFTI-1+"
+    assert _main(sct_image, ["-i", t2, "-transpose", "z,y,x", "-o", "tr.nii.gz"]) == 0
+    assert np.array_equal(Image("tr.nii.gz").data, np.transpose(Image(t2).data, (2, 1, 0)))
+    warp = sct_testing_data / "t2" / "warp_template2anat.nii.gz"
+    assert _main(sct_image, ["-i", warp, "-mcs", "-o", "w.nii.gz"]) == 0
+    comps = [Image(f"w_{c}.nii.gz") for c in "XYZ"]
+    field = Image(warp).data
+    for c, comp in enumerate(comps):
+        assert comp.data.shape == field.shape[:3] and np.array_equal(comp.data, field[:, :, :, 0, c])
+    assert _main(sct_image, ["-i", "w_X.nii.gz", "w_Y.nii.gz", "w_Z.nii.gz", "-omc", "-o", "m.nii.gz"]) == 0
+    merged = Image("m.nii.gz")
+    assert merged.data.shape == field.shape and np.array_equal(merged.data, field)
+    assert merged.hdr.get_intent()[0] == "vector"
+
+
+# ------------------------------------------------------------------ sct_resample
+def test_resample_keeps_first_voxel_centre_and_fills_nearest(sct_testing_data, in_tmp):
+    import nibabel as nib
+
+    from spinalcordtoolbox.scripts import sct_resample
+
+    mt1 = sct_testing_data / "mt" / "mt1.nii.gz"
+    src = Image(mt1)
+    assert _main(sct_resample, ["-i", mt1, "-f", "0.5x0.5x1", "-o", "r.nii.gz"]) == 0
+    out = Image("r.nii.gz")
+    n = np.array(src.data.shape)
+    new = np.rint(n * [0.5, 0.5, 1]).astype(int)
+    assert out.data.shape == tuple(new)
+    # the established grid: affine_r = affine @ diag(n / n_r): same first voxel centre
+    assert np.allclose(out.affine, src.affine @ np.diag(list(n / new) + [1]), atol=1e-4)
+    # voxel sizes exactly the stored ones times n / n_r (0.84375 x 2 = 1.6875; 17 stays 17)
+    stored = np.array(nib.load(mt1).header.get_zooms()[:3], np.float64)
+    assert np.array_equal(np.array(nib.load("r.nii.gz").header.get_zooms()[:3]),
+                          (stored * n / new).astype(np.float32))
+    # upsampled x2 along x, the last voxel centre lies half an old voxel past the last old centre:
+    # it takes the edge value (established 'nearest' fill), not the half-zero of a zero fill
+    assert _main(sct_resample, ["-i", mt1, "-f", "2x1x1", "-o", "u.nii.gz"]) == 0
+    up = Image("u.nii.gz")
+    assert up.data.shape[0] == 2 * n[0] and np.allclose(up.data[-1], src.data[-1], rtol=1e-5)
+    assert _main(sct_resample, ["-i", mt1, "-f", "0.5x0.5x1", "-keep-fov", "1", "-o", "k.nii.gz"]) == 0
+    keep = Image("k.nii.gz")
+    # ours: the grids share their outer edges, i.e. the first centre moves by half an old voxel
+    assert np.allclose(keep.affine[:3, 3], src.transfo_pix2phys([[0.5, 0.5, 0]])[0], atol=1e-4)
