@@ -85,6 +85,7 @@ class Image:
     def _load(self, path):
         import nibabel as nib
 
+        _accept_quaternion_rounding(nib)
         path = os.fspath(path)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"File not found: {path}")
@@ -267,6 +268,17 @@ class Image:
 
 
 # ---------------------------------------------------------------- functions
+#: qforms written by some converters have b^2 + c^2 + d^2 a little above 1 (w^2 = -8e-07 seen in
+#: the field); other tools read them with w = 0, nibabel refuses anything below -3.6e-07
+QUATERNION_TOLERANCE = -1e-5
+
+
+def _accept_quaternion_rounding(nib):
+    if nib.Nifti1Header.quaternion_threshold > QUATERNION_TOLERANCE:
+        nib.Nifti1Header.quaternion_threshold = QUATERNION_TOLERANCE
+        nib.Nifti2Header.quaternion_threshold = QUATERNION_TOLERANCE
+
+
 def zeros_like(img: Image, dtype=None) -> Image:
     """An image on the same grid, filled with zeros."""
     out = Image(np.zeros(img.data.shape, dtype=dtype or img.data.dtype), hdr=img.hdr, affine=img.affine)

@@ -100,3 +100,47 @@ def test_resample_keeps_first_voxel_centre_and_fills_nearest(sct_testing_data, i
     keep = Image("k.nii.gz")
     # ours: the grids share their outer edges, i.e. the first centre moves by half an old voxel
     assert np.allclose(keep.affine[:3, 3], src.transfo_pix2phys([[0.5, 0.5, 0]])[0], atol=1e-4)
+
+
+# ------------------------------------------------------------------ sct_crop_image
+def test_crop_ref_extent_and_dilate(sct_testing_data, in_tmp):
+    from spinalcordtoolbox.scripts import sct_crop_image
+
+    d = sct_testing_data
+    # the established toolbox crops t2 to mt1's extent as 37 x 55 x 34 (voxel centres inside mt1's)
+    assert _main(sct_crop_image, ["-i", d / "t2" / "t2.nii.gz", "-ref", d / "mt" / "mt1.nii.gz",
+                                  "-o", "c.nii.gz"]) == 0
+    assert Image("c.nii.gz").data.shape == (37, 55, 34)
+    assert _main(sct_crop_image, ["-i", d / "t2" / "t2.nii.gz", "-ref", d / "mt" / "mt1.nii.gz",
+                                  "-ref-extent", "edges", "-o", "e.nii.gz"]) == 0
+    assert Image("e.nii.gz").data.shape == (40, 55, 36)
+    seg = Image(d / "t2" / "t2_seg-manual.nii.gz")
+    assert _main(sct_crop_image, ["-i", d / "t2" / "t2.nii.gz", "-m", d / "t2" / "t2_seg-manual.nii.gz",
+                                  "-dilate", "5x5x0", "-o", "m.nii.gz"]) == 0
+    idx = np.argwhere(seg.data)
+    expected = [min(n - 1, hi + p) - max(0, lo - p) + 1
+                for lo, hi, p, n in zip(idx.min(0), idx.max(0), (5, 5, 0), seg.data.shape)]
+    assert list(Image("m.nii.gz").data.shape) == expected
+
+
+def test_tiny_negative_qform_rounding_is_accepted(sct_testing_data, in_tmp):
+    import nibabel as nib
+
+    from spinalcordtoolbox.scripts import sct_crop_image
+
+    data = np.asanyarray(nib.load(sct_testing_data / "t2" / "t2.nii.gz").dataobj)
+    hdr = nib.Nifti1Header()
+    hdr.set_data_shape(data.shape)
+    hdr.set_data_dtype(data.dtype)
+    hdr.set_zooms((1.0, 1.0, 1.0))
+    hdr["qform_code"], hdr["sform_code"] = 1, 0
+    # 180 degrees about y (quaternion 0,0,1,0) written with b^2 + c^2 + d^2 = 1 + 8e-07
+    hdr["quatern_b"], hdr["quatern_c"], hdr["quatern_d"] = 0.0, np.sqrt(1 + 8e-7), 0.0
+    hdr["pixdim"][0] = 1.0
+    hdr["vox_offset"] = 352
+    with open("qneg.nii", "wb") as f:
+        f.write(hdr.binaryblock + b"\0" * 4 + np.asarray(data, order="F").tobytes(order="F"))
+    img = Image("qneg.nii")
+    assert np.allclose(img.affine[:3, :3], np.diag([-1, 1, -1]), atol=1e-3)
+    assert _main(sct_crop_image, ["-i", "qneg.nii", "-xmin", "5", "-xmax", "10", "-o", "q.nii.gz"]) == 0
+    assert Image("q.nii.gz").data.shape == (6,) + data.shape[1:]
