@@ -101,8 +101,8 @@ def test_resample_labels_and_mask_and_crop(data, capsys):
     assert rc == 0 and mask.data[seg.data > 0].min() == 1
     rc, _, _ = run(sct_crop_image.main, ["-i", "t2.nii.gz", "-m", "mask_t2.nii.gz"], capsys)
     # t2 is AIL: axis 1 runs along the cord (all 55 slices kept), axis 2 is right-left where the
-    # 35 mm cylinder spans 36 of the 52 voxels (1 mm)
-    assert rc == 0 and Image("t2_crop.nii.gz").data.shape[1:] == (55, 36)
+    # 35 mm cylinder (established convention: 35 voxels of 1 mm, radius 17 voxels) spans 35 of 52
+    assert rc == 0 and Image("t2_crop.nii.gz").data.shape[1:] == (55, 35)
 
 
 def test_dice_hausdorff_convert_merge(data, sct_testing_data, capsys):

@@ -144,3 +144,21 @@ def test_tiny_negative_qform_rounding_is_accepted(sct_testing_data, in_tmp):
     assert np.allclose(img.affine[:3, :3], np.diag([-1, 1, -1]), atol=1e-3)
     assert _main(sct_crop_image, ["-i", "qneg.nii", "-xmin", "5", "-xmax", "10", "-o", "q.nii.gz"]) == 0
     assert Image("q.nii.gz").data.shape == (6,) + data.shape[1:]
+
+
+# ------------------------------------------------------------------ sct_create_mask
+def test_create_mask_box_size_20_is_21_voxels_and_r0(sct_testing_data, in_tmp):
+    from spinalcordtoolbox.scripts import sct_create_mask
+
+    t2 = sct_testing_data / "t2" / "t2.nii.gz"
+    assert _main(sct_create_mask, ["-i", t2, "-p", "coord,26x30", "-size", "20", "-f", "box", "-r", "0",
+                                   "-o", "box.nii.gz"]) == 0
+    rpi = Image("box.nii.gz").change_orientation("RPI").data
+    assert rpi[:, :, 10].sum() == 21 * 21 and rpi[16:37, 20:41, 10].all()
+    assert _main(sct_create_mask, ["-i", t2, "-p", "coord,26x30", "-size", "20", "-f", "box", "-exact-mm", "1",
+                                   "-o", "box_mm.nii.gz"]) == 0
+    # ours: a 20 mm side (1 mm voxels) centred on a voxel holds |dx| <= 10 mm: 21 voxels too, the
+    # difference shows with the field-of-view centre, which is geometric ((n-1)/2) with -exact-mm 1
+    assert _main(sct_create_mask, ["-i", t2, "-size", "20", "-f", "box", "-exact-mm", "1",
+                                   "-o", "c_mm.nii.gz"]) == 0
+    assert Image("c_mm.nii.gz").change_orientation("RPI").data[:, :, 10].sum() == 20 * 20
