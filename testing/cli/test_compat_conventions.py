@@ -162,3 +162,34 @@ def test_create_mask_box_size_20_is_21_voxels_and_r0(sct_testing_data, in_tmp):
     assert _main(sct_create_mask, ["-i", t2, "-size", "20", "-f", "box", "-exact-mm", "1",
                                    "-o", "c_mm.nii.gz"]) == 0
     assert Image("c_mm.nii.gz").change_orientation("RPI").data[:, :, 10].sum() == 20 * 20
+
+
+# ------------------------------------------------------------------ sct_download_data
+def test_download_course_assets_listed_and_installed_from_mirror(tmp_path, monkeypatch, capsys):
+    import zipfile
+
+    from spinalcordtoolbox.scripts import sct_download_data
+
+    assert _main(sct_download_data, ["-l"]) == 0
+    listing = capsys.readouterr().out
+    # the established toolbox's download list: these names with these archives
+    for name, url in (
+            ("manual-correction",
+             "https://github.com/spinalcordtoolbox/manual-correction/archive/refs/tags/r20231101.zip"),
+            ("sct_course_data",
+             "https://github.com/spinalcordtoolbox/sct_tutorial_data/archive/refs/tags/r20250310.zip"),
+            ("PAM50", "https://github.com/spinalcordtoolbox/PAM50/releases/download/r20250422/PAM50-r20250422.zip"),
+            ("template-dog", "https://github.com/spinalcordtoolbox/template-dog/releases/download/r20240709/"
+                             "templatedog_r20240709.zip")):
+        row = [line for line in listing.splitlines() if line.split()[:1] == [name]]
+        assert row and row[0].rstrip().endswith(url), name
+    # the course line 'sct_download_data -d manual-correction -o manual-correction', offline: from a
+    # mirror holding the release archive (one top folder, as GitHub writes it)
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    with zipfile.ZipFile(mirror / "manual-correction.zip", "w") as zf:
+        zf.writestr("manual-correction-r20231101/manual_correction.py", "print('hello')\n")
+    monkeypatch.setenv("SCT_DATA_MIRROR", str(mirror))
+    monkeypatch.chdir(tmp_path)
+    assert _main(sct_download_data, ["-d", "manual-correction", "-o", "manual-correction"]) == 0
+    assert (tmp_path / "manual-correction" / "manual_correction.py").read_text() == "print('hello')\n"
