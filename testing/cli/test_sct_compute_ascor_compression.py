@@ -57,3 +57,23 @@ def test_compression_cli(in_tmp, capsys):
         main(["-i", "seg.nii.gz", "-l", "comp.nii.gz", "-normalize-hc", "1", "-o", "y.csv"])
     assert "-vertfile" in capsys.readouterr().err
     assert not (in_tmp / "y.csv").exists()
+
+
+def test_ascor_perlevel_without_vertfile_uses_warped_template_levels(in_tmp, capsys):
+    from spinalcordtoolbox.scripts.sct_compute_ascor import main
+
+    _tube("cord.nii.gz", 4.0, nz=8)
+    _tube("canal.nii.gz", 6.0, nz=8)
+    # no levels anywhere: a clear message naming what to do
+    with pytest.raises(SystemExit):
+        main(["-i-SC", "cord.nii.gz", "-i-canal", "canal.nii.gz", "-perlevel", "-1", "-o", "a.csv"])
+    assert "sct_warp_template" in capsys.readouterr().err and not (in_tmp / "a.csv").exists()
+    # the course line after sct_warp_template: ./label/template/PAM50_levels.nii.gz is used
+    levels = np.zeros((40, 40, 8), np.uint8)
+    levels[:, :, :4], levels[:, :, 4:] = 4, 3          # C4 below, C3 above
+    (in_tmp / "label" / "template").mkdir(parents=True)
+    Image(levels, affine=np.diag([-0.5, 0.5, 1.0, 1.0])).save("label/template/PAM50_levels.nii.gz")
+    assert main(["-i-SC", "cord.nii.gz", "-i-canal", "canal.nii.gz", "-perlevel", "-1", "-o", "a.csv"]) == 0
+    rows = _read("a.csv")
+    assert [r["VertLevel"] for r in rows] == ["4", "3"]     # inferior level first, as sct_process_segmentation
+    np.testing.assert_allclose([float(r["MEAN(aSCOR)"]) for r in rows], 16 / 36, rtol=0.01)
