@@ -193,3 +193,93 @@ def test_download_course_assets_listed_and_installed_from_mirror(tmp_path, monke
     monkeypatch.chdir(tmp_path)
     assert _main(sct_download_data, ["-d", "manual-correction", "-o", "manual-correction"]) == 0
     assert (tmp_path / "manual-correction" / "manual_correction.py").read_text() == "print('hello')\n"
+
+
+# ------------------------------------------------------------------ sct_process_segmentation
+@pytest.fixture(scope="module")
+def t2_csa(sct_testing_data, tmp_path_factory):
+    """The default CSV of t2_seg-manual, with -perlevel 1 and without -vert."""
+    import csv
+
+    from spinalcordtoolbox.scripts import sct_process_segmentation
+
+    out = tmp_path_factory.mktemp("csa") / "csa.csv"
+    t2 = sct_testing_data / "t2"
+    assert _main(sct_process_segmentation, ["-i", t2 / "t2_seg-manual.nii.gz", "-perlevel", "1",
+                                            "-vertfile", t2 / "t2_seg-manual_labeled.nii.gz",
+                                            "-o", out, "-v", "0"]) == 0
+    with open(out, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_process_segmentation_established_figures(t2_csa):
+    # -perlevel 1 without -vert: one aggregate row, as the established toolbox
+    (row,) = t2_csa
+    assert row["Slice (I->S)"] == "0:54" and row["VertLevel"] == "2:5"
+    # the established toolbox on t2_seg-manual: MEAN(orientation) -2.64 deg (signed), the
+    # ellipse's AP axis 7.876 mm, the mid-line diameter_AP 7.692 mm
+    assert abs(float(row["MEAN(orientation)"]) - (-2.64)) < 0.1
+    assert abs(float(row["MEAN(diameter_AP_ellipse)"]) - 7.876) < 0.02
+    assert abs(float(row["MEAN(diameter_AP)"]) - 7.692) < 0.02
+    total = float(row["MEAN(length_anterior)"]) + float(row["MEAN(length_posterior)"])
+    assert abs(total - float(row["MEAN(diameter_AP)"])) < 1e-9
+
+
+def test_pmj_label_reoriented_with_interpolation(sct_testing_data, in_tmp):
+    import csv
+
+    from scipy import ndimage
+
+    from spinalcordtoolbox.scripts import sct_process_segmentation
+
+    t2 = sct_testing_data / "t2"
+    seg = Image(t2 / "t2_seg-manual.nii.gz")
+    pmj = Image(np.zeros(seg.data.shape, np.float32), hdr=seg.hdr, affine=seg.affine)
+    rpi = pmj.copy().change_orientation("RPI")
+    rpi.data[26, 30, 54] = 1
+    rpi.change_orientation(seg.orientation).save("pmj_point.nii.gz")
+    # the same label after an interpolating reorientation/resampling: a blob of small values
+    blob = rpi.copy()
+    blob.data = ndimage.gaussian_filter(rpi.data, 1.5)
+    blob.data[blob.data < 1e-4] = 0
+    blob.change_orientation(seg.orientation).save("pmj_blob.nii.gz")
+    assert np.count_nonzero(Image("pmj_blob.nii.gz").data) > 100
+    rows = {}
+    for name in ("pmj_point", "pmj_blob"):
+        assert _main(sct_process_segmentation, ["-i", t2 / "t2_seg-manual.nii.gz", "-pmj", f"{name}.nii.gz",
+                                                "-pmj-distance", "20", "-pmj-extent", "10", "-o", f"{name}.csv",
+                                                "-v", "0"]) == 0
+        with open(f"{name}.csv", newline="") as f:
+            rows[name] = next(csv.DictReader(f))
+    assert rows["pmj_blob"]["Slice (I->S)"] == rows["pmj_point"]["Slice (I->S)"]
+    assert rows["pmj_blob"]["MEAN(area)"] == rows["pmj_point"]["MEAN(area)"]
+
+
+def test_symmetry_analytic(in_tmp):
+    from spinalcordtoolbox.shape.process_seg import compute_shape
+
+    # 0.1 mm voxels; slices 0-3: a symmetric ellipse (semi-axes 5 x 3 mm); slices 4-7: its left
+    # half stretched to a semi-axis of 8 mm (an asymmetric, egg-shaped section)
+    n, p = 200, 0.1
+    x, y = np.meshgrid((np.arange(n) - n / 2 + 0.5) * p, (np.arange(n) - n / 2 + 0.5) * p, indexing="ij")
+
+    def inside(xx, yy, left):
+        return (xx / np.where(xx > 0, left, 5.0)) ** 2 + (yy / 3) ** 2 <= 1
+
+    sym, asym = inside(x, y, 5.0), inside(x, y, 8.0)
+    data = np.stack([sym] * 4 + [asym] * 4, axis=2).astype(np.uint8)
+    im = Image(data, affine=np.diag([-p, p, 1.0, 1.0]))
+    m, _ = compute_shape(im, angle_correction=False, symmetry=True)
+    assert np.all(m["symmetry_dice"][:4] > 0.99) and np.all(m["symmetry_hausdorff"][:4] < 0.15)
+    # expected, independently: mirror each pixel about the vertical line through the centre of
+    # mass and test the mirrored point against the analytic shape (x = RL: data axis 0, which
+    # runs to the left in RPI, as the analytic x here)
+    cx = x[asym].mean()
+    half = asym & (x > cx)
+    twin = (x > cx) & inside(2 * cx - x, y, 8.0)
+    dice = 2 * np.count_nonzero(half & twin) / (half.sum() + twin.sum())
+    np.testing.assert_allclose(m["symmetry_dice"][4:], dice, atol=0.01)
+    assert dice < 0.96          # clearly below the symmetric section (> 0.99)
+    # the long half reaches 8 - cx from the axis, the mirrored short one 5 + cx
+    gap = (8 - cx) - (5 + cx)
+    assert np.all(m["symmetry_hausdorff"][4:] >= gap - 0.15)
