@@ -253,17 +253,35 @@ def parse_denoise(text: str) -> tuple[int, int]:
     return patch, block
 
 
-def denoise_nlmeans(data: np.ndarray, patch_radius=1, block_radius=5) -> np.ndarray:
-    """Non-local means denoising (dipy, Rician noise model, noise sigma estimated from data)."""
-    from dipy.denoise.nlmeans import nlmeans
+def noise_sigma(data: np.ndarray, below=None) -> float:
+    """Noise standard deviation: of the values below ``below`` (the established
+    sct_denoising_onlm's -d rule, background voxels), else dipy's estimate_sigma."""
+    values = np.asarray(data, dtype=np.float64)
+    if below is not None:
+        background = values[values < below]
+        if background.size >= 10:
+            return float(background.std())
+        logger.warning("Fewer than 10 voxels below %g: noise estimated by dipy instead", below)
     from dipy.denoise.noise_estimate import estimate_sigma
 
-    values = data.astype(np.float64)
     sigma = estimate_sigma(values, N=0)
-    sigma = float(np.atleast_1d(sigma)[0]) if values.ndim == 3 else sigma
+    return float(np.atleast_1d(sigma)[0])
+
+
+def denoise_nlmeans(data: np.ndarray, patch_radius=1, block_radius=5, sigma=None, rician=True) -> np.ndarray:
+    """Non-local means denoising (dipy); ``sigma`` None: estimated by dipy's estimate_sigma.
+
+    The block radius is lowered to fit images smaller than the block (dipy needs it).
+    """
+    from dipy.denoise.nlmeans import nlmeans
+
+    values = data.astype(np.float64)
+    if sigma is None:
+        sigma = noise_sigma(values)
+    block_radius = max(1, min(block_radius, (min(values.shape[:3]) - 1) // 2))
     # one thread: dipy's multithreaded blockwise nlmeans gives different results run to run
-    return nlmeans(values, sigma=sigma, patch_radius=patch_radius, block_radius=block_radius,
-                   rician=True, num_threads=1)
+    return nlmeans(values, sigma=float(sigma), patch_radius=patch_radius, block_radius=block_radius,
+                   rician=rician, num_threads=1)
 
 
 def symmetrize(data: np.ndarray, axis: int) -> np.ndarray:
