@@ -4,14 +4,9 @@ import numpy as np
 import pytest
 
 from spinalcordtoolbox.image import Image
+from helpers.checks import exit_code as _main
 from spinalcordtoolbox.labeling import labels as lab
 
-
-def _main(module, argv):
-    try:
-        return module.main([str(a) for a in argv])
-    except SystemExit as e:
-        return e.code
 
 
 # ------------------------------------------------------------------ sct_label_utils

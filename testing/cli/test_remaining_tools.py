@@ -2,13 +2,8 @@
 import numpy as np
 
 from spinalcordtoolbox.image import Image
+from helpers.checks import exit_code as _main
 
-
-def _main(module, argv):
-    try:
-        return module.main([str(a) for a in argv])
-    except SystemExit as e:
-        return e.code
 
 
 def test_smooth_and_flatten_t2(sct_testing_data, in_tmp):
