@@ -29,6 +29,11 @@ def get_parser():
     o.add_argument("-f", metavar="<folder>", type=input_folder,
                    help="Template warped to the subject (sct_warp_template output, e.g. label/): "
                         "template/*_levels.nii.gz and atlas/ with info_label.txt.")
+    o.add_argument("-nli-slice", metavar="<int>", type=int, dest="nli_slice",
+                   help="Axial slice (RPI numbering, inferior to superior) of the neurological level "
+                        "of injury. When the lesion mask is empty, the tissue bridges are measured "
+                        "there: the cord's midsagittal AP diameter, half of it dorsal and ventral. "
+                        "Needs -s.")
     o.add_argument("-ofolder", metavar="<folder>", default=".",
                    help="Output folder. Default: current folder")
     parser.add_qc_args()
@@ -51,11 +56,15 @@ def _run(args):
     check_not_input(out_label)
     check_not_input(out_xlsx)
     result = analyze_lesions(Image(args.m), Image(args.s) if args.s else None, template_dir=args.f,
-                             im_intensity=Image(args.i) if args.i else None)
+                             im_intensity=Image(args.i) if args.i else None, nli_slice=args.nli_slice)
     os.makedirs(args.ofolder, exist_ok=True)
     write_xlsx(result, out_xlsx)
     result["label_image"].save(out_label)
     print(f"{result['count']} lesion(s), total volume {result['total_volume']:.1f} mm3")
+    if result.get("nli"):
+        nli = result["nli"]
+        print(f"  NLI slice {nli['nli_slice']}: cord AP diameter {nli['sc_ap_diameter [mm]']:.2f} mm "
+              f"(dorsal and ventral bridges {nli['dorsal_bridge_width [mm]']:.2f} mm)")
     for r in result["lesions"]:
         ratio, length = r["max_axial_damage_ratio []"], r["length [mm]"]
         print(f"  lesion {r['label']}: volume {r['volume [mm3]']:.1f} mm3, length "

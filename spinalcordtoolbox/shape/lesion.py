@@ -70,19 +70,43 @@ def _bridges(lab_mask, cord, zs):
         dorsal.append(les_y.min() - cord_y.min())
         ventral.append(cord_y.max() - les_y.max())
     if not dorsal:
-        return None, None
+        # a parasagittal lesion (none on the midsagittal slice): the spared tissue is the whole
+        # cord there, reported as half its narrowest AP extent on each side (the established
+        # toolbox's convention)
+        ap = _cord_ap_extent(cord, x_mid, zs)
+        return (None, None) if ap is None else (ap / 2, ap / 2)
     return min(dorsal), min(ventral)
 
 
+def _cord_ap_extent(cord, x_mid, zs):
+    """Narrowest antero-posterior extent (voxels) of the cord on sagittal slice ``x_mid``."""
+    extents = [np.count_nonzero(cord[x_mid, :, z]) for z in zs if cord[x_mid, :, z].any()]
+    return min(extents) if extents else None
+
+
+def nli_bridges(cord, z, py):
+    """Tissue bridges at the neurological level of injury slice ``z`` when no lesion is seen:
+    the cord's AP diameter on its midsagittal slice, half of it on each side (mm)."""
+    if not 0 <= z < cord.shape[2] or not cord[:, :, z].any():
+        raise ImageError(f"No spinal cord on the NLI slice {z} (RPI slices 0 to {cord.shape[2] - 1})")
+    x_mid = int(round(np.argwhere(cord[:, :, z])[:, 0].mean()))
+    ap = _cord_ap_extent(cord, x_mid, [z]) * py
+    return {"nli_slice": z, "midsagittal_slice": x_mid, "sc_ap_diameter [mm]": ap,
+            "dorsal_bridge_width [mm]": ap / 2, "ventral_bridge_width [mm]": ap / 2,
+            "total_bridge_width [mm]": ap}
+
+
 def analyze_lesions(im_lesion: Image, im_cord: Image | None = None, template_dir=None,
-                    im_intensity: Image | None = None):
+                    im_intensity: Image | None = None, nli_slice: int | None = None):
     """Per-lesion measures (list of dicts), the labelled lesion image (input grid and
     orientation), and with ``template_dir`` the per-level and per-tract tables.
 
     Without a cord segmentation only the volume is measured (as the established toolbox: the
     length, diameter, damage ratio and tissue bridges need the cord). ``im_intensity``: an
     image on the same grid whose mean and standard deviation within each lesion are added
-    (columns ``mean_<name>``, ``std_<name>``).
+    (columns ``mean_<name>``, ``std_<name>``). ``nli_slice`` (RPI slice of the neurological
+    level of injury): with an empty lesion mask, the tissue bridges are measured there instead
+    (the cord's midsagittal AP diameter; result key ``nli``).
     """
     from spinalcordtoolbox.centerline.core import centerline_length_per_slice, get_centerline
 
@@ -90,8 +114,9 @@ def analyze_lesions(im_lesion: Image, im_cord: Image | None = None, template_dir
     orientation = im_lesion.orientation
     les_rpi = im_lesion.copy().change_orientation("RPI")
     lesion = np.nan_to_num(np.asarray(les_rpi.data, float)) > 0.5
-    if not lesion.any():
-        raise ImageError("The lesion mask is empty")
+    if not lesion.any() and (nli_slice is None or im_cord is None):
+        raise ImageError("The lesion mask is empty" + ("" if nli_slice is not None else
+                         " (give -nli-slice and -s to measure the tissue bridges at the injury level)"))
     cord = None
     if im_cord is not None:
         im_cord = im_cord.copy().require_3d("cord segmentation")
@@ -115,6 +140,12 @@ def analyze_lesions(im_lesion: Image, im_cord: Image | None = None, template_dir
         import os
         name = os.path.basename(split_ext(im_intensity.absolutepath or "image")[0])
     px, py, pz = les_rpi.pixdim
+    if not lesion.any():
+        logger.warning("No lesion in the mask: tissue bridges measured at the NLI slice %d", nli_slice)
+        empty = Image(np.zeros(lesion.shape, np.uint8), hdr=les_rpi.hdr, affine=les_rpi.affine)
+        empty.change_orientation(orientation)
+        return {"lesions": [], "levels": [], "tracts": [], "label_image": empty, "count": 0,
+                "total_volume": 0.0, "nli": nli_bridges(cord, int(nli_slice), py)}
     labels, n = label_lesions(lesion)
     if cord is not None:
         # per-slice centerline length of the cord (slices outside the cord: the slice thickness)
@@ -206,7 +237,8 @@ def write_xlsx(result: dict, path):
 
     check_not_input(path)
     wb = Workbook()
-    sheets = [("measures", result["lesions"]), ("levels", result["levels"]), ("tracts", result["tracts"])]
+    sheets = [("measures", result["lesions"] or ([result["nli"]] if result.get("nli") else [])),
+              ("levels", result["levels"]), ("tracts", result["tracts"])]
     first = True
     for name, rows in sheets:
         if not rows and not first:
