@@ -47,6 +47,8 @@ class SCTArgumentParser(argparse.ArgumentParser):
         #: False: a call without any argument prints the help and exits 2 (as the established
         #: toolbox); True for commands whose plain call does something (sct_version...)
         self.allow_no_args = allow_no_args
+        # "resolve": a command that declares its own -r/-v after add_common_args keeps its own
+        kwargs.setdefault("conflict_handler", "resolve")
         super().__init__(prog=prog, description=_wrap(description), epilog=_wrap(epilog) if epilog else None,
                          formatter_class=_Formatter, add_help=False, **kwargs)
         self.mandatory = self.add_argument_group("MANDATORY ARGUMENTS")
@@ -57,9 +59,12 @@ class SCTArgumentParser(argparse.ArgumentParser):
         """``-v`` and ``-r``, accepted by every command (published scripts pass ``-r 0`` to any
         command). ``remove_temp``: the command does use temporary files."""
         group = group or self.optional
-        group.add_argument("-v", metavar="<int>", type=int, choices=[0, 1, 2], default=1, nargs="?", const=1,
-                           help="Verbosity. 0: errors and warnings only, 1: normal, 2: debug "
-                                "(shows tracebacks). Default: 1")
+        if "-v" not in self._option_string_actions:
+            group.add_argument("-v", metavar="<int>", type=int, choices=[0, 1, 2], default=1, nargs="?",
+                               const=1, help="Verbosity. 0: errors and warnings only, 1: normal, 2: debug "
+                                             "(shows tracebacks). Default: 1")
+        if "-r" in self._option_string_actions:
+            return group
         group.add_argument("-r", metavar="<int>", type=int, choices=[0, 1], default=1,
                            help="Remove temporary files. Default: 1" if remove_temp else
                            "Remove temporary files (accepted for compatibility: this command "
@@ -68,17 +73,8 @@ class SCTArgumentParser(argparse.ArgumentParser):
 
     def _ensure_common_args(self):
         """Commands that declared their own -v/-r keep them; the others get the standard ones."""
-        missing = [o for o in ("-v", "-r") if o not in self._option_string_actions]
-        if not missing:
-            return
-        if missing == ["-r", "-v"] or missing == ["-v", "-r"]:
+        if "-v" not in self._option_string_actions or "-r" not in self._option_string_actions:
             self.add_common_args()
-        elif missing == ["-r"]:
-            self.optional.add_argument("-r", metavar="<int>", type=int, choices=[0, 1], default=1,
-                                       help="Remove temporary files. Default: 1")
-        else:
-            self.optional.add_argument("-v", metavar="<int>", type=int, choices=[0, 1, 2], default=1,
-                                       help="Verbosity (0, 1, 2). Default: 1")
 
     def parse_known_args(self, args=None, namespace=None):
         self._ensure_common_args()
