@@ -278,3 +278,15 @@ def test_symmetry_analytic(in_tmp):
     # the long half reaches 8 - cx from the axis, the mirrored short one 5 + cx
     gap = (8 - cx) - (5 + cx)
     assert np.all(m["symmetry_hausdorff"][4:] >= gap - 0.15)
+
+
+def test_symmetry_axis_drawn_in_qc(sct_testing_data):
+    from spinalcordtoolbox.shape.morphometry import QC_SYMMETRY_COLOUR, qc_shapes
+    from spinalcordtoolbox.shape.process_seg import compute_shape
+
+    seg = Image(sct_testing_data / "t2" / "t2_seg-manual.nii.gz")
+    metrics, _, ellipses = compute_shape(seg, symmetry=True, return_ellipses=True, progress=False)
+    plain, with_axis = qc_shapes(ellipses), qc_shapes(ellipses, metrics)
+    axes = [s for s in with_axis if getattr(s, "colour", None) == QC_SYMMETRY_COLOUR]
+    assert len(with_axis) == len(plain) + len(ellipses) == len(plain) + len(axes)
+    assert all("sym Dice" in s.label for s in axes)
