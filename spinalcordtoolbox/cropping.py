@@ -41,8 +41,26 @@ def bbox_from_mask(mask: Image, dilate=(0, 0, 0)):
     return tuple((int(a), int(b)) for a, b in zip(lo, hi))
 
 
-def bbox_from_reference(img: Image, ref: Image):
-    """Inclusive bounds of the part of ``img`` that lies within the reference's field of view."""
+def bbox_from_reference(img: Image, ref: Image, extent="centres"):
+    """Inclusive bounds of the part of ``img`` that lies within the reference.
+
+    ``extent="centres"`` (the established toolbox's ``-ref``): the bounding box of the voxels
+    whose centre falls inside the hull of the reference's voxel centres on a non-zero
+    reference voxel (the reference resampled nearest-neighbour onto ``img``'s grid).
+    ``extent="edges"``: every voxel whose centre lies within the reference's field of view
+    (its outer voxel edges), half a reference voxel larger on each side.
+    """
+    if extent == "centres":
+        from spinalcordtoolbox.resampling import resample_to_grid
+
+        data = ref.data if ref.data.ndim == 3 else ref.data.reshape(ref.data.shape[:3] + (-1,))[..., 0]
+        nonzero = Image((data != 0).astype(np.uint8), hdr=ref.hdr, affine=ref.affine)
+        on_img = resample_to_grid(nonzero, img.data.shape[:3], img.affine, "nn")
+        if not on_img.data.any():
+            raise ImageError("The reference image does not overlap the input image")
+        return bbox_from_mask(on_img)
+    if extent != "edges":
+        raise ImageError(f"Unknown reference extent '{extent}' (centres or edges)")
     corners = np.array([[i, j, k] for i in (-0.5, ref.data.shape[0] - 0.5)
                         for j in (-0.5, ref.data.shape[1] - 0.5) for k in (-0.5, ref.data.shape[2] - 0.5)])
     vox = img.transfo_phys2pix(ref.transfo_pix2phys(corners))
@@ -71,15 +89,16 @@ def crop(img: Image, bbox, background=None) -> Image:
 
 
 def crop_with(img: Image, mask: Image | None = None, ref: Image | None = None, dilate=(0,),
-              background=None, **bounds) -> Image:
-    """Crop by mask bounding box, by reference extent, or by index bounds (xmin=..., zmax=...)."""
+              background=None, ref_extent="centres", **bounds) -> Image:
+    """Crop by mask bounding box, by reference extent (see :func:`bbox_from_reference`), or by
+    index bounds (xmin=..., zmax=...)."""
     if mask is not None and ref is not None:
         raise ImageError("Give either a mask or a reference image, not both")
     if mask is not None:
         check_same_grid(img, mask, names=("image", "mask"))
         bbox = bbox_from_mask(mask, dilate)
     elif ref is not None:
-        bbox = bbox_from_reference(img, ref)
+        bbox = bbox_from_reference(img, ref, ref_extent)
     else:
         bbox = bbox_from_indices(img.data.shape, **bounds)
     return crop(img, bbox, background)

@@ -85,6 +85,7 @@ class Image:
     def _load(self, path):
         import nibabel as nib
 
+        _accept_quaternion_rounding(nib)
         path = os.fspath(path)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"File not found: {path}")
@@ -129,6 +130,9 @@ class Image:
             img.set_sform(sform, code=int(scode))
         if not qcode and not scode:
             img.set_qform(self.affine, code=0)
+        stored = np.array(self.hdr["pixdim"][1:4], dtype=np.float64)
+        if np.all(stored > 0) and np.allclose(img.header["pixdim"][1:4], stored, rtol=1e-5, atol=0):
+            img.header["pixdim"][1:4] = stored   # set_qform recomputed them (see _set_affine_in_header)
         img.header.set_slope_inter(np.nan, np.nan)
         with atomic_output(path) as tmp_path:
             nib.save(img, tmp_path)
@@ -145,8 +149,13 @@ class Image:
     def _set_affine_in_header(self, affine):
         qcode = int(self.hdr["qform_code"]) or 1
         scode = int(self.hdr["sform_code"]) or 1
+        stored = np.array(self.hdr["pixdim"][1:4], dtype=np.float64)
         self.hdr.set_qform(affine, code=qcode)
         self.hdr.set_sform(affine, code=scode)
+        # nibabel recomputes the voxel sizes from the affine (17 -> 16.999998 after a round trip
+        # through float32 rows); when the geometry kept them, keep the header's exact values
+        if np.all(stored > 0) and np.allclose(self.hdr["pixdim"][1:4], stored, rtol=1e-5, atol=0):
+            self.hdr["pixdim"][1:4] = stored
 
     @property
     def dim(self):
@@ -268,6 +277,17 @@ class Image:
 
 
 # ---------------------------------------------------------------- functions
+#: qforms written by some converters have b^2 + c^2 + d^2 a little above 1 (w^2 = -8e-07 seen in
+#: the field); other tools read them with w = 0, nibabel refuses anything below -3.6e-07
+QUATERNION_TOLERANCE = -1e-5
+
+
+def _accept_quaternion_rounding(nib):
+    if nib.Nifti1Header.quaternion_threshold > QUATERNION_TOLERANCE:
+        nib.Nifti1Header.quaternion_threshold = QUATERNION_TOLERANCE
+        nib.Nifti2Header.quaternion_threshold = QUATERNION_TOLERANCE
+
+
 def zeros_like(img: Image, dtype=None) -> Image:
     """An image on the same grid, filled with zeros."""
     out = Image(np.zeros(img.data.shape, dtype=dtype or img.data.dtype), hdr=img.hdr, affine=img.affine)

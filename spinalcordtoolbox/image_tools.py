@@ -110,10 +110,101 @@ def sync_qform_sform(img: Image, target: str) -> Image:
     return out
 
 
+def transpose(img: Image, axes) -> Image:
+    """Permute the data array's axes (``["z", "y", "x"]`` or ``[2, 1, 0]``); the header is kept
+    (like -flip: fixes a data array that does not match its header)."""
+    order = [axis_index(a) if isinstance(a, str) else int(a) for a in axes]
+    if sorted(order) != list(range(img.data.ndim)):
+        raise ImageError(f"-transpose needs each of the image's {img.data.ndim} axes once, got "
+                         f"{','.join(map(str, axes))}")
+    out = img.copy()
+    out.data = np.ascontiguousarray(np.transpose(img.data, order))
+    out.hdr.set_data_shape(out.data.shape)
+    return out
+
+
+COMPONENT_SUFFIX = ("_X", "_Y", "_Z")
+
+
+def multicomponent_split(img: Image) -> list[Image]:
+    """A multi-component image (ITK warping field, shape x,y,z,1,n) -> n 3-D images."""
+    data = img.data
+    if data.ndim != 5:
+        raise ImageError(f"-mcs needs a multi-component (5-D) image, got shape {data.shape}")
+    parts = []
+    for c in range(data.shape[4]):
+        comp = data[..., c]
+        comp = comp[..., 0] if comp.shape[3] == 1 else comp
+        part = Image(np.ascontiguousarray(comp), hdr=img.hdr, affine=img.affine)
+        part.hdr.set_intent("none")
+        part.hdr.set_data_shape(comp.shape)
+        parts.append(part)
+    return parts
+
+
+def component_names(stem: str, count: int, ext=".nii.gz") -> list[str]:
+    """``warp``, 3 -> warp_X, warp_Y, warp_Z (other counts: warp_0, warp_1...)."""
+    suffixes = COMPONENT_SUFFIX if count == 3 else [f"_{i}" for i in range(count)]
+    return [f"{stem}{s}{ext}" for s in suffixes]
+
+
+def multicomponent_merge(images: list[Image]) -> Image:
+    """3-D images of one grid -> one multi-component image (x,y,z,1,n), vector intent."""
+    if len(images) < 2:
+        raise ImageError("-omc needs at least two images")
+    shape = images[0].data.shape[:3]
+    for im in images[1:]:
+        if im.data.shape[:3] != shape:
+            raise ImageError(f"-omc: images have different shapes {shape} and {im.data.shape[:3]}")
+    data = np.stack([im.data.reshape(shape) for im in images], axis=-1)[:, :, :, np.newaxis, :]
+    out = Image(np.ascontiguousarray(data), hdr=images[0].hdr, affine=images[0].affine)
+    out.hdr.set_intent("vector")
+    out.hdr.set_data_shape(data.shape)
+    return out
+
+
+_FSL_TYPES = {"uint8": "UINT8", "int8": "INT8", "int16": "INT16", "uint16": "UINT16", "int32": "INT32",
+              "uint32": "UINT32", "float32": "FLOAT32", "float64": "FLOAT64", "int64": "INT64"}
+
+
+def _fslhd_text(img: Image) -> str:
+    """The layout of FSL's ``fslhd``: one ``key<TAB>value`` line per field."""
+    hdr = img.hdr
+    rows = [("filename", img.absolutepath or ""), ("sizeof_hdr", int(hdr["sizeof_hdr"])),
+            ("data_type", _FSL_TYPES.get(img.data.dtype.name, img.data.dtype.name.upper()))]
+    dims = hdr["dim"]
+    rows += [(f"dim{i}", int(dims[i])) for i in range(8)]
+    units = hdr.get_xyzt_units()
+    rows += [("vox_units", units[0] or "Unknown"), ("time_units", units[1] or "Unknown"),
+             ("datatype", int(hdr["datatype"])), ("nbyper", int(hdr["bitpix"]) // 8),
+             ("bitpix", int(hdr["bitpix"]))]
+    rows += [(f"pixdim{i}", f"{float(hdr['pixdim'][i]):.6f}") for i in range(8)]
+    rows += [("vox_offset", int(hdr["vox_offset"])), ("cal_max", f"{float(hdr['cal_max']):.6f}"),
+             ("cal_min", f"{float(hdr['cal_min']):.6f}"), ("scl_slope", f"{float(hdr['scl_slope']):.6f}"),
+             ("scl_inter", f"{float(hdr['scl_inter']):.6f}")]
+    freq, phase, slc = hdr.get_dim_info()
+    rows += [("phase_dim", phase or 0), ("freq_dim", freq or 0), ("slice_dim", slc or 0),
+             ("slice_code", int(hdr["slice_code"])), ("slice_start", int(hdr["slice_start"])),
+             ("slice_end", int(hdr["slice_end"])), ("slice_duration", f"{float(hdr['slice_duration']):.6f}"),
+             ("toffset", f"{float(hdr['toffset']):.6f}"), ("intent", hdr.get_intent()[0]),
+             ("intent_code", int(hdr["intent_code"]))]
+    for name in ("qform", "sform"):
+        mat, code = (hdr.get_qform if name == "qform" else hdr.get_sform)(coded=True)
+        rows.append((f"{name}_code", int(code)))
+        mat = mat if mat is not None else np.eye(4)
+        for r in range(4):
+            rows.append((f"{name[0]}to_xyz:{r + 1}", " ".join(f"{v:.6f}" for v in mat[r])))
+    rows += [("file_type", "NIFTI-1+"), ("descrip", hdr["descrip"].item().decode(errors="replace")),
+             ("aux_file", hdr["aux_file"].item().decode(errors="replace"))]
+    return "\n".join(f"{k}\t{v}" for k, v in rows)
+
+
 def header_text(img: Image, style: str = "sct") -> str:
-    """Header as text: ``nibabel`` (nibabel's dump) or ``sct``/``fslhd`` (key value lines)."""
+    """Header as text: ``nibabel`` (nibabel's dump), ``fslhd`` (FSL's layout) or ``sct``."""
     if style == "nibabel":
         return str(img.hdr)
+    if style == "fslhd":
+        return _fslhd_text(img)
     lines = [f"{'filename':<16}{img.absolutepath}"]
     shape = list(img.data.shape)
     for i in range(8):

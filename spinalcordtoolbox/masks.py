@@ -2,8 +2,17 @@
 
 A mask is a stack of axial shapes (cylinder: disk; box: square; gaussian: 2-D Gaussian)
 centred in each slice of the RPI-reoriented image on a given point, the centre of the field
-of view, or a centerline, then returned on the input's grid and orientation. Sizes are
-diameters (side for box, full width at half maximum for gaussian), in voxels or mm.
+of view, or a centerline, then returned on the input's grid and orientation.
+
+Two size conventions:
+- ``"established"`` (default, the established toolbox's): the size is turned into a whole
+  number of voxels n per axis (round(size_mm / voxel size)) and a radius r = ceil((n - 1) / 2)
+  voxels: a box is |dx| <= r (``-size 20``: 21 x 21 voxels), a cylinder the ellipse of radii
+  (r_x, r_y) voxels, a gaussian exp(-d^2 / 2 r^2) with sigma = r voxels; the field-of-view
+  centre is voxel (round(nx / 2), round(ny / 2)).
+- ``"exact"``: sizes are physical diameters in mm (box side, cylinder diameter, gaussian full
+  width at half maximum), whatever the voxel size; the field-of-view centre is its geometric
+  centre ((nx - 1) / 2, (ny - 1) / 2).
 """
 from __future__ import annotations
 
@@ -12,6 +21,7 @@ import numpy as np
 from spinalcordtoolbox.image import Image, ImageError, check_same_grid
 
 SHAPES = ("cylinder", "box", "gaussian")
+CONVENTIONS = ("established", "exact")
 POSITIONS = ("coord", "point", "center", "centerline")
 
 
@@ -30,7 +40,19 @@ def parse_size(text: str, pixdim_x: float) -> float:
     return size
 
 
-def centres_per_slice(img_rpi: Image, method: str, arg=None) -> np.ndarray:
+def radii_in_voxels(text: str, pixdim) -> tuple[float, float]:
+    """The established toolbox's radii (r_x, r_y) in voxels for a -size text ('35mm' or '41')."""
+    text = str(text).strip().lower()
+    if text.endswith("mm"):
+        size = parse_size(text, pixdim[0])
+        counts = [int(np.round(size / p)) for p in pixdim[:2]]
+    else:
+        parse_size(text, pixdim[0])   # validates
+        counts = [int(float(text))] * 2
+    return tuple(float(np.ceil((n - 1) / 2.0)) for n in counts)
+
+
+def centres_per_slice(img_rpi: Image, method: str, arg=None, convention="exact") -> np.ndarray:
     """(nz, 2) x, y centre (RPI voxel coordinates, float) of the mask in every slice.
 
     method: ``coord`` (arg = (x, y) in the RPI grid), ``point`` (arg = label Image, one
@@ -44,6 +66,8 @@ def centres_per_slice(img_rpi: Image, method: str, arg=None) -> np.ndarray:
             raise ImageError(f"Position {x},{y} is outside the image ({nx}x{ny} in RPI orientation)")
         return np.tile([float(x), float(y)], (nz, 1))
     if method == "center":
+        if convention == "established":
+            return np.tile([np.round(nx / 2), np.round(ny / 2)], (nz, 1))
         return np.tile([(nx - 1) / 2, (ny - 1) / 2], (nz, 1))
     if method == "point":
         label = arg.copy().require_3d("label image")
@@ -73,14 +97,29 @@ def centres_per_slice(img_rpi: Image, method: str, arg=None) -> np.ndarray:
     raise choice_error("position method", method, POSITIONS)
 
 
-def mask_slices(shape, pixdim, centres, size_mm: float, kind: str) -> np.ndarray:
-    """Axial shapes of diameter ``size_mm`` centred on ``centres`` (nz, 2), in the RPI grid."""
+def mask_slices(shape, pixdim, centres, size_mm: float, kind: str, radii_vox=None) -> np.ndarray:
+    """Axial shapes of diameter ``size_mm`` centred on ``centres`` (nz, 2), in the RPI grid.
+
+    ``radii_vox`` = (r_x, r_y): the established convention instead (see the module docstring).
+    """
     if kind not in SHAPES:
         from spinalcordtoolbox.utils.cli import choice_error
         raise choice_error("mask shape", kind, SHAPES)
     nx, ny, nz = shape
     gx, gy = np.meshgrid(np.arange(nx) * pixdim[0], np.arange(ny) * pixdim[1], indexing="ij")
     out = np.zeros(shape, dtype=np.float32 if kind == "gaussian" else np.uint8)
+    if radii_vox is not None:
+        rx, ry = radii_vox
+        ix, iy = np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij")
+        for z in range(nz):
+            dx, dy = ix - centres[z, 0], iy - centres[z, 1]
+            if kind == "box":
+                out[:, :, z] = (np.abs(dx) <= rx) & (np.abs(dy) <= ry)
+            elif kind == "cylinder":
+                out[:, :, z] = (dx / max(rx, 1e-9)) ** 2 + (dy / max(ry, 1e-9)) ** 2 <= 1
+            else:
+                out[:, :, z] = np.exp(-(dx ** 2 + dy ** 2) / (2 * max(rx, 1e-9) ** 2))
+        return out
     for z in range(nz):
         dx = gx - centres[z, 0] * pixdim[0]
         dy = gy - centres[z, 1] * pixdim[1]
@@ -94,8 +133,10 @@ def mask_slices(shape, pixdim, centres, size_mm: float, kind: str) -> np.ndarray
     return out
 
 
-def create_mask(img: Image, method: str, arg=None, size="41", kind="cylinder") -> Image:
-    """Mask on ``img``'s grid and orientation (uint8; float32 for gaussian)."""
+def create_mask(img: Image, method: str, arg=None, size="41", kind="cylinder",
+                convention="established") -> Image:
+    """Mask on ``img``'s grid and orientation (uint8; float32 for gaussian); ``convention``:
+    see the module docstring."""
     from spinalcordtoolbox.image import empty_like
 
     ref = img.copy()
@@ -104,8 +145,12 @@ def create_mask(img: Image, method: str, arg=None, size="41", kind="cylinder") -
     ref.require_3d("image")
     orientation = ref.orientation
     ref_rpi = ref.change_orientation("RPI")
+    if convention not in CONVENTIONS:
+        from spinalcordtoolbox.utils.cli import choice_error
+        raise choice_error("size convention", convention, CONVENTIONS)
     size_mm = parse_size(size, ref_rpi.pixdim[0])
-    centres = centres_per_slice(ref_rpi, method, arg)
-    data = mask_slices(ref_rpi.data.shape, ref_rpi.pixdim, centres, size_mm, kind)
+    radii = radii_in_voxels(size, ref_rpi.pixdim) if convention == "established" else None
+    centres = centres_per_slice(ref_rpi, method, arg, convention)
+    data = mask_slices(ref_rpi.data.shape, ref_rpi.pixdim, centres, size_mm, kind, radii_vox=radii)
     mask = empty_like(ref_rpi, data)
     return mask.change_orientation(orientation)

@@ -31,11 +31,16 @@ def parse_dims(text: str, kind: str) -> list[float]:
     return values * 3 if len(values) == 1 else values
 
 
-def grid_for(img: Image, factor=None, mm=None, vox=None) -> tuple[tuple[int, int, int], np.ndarray]:
+def grid_for(img: Image, factor=None, mm=None, vox=None,
+             anchor="fov") -> tuple[tuple[int, int, int], np.ndarray]:
     """Shape and affine of the new grid covering the image's field of view.
 
     Exactly one of ``factor`` (new shape = old shape x factor), ``mm`` (new voxel size) or
-    ``vox`` (new shape) is given, each as 3 values for x, y, z.
+    ``vox`` (new shape) is given, each as 3 values for x, y, z. New voxel size = old voxel
+    size x old shape / new shape. ``anchor``: ``"fov"`` keeps the outer edges of the field of
+    view in place (the grids share their extent); ``"first_voxel"`` keeps the centre of the
+    first voxel (the established toolbox's ``sct_resample``; the grid then ends up to half a
+    voxel beyond the old field of view).
     """
     if sum(v is not None for v in (factor, mm, vox)) != 1:
         raise ImageError("Give exactly one of a resampling factor, a voxel size in mm, or a shape")
@@ -53,12 +58,28 @@ def grid_for(img: Image, factor=None, mm=None, vox=None) -> tuple[tuple[int, int
     # new voxel i has its centre at old voxel coordinate (i + 0.5) * scale - 0.5
     vox2vox = np.eye(4)
     vox2vox[:3, :3] = np.diag(scale)
-    vox2vox[:3, 3] = 0.5 * scale - 0.5
+    if anchor == "fov":
+        vox2vox[:3, 3] = 0.5 * scale - 0.5
+    elif anchor != "first_voxel":
+        raise ImageError(f"Unknown grid anchor '{anchor}' (fov or first_voxel)")
     return tuple(int(n) for n in new_shape), img.affine @ vox2vox
 
 
-def resample_to_grid(img: Image, shape, affine, interpolation="linear") -> Image:
+def _grid_zooms(img: Image, affine) -> list[float]:
+    """Voxel sizes of a grid: the header's exact values times the scale (17 stays 17, not
+    16.999998 as the affine's column norms would give)."""
+    stored = np.array(img.hdr["pixdim"][1:4], dtype=np.float64)
+    scale = np.sqrt(np.sum((np.linalg.inv(img.affine) @ affine)[:3, :3] ** 2, axis=0))
+    norms = np.sqrt(np.sum(affine[:3, :3] ** 2, axis=0))
+    exact = stored * scale
+    return [float(e) if abs(e - n) <= 1e-5 * n else float(n) for e, n in zip(exact, norms)]
+
+
+def resample_to_grid(img: Image, shape, affine, interpolation="linear", fill="zero") -> Image:
     """Resample ``img`` (3-D or 4-D) onto the grid (shape, affine); world coordinates kept.
+
+    ``fill``: value of output voxels outside the input's field of view: ``"zero"``, or
+    ``"nearest"`` (the nearest edge value, as the established toolbox's ``sct_resample``).
 
     Memory stays bounded on large grids: output voxels are interpolated in slabs of at most
     ``_CHUNK`` voxels, so the coordinate arrays never hold the whole output grid.
@@ -74,6 +95,9 @@ def resample_to_grid(img: Image, shape, affine, interpolation="linear") -> Image
     if interpolation == "label":
         return _resample_points(img, shape, affine)
     order = INTERPOLATIONS[interpolation]
+    if fill not in ("zero", "nearest"):
+        raise ImageError(f"Unknown fill '{fill}' (zero or nearest)")
+    mode = "constant" if fill == "zero" else "nearest"
     vox2vox = np.linalg.inv(img.affine) @ affine
     nt = 1 if img.data.ndim == 3 else img.data.shape[3]
     out_dtype = img.data.dtype if order == 0 else np.result_type(img.data.dtype, np.float32)
@@ -94,7 +118,7 @@ def resample_to_grid(img: Image, shape, affine, interpolation="linear") -> Image
             grid = np.indices((x1 - x0,) + shape[1:], dtype=np.float64).reshape(3, -1)
             grid[0] += x0
             src = vox2vox[:3, :3] @ grid + vox2vox[:3, 3:4]
-            values = ndimage.map_coordinates(vol, src, order=order, mode="constant", cval=0.0,
+            values = ndimage.map_coordinates(vol, src, order=order, mode=mode, cval=0.0,
                                              prefilter=False)
             slab = values.reshape((x1 - x0,) + shape[1:]).astype(out_dtype)
             if img.data.ndim == 3:
@@ -102,7 +126,7 @@ def resample_to_grid(img: Image, shape, affine, interpolation="linear") -> Image
             else:
                 data[x0:x1, ..., t] = slab
     out = Image(data, hdr=img.hdr, affine=affine)
-    zooms = list(np.sqrt(np.sum(affine[:3, :3] ** 2, axis=0))) + list(img.hdr.get_zooms()[3:])
+    zooms = _grid_zooms(img, affine) + list(img.hdr.get_zooms()[3:])
     out.hdr.set_zooms(zooms[:data.ndim])
     if interpolation == "nn":
         _warn_lost_labels(img, out)
@@ -151,11 +175,13 @@ def looks_like_point_labels(img: Image) -> bool:
 
 
 def resample_image(img: Image, factor=None, mm=None, vox=None, ref: Image | None = None,
-                   interpolation=None) -> Image:
+                   interpolation=None, anchor="fov", fill="zero") -> Image:
     """Resample by factor, to a voxel size in mm, to a shape, or onto a reference grid.
 
     ``interpolation=None`` chooses ``label`` for point-label images (see
-    :func:`looks_like_point_labels`) and ``linear`` otherwise, and says which.
+    :func:`looks_like_point_labels`) and ``linear`` otherwise, and says which. ``anchor``
+    (see :func:`grid_for`) and ``fill`` (see :func:`resample_to_grid`) choose the grid
+    convention and the values outside the input's field of view.
     """
     if interpolation is None:
         interpolation = "label" if looks_like_point_labels(img) else "linear"
@@ -164,9 +190,9 @@ def resample_image(img: Image, factor=None, mm=None, vox=None, ref: Image | None
     if ref is not None:
         if any(v is not None for v in (factor, mm, vox)):
             raise ImageError("Give either a reference image or a new resolution, not both")
-        return resample_to_grid(img, ref.data.shape[:3], ref.affine, interpolation)
-    shape, affine = grid_for(img, factor=factor, mm=mm, vox=vox)
-    return resample_to_grid(img, shape, affine, interpolation)
+        return resample_to_grid(img, ref.data.shape[:3], ref.affine, interpolation, fill=fill)
+    shape, affine = grid_for(img, factor=factor, mm=mm, vox=vox, anchor=anchor)
+    return resample_to_grid(img, shape, affine, interpolation, fill=fill)
 
 
 def merge_images(images: list[Image], dest: Image, warps=None, interpolation="linear") -> Image:

@@ -15,7 +15,7 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 AXES = {"x": 0, "y": 1, "z": 2, "t": 3}
-SHAPES = ("ball", "cube", "disk")
+SHAPES = ("ball", "cube", "disk", "square")
 
 
 class MathError(ValueError):
@@ -38,16 +38,19 @@ def _check_operand(data: np.ndarray, operand):
 def arithmetic(data: np.ndarray, op: str, operands) -> np.ndarray:
     """Apply ``op`` (add, sub, mul, div) with each operand in turn: ((data op a) op b)...
 
-    Division by zero gives inf/nan as numpy does (no silent replacement); a warning is logged.
+    Integer data and operands are computed in float64, so that nothing wraps (uint8 0 - 1 is
+    -1). Division by zero gives inf/nan as numpy does (no silent replacement); a warning is logged.
     """
     funcs = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide}
     if op not in funcs:
         raise MathError(f"Unknown arithmetic operation {op}")
     if not operands:
         raise MathError(f"-{op} needs at least one number or image")
-    result = data
+    result = data.astype(np.float64) if data.dtype.kind in "iub" else data
     for operand in operands:
         operand = _check_operand(data, operand)
+        if not np.isscalar(operand) and operand.dtype.kind in "iub":
+            operand = operand.astype(np.float64)
         if op == "div" and np.any(np.asarray(operand) == 0):
             logger.warning("Division by zero in some voxels: the result there is inf or nan")
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -137,19 +140,35 @@ def adaptive_threshold(data: np.ndarray, block_size: int, offset: float) -> np.n
     return mask
 
 
+def otsu_median(data: np.ndarray, size: int, n_iter: int) -> np.ndarray:
+    """Brain/body mask of dipy's ``median_otsu``: median filter (radius ``size``, ``n_iter`` passes)
+    then Otsu threshold."""
+    from dipy.segment.mask import median_otsu
+
+    if size < 1 or n_iter < 1:
+        raise MathError("-otsu-median needs a filter radius >= 1 and a number of passes >= 1, e.g. 3,5")
+    _, mask = median_otsu(np.asarray(data, dtype=np.float64), median_radius=size, numpass=n_iter)
+    return mask.astype(np.uint8)
+
+
 # ------------------------------------------------------------------ morphology
 def footprint(shape: str, size: int, dim: int | None = None, ndim: int = 3) -> np.ndarray:
-    """Structuring element: ball/disk of radius ``size`` voxels, cube of side ``size`` voxels.
+    """Structuring element: ball/disk of radius ``size`` voxels, cube/square of side ``size`` voxels.
 
-    A disk lies in the plane perpendicular to axis ``dim`` (default 2: axial disk).
+    A disk or square lies in the plane perpendicular to axis ``dim`` (default 2: axial).
     """
     if shape not in SHAPES:
         from spinalcordtoolbox.utils.cli import choice_error
         raise choice_error("shape", shape, SHAPES)
-    if size < 0 or (shape == "cube" and size < 1):
+    if size < 0 or (shape in ("cube", "square") and size < 1):
         raise MathError(f"Invalid structuring element size {size}")
     if shape == "cube":
         return np.ones((size,) * ndim, dtype=bool)
+    if shape == "square":
+        # the 2-D cube: a size x size square in the plane perpendicular to ``dim``
+        side = [size] * 3
+        side[2 if dim is None else dim] = 1
+        return np.ones(side, dtype=bool)
     r = int(size)
     grid = np.mgrid[tuple(slice(-r, r + 1) for _ in range(3))]
     dist2 = np.sum(grid ** 2, axis=0)
@@ -234,17 +253,35 @@ def parse_denoise(text: str) -> tuple[int, int]:
     return patch, block
 
 
-def denoise_nlmeans(data: np.ndarray, patch_radius=1, block_radius=5) -> np.ndarray:
-    """Non-local means denoising (dipy, Rician noise model, noise sigma estimated from data)."""
-    from dipy.denoise.nlmeans import nlmeans
+def noise_sigma(data: np.ndarray, below=None) -> float:
+    """Noise standard deviation: of the values below ``below`` (the established
+    sct_denoising_onlm's -d rule, background voxels), else dipy's estimate_sigma."""
+    values = np.asarray(data, dtype=np.float64)
+    if below is not None:
+        background = values[values < below]
+        if background.size >= 10:
+            return float(background.std())
+        logger.warning("Fewer than 10 voxels below %g: noise estimated by dipy instead", below)
     from dipy.denoise.noise_estimate import estimate_sigma
 
-    values = data.astype(np.float64)
     sigma = estimate_sigma(values, N=0)
-    sigma = float(np.atleast_1d(sigma)[0]) if values.ndim == 3 else sigma
+    return float(np.atleast_1d(sigma)[0])
+
+
+def denoise_nlmeans(data: np.ndarray, patch_radius=1, block_radius=5, sigma=None, rician=True) -> np.ndarray:
+    """Non-local means denoising (dipy); ``sigma`` None: estimated by dipy's estimate_sigma.
+
+    The block radius is lowered to fit images smaller than the block (dipy needs it).
+    """
+    from dipy.denoise.nlmeans import nlmeans
+
+    values = data.astype(np.float64)
+    if sigma is None:
+        sigma = noise_sigma(values)
+    block_radius = max(1, min(block_radius, (min(values.shape[:3]) - 1) // 2))
     # one thread: dipy's multithreaded blockwise nlmeans gives different results run to run
-    return nlmeans(values, sigma=sigma, patch_radius=patch_radius, block_radius=block_radius,
-                   rician=True, num_threads=1)
+    return nlmeans(values, sigma=float(sigma), patch_radius=patch_radius, block_radius=block_radius,
+                   rician=rician, num_threads=1)
 
 
 def symmetrize(data: np.ndarray, axis: int) -> np.ndarray:
@@ -302,57 +339,206 @@ def apply_operation(img, op: str, value, percent=False, shape="ball", dim=None):
     ``value`` is the operation's argument: list of numbers/Images for arithmetic, the axis
     letter for mean/rms/std, (lower, upper) for thr, a threshold for bin, sigmas (mm) for
     smooth/laplacian... ``percent``: thresholds are percentiles of the image values.
+    The data type is numpy's result of the operation (see :func:`run_chain` for the rule
+    applied to saved outputs).
     """
-    from spinalcordtoolbox.image import Image, empty_like
+    from spinalcordtoolbox.image import empty_like
 
-    data = img.data
-    if op in ARITHMETIC_OPS:
-        operands = []
-        for v in value:
-            if isinstance(v, Image):
-                if v.data.shape != data.shape and v.data.shape != data.shape[:3]:
-                    raise MathError(f"Images have different shapes: {data.shape} (input) and "
-                                    f"{v.data.shape} ({v.absolutepath})")
-                operands.append(v.data)
-            else:
-                operands.append(v)
-        out = arithmetic(data, op, operands)
-    elif op in ("mean", "rms", "std"):
-        out = reduce_along(data, op, value)
-    elif op in ("bin", "thr", "uthr"):
-        if op == "bin":
-            out = binarize(data, percentile_value(data, value) if percent else value)
-        else:
-            lower, upper = value if op == "thr" else (None, value)
-            if percent:
-                lower = None if lower is None else percentile_value(data, lower)
-                upper = None if upper is None else percentile_value(data, upper)
-            out = threshold(data, lower, upper)
-    elif op == "otsu":
-        out = otsu(data, value)
-    elif op == "adap":
-        if len(value) != 2:
-            raise MathError("-adap needs two values: block size and offset, e.g. 7,0")
-        out = adaptive_threshold(_require_3d(img).data, int(value[0]), value[1])
-    elif op in ("dilate", "erode"):
-        out = morphology(data, op, shape, value, dim)
-    elif op == "smooth":
-        out = smooth(data, value, img.pixdim)
-    elif op == "laplacian":
-        out = laplacian(data, value, img.pixdim)
-    elif op == "denoise":
-        patch, block = parse_denoise(value)
-        out = denoise_nlmeans(_require_3d(img).data, patch, block)
-    elif op == "symmetrize":
-        out = symmetrize(data, value)
-    elif op == "type":
-        out = data.copy()
-    else:
-        raise MathError(f"Unknown operation {op}")
+    out = _apply_array(img.data, op, value, img.pixdim, percent=percent, shape=shape, dim=dim)
     result = empty_like(img, np.ascontiguousarray(out))
     result.absolutepath = None
     return result
 
 
-def _require_3d(img):
-    return img.copy().require_3d("input image")
+def _operand_data(data, value):
+    from spinalcordtoolbox.image import Image
+
+    operands = []
+    for v in value:
+        if isinstance(v, Image):
+            if v.data.shape != data.shape and v.data.shape != data.shape[:3]:
+                raise MathError(f"Images have different shapes: {data.shape} (input) and "
+                                f"{v.data.shape} ({v.absolutepath})")
+            operands.append(v.data)
+        else:
+            operands.append(v)
+    return operands
+
+
+def _apply_array(data, op: str, value, pixdim, percent=False, shape="ball", dim=None):
+    if op in ARITHMETIC_OPS:
+        if not value and op in ("add", "mul"):
+            # the established tool's shorthand: -add / -mul without operand reduce a 4-D image along t
+            if data.ndim != 4:
+                raise MathError(f"-{op} without a number or image needs a 4-D input (it {op}s its volumes)")
+            return (np.sum if op == "add" else np.prod)(data.astype(np.float64), axis=3)
+        return arithmetic(data, op, _operand_data(data, value))
+    if op in ("mean", "rms", "std"):
+        return reduce_along(data, op, value)
+    if op == "bin":
+        return binarize(data, percentile_value(data, value) if percent else value)
+    if op in ("thr", "uthr"):
+        lower, upper = value if op == "thr" and isinstance(value, tuple) else (
+            (value, None) if op == "thr" else (None, value))
+        if percent:
+            lower = None if lower is None else percentile_value(data, lower)
+            upper = None if upper is None else percentile_value(data, upper)
+        return threshold(data, lower, upper)
+    if op == "percent":
+        return binarize(data, percentile_value(data, value))
+    if op == "otsu":
+        return otsu(data, value)
+    if op == "otsu_median":
+        if len(value) != 2:
+            raise MathError("-otsu-median needs two values: filter radius and passes, e.g. 3,5")
+        return otsu_median(_squeeze_3d(data), int(value[0]), int(value[1]))
+    if op == "adap":
+        if len(value) != 2:
+            raise MathError("-adap needs two values: block size and offset, e.g. 7,0")
+        return adaptive_threshold(_squeeze_3d(data), int(value[0]), value[1])
+    if op in ("dilate", "erode"):
+        return morphology(data, op, shape, value, dim)
+    if op == "smooth":
+        return smooth(data, value, pixdim)
+    if op == "laplacian":
+        return laplacian(data, value, pixdim)
+    if op == "denoise":
+        patch, block = parse_denoise(value)
+        return denoise_nlmeans(_squeeze_3d(data), patch, block)
+    if op == "symmetrize":
+        return symmetrize(data, value)
+    if op == "type":
+        return data.copy()
+    raise MathError(f"Unknown operation {op}")
+
+
+def _squeeze_3d(data):
+    if data.ndim > 3 and all(s == 1 for s in data.shape[3:]):
+        data = data.reshape(data.shape[:3])
+    if data.ndim != 3:
+        raise MathError(f"The input image must be 3-D, got a {data.ndim}-D image {data.shape} "
+                        "(use -volumewise 1 to process each volume of a 4-D image)")
+    return data
+
+
+# ------------------------------------------------------------ chains and output types
+MASK_OPS = ("bin", "percent", "otsu", "otsu_median", "adap")
+FLOAT_OPS = ("div", "mean", "rms", "std", "smooth", "laplacian", "denoise", "symmetrize")
+#: integer types tried, in order, when a result does not fit its nominal type (int64 is
+#: avoided: several NIfTI readers refuse it)
+_WIDER = (np.uint8, np.int16, np.uint16, np.int32)
+
+
+def _is_integer_operand(v) -> bool:
+    from spinalcordtoolbox.image import Image
+
+    if isinstance(v, Image):
+        return v.data.dtype.kind in "iub"
+    return float(v).is_integer()
+
+
+def nominal_dtype(in_dtype, steps) -> np.dtype:
+    """The output type a chain of operations gives, before looking at the values.
+
+    The established toolbox's convention, written as one rule:
+    - masks (-bin, -percent, -otsu, -otsu-median, -adap) are uint8;
+    - -div and the statistics/filters (-mean, -rms, -std, -smooth, -laplacian, -denoise,
+      -symmetrize) give float64 on integer data (a float input keeps its float type);
+    - -add/-sub/-mul of integers stay integer with numpy's promotion of the operands' types,
+      and a subtraction from unsigned data goes signed (uint8 - uint8 -> int16, uint16 -> int32)
+      so that negative results are kept;
+    - a non-integer number (-add 0.5) makes the result float64;
+    - -thr/-uthr, -dilate/-erode keep the type.
+    """
+    from spinalcordtoolbox.image import Image
+
+    dt = np.dtype(in_dtype)
+    if dt.kind == "b":
+        dt = np.dtype(np.uint8)
+    for op, value in steps:
+        if op in MASK_OPS:
+            dt = np.dtype(np.uint8)
+        elif op in FLOAT_OPS:
+            dt = dt if dt.kind == "f" else np.dtype(np.float64)
+        elif op in ARITHMETIC_OPS:
+            if dt.kind == "f":
+                continue
+            if not all(_is_integer_operand(v) for v in value):
+                dt = np.dtype(np.float64)
+                continue
+            for v in value:
+                if isinstance(v, Image):
+                    dt = np.promote_types(dt, v.data.dtype if v.data.dtype.kind != "b" else np.uint8)
+            if op == "sub" and dt.kind == "u":
+                dt = np.promote_types(dt, np.int8)
+            if not value and op == "add":   # sum of the volumes of a 4-D image
+                dt = np.promote_types(dt, np.int32)
+    if dt == np.int64 or dt == np.uint64 or dt == np.uint32:
+        dt = np.dtype(np.float64)
+    return dt
+
+
+def fit_dtype(data: np.ndarray, dtype) -> np.ndarray:
+    """Cast ``data`` to ``dtype``, widening the integer type if the values do not fit.
+
+    Never wraps, clips or rounds silently: non-integer values or a range no listed integer
+    type holds give float64, and any widening is logged.
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return data.astype(dtype, copy=False)
+    finite = np.isfinite(data) if data.dtype.kind == "f" else None
+    if finite is not None and (not finite.all() or not np.all(np.mod(data, 1) == 0)):
+        logger.info("The result holds non-integer values: saved as float64 instead of %s", dtype.name)
+        return data.astype(np.float64)
+    lo, hi = (float(data.min()), float(data.max())) if data.size else (0.0, 0.0)
+    candidates = [dtype] + [np.dtype(t) for t in _WIDER if np.can_cast(dtype, t)]
+    for cand in candidates:
+        info = np.iinfo(cand)
+        if info.min <= lo and hi <= info.max:
+            if cand != dtype:
+                logger.info("Values in [%g, %g] do not fit in %s: saved as %s", lo, hi, dtype.name, cand.name)
+            return data.astype(cand)
+    logger.info("Values in [%g, %g] do not fit in an integer type: saved as float64", lo, hi)
+    return data.astype(np.float64)
+
+
+def run_chain(img, steps, shape="ball", dim=None, percent=False, volumewise=False, dtype=None):
+    """Apply ``steps`` = [(operation, value), ...] to an Image in the order given.
+
+    Arithmetic is done in float64 (uint8 0 - 1 is -1, never 255). The result's type follows
+    :func:`nominal_dtype`, widened by :func:`fit_dtype` if the values need it; ``dtype``
+    forces a type (refused if the values do not fit). ``volumewise``: a 4-D image is split
+    into its 3-D volumes, each processed alone, and the results stacked back along t.
+    ``percent``: -bin/-thr/-uthr values are percentiles of the current image values.
+    Returns a new Image on the input's grid (3-D when the chain reduces t).
+    """
+    from spinalcordtoolbox.image import empty_like
+
+    if not steps:
+        raise MathError("No operation given (see -h)")
+    for op, _ in steps[:-1]:
+        if op in SIMILARITY_OPS:
+            raise MathError(f"-{op}: a similarity metric can only be the last operation")
+    data = img.data
+    if volumewise:
+        if data.ndim != 4:
+            raise MathError("-volumewise 1 needs a 4-D input image")
+        volumes = [data[..., t] for t in range(data.shape[3])]
+    else:
+        volumes = [data]
+    outs = []
+    for vol in volumes:
+        cur = vol.astype(np.float64) if vol.dtype.kind in "iub" else vol
+        for op, value in steps:
+            cur = _apply_array(cur, op, value, img.pixdim, percent=percent, shape=shape, dim=dim)
+            if cur.dtype.kind in "iub":   # masks: later arithmetic must not wrap either
+                cur = cur.astype(np.float64)
+        outs.append(np.asarray(cur))
+    out = np.stack(outs, axis=3) if volumewise else outs[0]
+    nominal = nominal_dtype(img.data.dtype, steps)
+    result = empty_like(img, np.ascontiguousarray(fit_dtype(out, nominal)))
+    result.absolutepath = None
+    if dtype:
+        result.change_type(dtype)
+    return result

@@ -145,3 +145,18 @@ def format_info_label(info: InfoLabel, title="Template labels") -> str:
                 "# Keyword=MAPLabels (Please DO NOT change this line)", "# Name, IDgroup"]
         out += [f"{name}, {g}" for name, g in info.map_clusters]
     return "\n".join(out) + "\n"
+
+
+#: where sct_warp_template writes the warped vertebral levels (relative to the working folder):
+#: the established toolbox's default -vertfile
+WARPED_LEVELS = Path("label") / "template" / "PAM50_levels.nii.gz"
+
+
+def find_warped_levels(*near) -> Path | None:
+    """The warped template's vertebral levels (``label/template/PAM50_levels.nii.gz``) in the
+    working folder, else beside any of ``near`` (e.g. the input segmentation); None if absent."""
+    folders = [Path.cwd()] + [Path(p).resolve().parent for p in near if p]
+    for folder in folders:
+        if (folder / WARPED_LEVELS).is_file():
+            return folder / WARPED_LEVELS
+    return None

@@ -85,15 +85,22 @@ def _slice_centre(seg_rpi: Image, z: int):
     return np.rint(np.average(xy, axis=0, weights=w)).astype(int)
 
 
-def create_labels_along_seg(seg: Image, zv) -> Image:
-    """Labels at the segmentation's centre of mass in RPI slices z (z=-1: mid slice of the seg)."""
+def create_labels_along_seg(seg: Image, zv, mid="image") -> Image:
+    """Labels at the segmentation's centre of mass in RPI slices z.
+
+    z = -1 is the mid slice: with ``mid="image"`` (the established toolbox's convention, used by
+    -create-seg-mid) the image's middle slice round(nz / 2) along I-S; with ``mid="segmentation"``
+    the middle of the segmentation's extent.
+    """
     seg_rpi = _rpi(seg.copy().require_3d("segmentation"))
     zs = np.unique(np.nonzero(seg_rpi.data)[2])
     if not len(zs):
         raise LabelError("The segmentation is empty")
     out = _label_image(seg_rpi)
     for z, v in zv:
-        z = int(round((zs[0] + zs[-1]) / 2)) if z == -1 else int(z)
+        if z == -1:
+            z = int(np.round(seg_rpi.data.shape[2] / 2)) if mid == "image" else int(round((zs[0] + zs[-1]) / 2))
+        z = int(z)
         if not 0 <= z < seg_rpi.data.shape[2]:
             raise LabelError(f"Slice z={z} is outside the image (0 to {seg_rpi.data.shape[2] - 1}, RPI)")
         x, y = _slice_centre(seg_rpi, z)
@@ -101,8 +108,12 @@ def create_labels_along_seg(seg: Image, zv) -> Image:
     return _back(out, seg)
 
 
-def cubic_to_point(img: Image) -> Image:
-    """Each label value (a blob of voxels) becomes one voxel at the blob's centre of mass."""
+def cubic_to_point(img: Image, on_blob=False) -> Image:
+    """Each label value (a blob of voxels) becomes one voxel at the blob's centre of mass.
+
+    The centre is rounded to the nearest voxel (numpy rounding, as the established toolbox), which
+    may lie outside a curved blob; ``on_blob``: take the blob's voxel nearest to the centre instead.
+    """
     img = img.copy().require_3d("label image")
     out = _label_image(img, dtype=img.data.dtype)
     values = np.unique(img.data[img.data != 0])
@@ -110,7 +121,10 @@ def cubic_to_point(img: Image) -> Image:
         raise LabelError("The label image is empty")
     for v in values:
         idx = np.argwhere(img.data == v)
-        centre = idx[np.argmin(np.sum((idx - idx.mean(axis=0)) ** 2, axis=1))]  # a voxel of the blob
+        if on_blob:
+            centre = idx[np.argmin(np.sum((idx - idx.mean(axis=0)) ** 2, axis=1))]
+        else:
+            centre = np.round(idx.mean(axis=0)).astype(int)
         out.data[tuple(centre)] = v
     return out
 
@@ -230,7 +244,8 @@ def labelize_from_discs(seg: Image, discs: Image) -> Image:
 
 
 def vertebral_body_points(labeled_seg: Image, levels=None) -> Image:
-    """One point per vertebral level at the mid slice of that level, at the cord's centre of mass."""
+    """One point per vertebral level at the centre of mass of that level's voxels (RPI grid,
+    rounded to the nearest voxel, as the established toolbox)."""
     seg_rpi = _rpi(labeled_seg.copy().require_3d("labeled segmentation"))
     data = np.rint(seg_rpi.data).astype(int)
     present = sorted(set(np.unique(data).tolist()) - {0})
@@ -240,10 +255,7 @@ def vertebral_body_points(labeled_seg: Image, levels=None) -> Image:
     _check_present(Image(data.astype(np.int32)), levels)
     out = _label_image(seg_rpi, dtype=np.uint8)
     for level in levels:
-        zs = np.unique(np.nonzero(data == level)[2])
-        z = int(zs[len(zs) // 2])
-        xy = np.argwhere(data[:, :, z] == level)
-        x, y = np.rint(xy.mean(axis=0)).astype(int)
+        x, y, z = np.round(np.argwhere(data == level).mean(axis=0)).astype(int)
         out.data[x, y, z] = level
     return _back(out, labeled_seg)
 

@@ -17,12 +17,23 @@ def get_parser():
     m = parser.mandatory
     m.add_argument("-m", metavar="<file>", type=input_file, required=True,
                    help="Binary lesion mask. Example: t2_lesion.nii.gz")
-    m.add_argument("-s", metavar="<file>", type=input_file, required=True,
-                   help="Spinal cord segmentation, same grid as -m.")
     o = parser.optional
+    o.add_argument("-s", metavar="<file>", type=input_file,
+                   help="Spinal cord segmentation, same grid as -m. Without it only the lesion "
+                        "volume is measured (length, diameter, damage ratio and tissue bridges need "
+                        "the cord).")
+    o.add_argument("-i", metavar="<file>", type=input_file,
+                   help="Image on the grid of -m (e.g. t2.nii.gz): mean and standard deviation of "
+                        "its values within each lesion (columns mean_<name>, std_<name>); also the "
+                        "background of the QC report.")
     o.add_argument("-f", metavar="<folder>", type=input_folder,
                    help="Template warped to the subject (sct_warp_template output, e.g. label/): "
                         "template/*_levels.nii.gz and atlas/ with info_label.txt.")
+    o.add_argument("-nli-slice", metavar="<int>", type=int, dest="nli_slice",
+                   help="Axial slice (RPI numbering, inferior to superior) of the neurological level "
+                        "of injury. When the lesion mask is empty, the tissue bridges are measured "
+                        "there: the cord's midsagittal AP diameter, half of it dorsal and ventral. "
+                        "Needs -s.")
     o.add_argument("-ofolder", metavar="<folder>", default=".",
                    help="Output folder. Default: current folder")
     parser.add_qc_args()
@@ -44,24 +55,30 @@ def _run(args):
     out_xlsx = os.path.join(args.ofolder, stem + "_analysis.xlsx")
     check_not_input(out_label)
     check_not_input(out_xlsx)
-    result = analyze_lesions(Image(args.m), Image(args.s), template_dir=args.f)
+    result = analyze_lesions(Image(args.m), Image(args.s) if args.s else None, template_dir=args.f,
+                             im_intensity=Image(args.i) if args.i else None, nli_slice=args.nli_slice)
     os.makedirs(args.ofolder, exist_ok=True)
     write_xlsx(result, out_xlsx)
     result["label_image"].save(out_label)
     print(f"{result['count']} lesion(s), total volume {result['total_volume']:.1f} mm3")
+    if result.get("nli"):
+        nli = result["nli"]
+        print(f"  NLI slice {nli['nli_slice']}: cord AP diameter {nli['sc_ap_diameter [mm]']:.2f} mm "
+              f"(dorsal and ventral bridges {nli['dorsal_bridge_width [mm]']:.2f} mm)")
     for r in result["lesions"]:
-        ratio = r["max_axial_damage_ratio []"]
+        ratio, length = r["max_axial_damage_ratio []"], r["length [mm]"]
         print(f"  lesion {r['label']}: volume {r['volume [mm3]']:.1f} mm3, length "
-              f"{r['length [mm]']:.1f} mm, max axial damage ratio "
+              f"{'n/a' if length is None else f'{length:.1f} mm'}, max axial damage ratio "
               f"{'n/a' if ratio is None else f'{ratio:.2f}'}")
     print(f"Saved {out_xlsx}")
     if args.qc:
         from spinalcordtoolbox.reports.qc import generate_qc
 
-        generate_qc(args.qc_image or args.s, args.qc, process="sct_analyze_lesion", seg=out_label,
-                    command_line=" ".join(sys.argv), dataset=args.qc_dataset, subject=args.qc_subject)
-    display_viewer_syntax([args.qc_image or args.s, out_label], colormaps=["gray", "red-yellow"],
-                          opacities=[None, 0.7])
+        generate_qc(args.qc_image or args.i or args.s or args.m, args.qc, process="sct_analyze_lesion",
+                    seg=out_label, command_line=" ".join(sys.argv), dataset=args.qc_dataset,
+                    subject=args.qc_subject)
+    display_viewer_syntax([args.qc_image or args.i or args.s or args.m, out_label],
+                          colormaps=["gray", "red-yellow"], opacities=[None, 0.7], verbose=args.v)
 
 
 def main(argv=None):

@@ -5,7 +5,8 @@ from spinalcordtoolbox.utils.cli import SCTArgumentParser, run_command
 def get_parser():
     parser = SCTArgumentParser(
         description="Check that the toolbox's dependencies, compute device, data and models are "
-                    "installed. Exits with a non-zero code when something required is missing.")
+                    "installed. Exits with a non-zero code when something required is missing.",
+        allow_no_args=True)
     parser.optional.add_argument("-short", action="store_true", help="Only print problems.")
     parser.add_common_args()
     return parser

@@ -2,6 +2,10 @@
 from spinalcordtoolbox.utils.cli import SCTArgumentParser, display_open, input_file, run_command
 
 
+def _flag(text):
+    return int(int(text) != 0)
+
+
 def get_parser():
     parser = SCTArgumentParser(
         description="Compute the adapted spinal cord occupation ratio (aSCOR): cord cross-sectional "
@@ -15,9 +19,11 @@ def get_parser():
                    help="Spinal canal segmentation (cord + CSF), same grid as -i-SC.")
     o = parser.optional
     o.add_argument("-vertfile", metavar="<file>", type=input_file,
-                   help="Vertebral level image, same grid (needed for -perlevel and -vert).")
-    o.add_argument("-perlevel", metavar="<int>", type=int, choices=[0, 1], default=0,
-                   help="One row per vertebral level. Default: 0")
+                   help="Vertebral level image, same grid (for -perlevel and -vert). Default: the "
+                        "warped template's label/template/PAM50_levels.nii.gz when it exists.")
+    o.add_argument("-perlevel", metavar="<int>", type=_flag, default=0,
+                   help="1 (any non-zero value, e.g. -1 as in the course): one row per vertebral "
+                        "level. Default: 0")
     o.add_argument("-perslice", metavar="<int>", type=int, choices=[0, 1], default=0,
                    help="One row per slice. Default: 0")
     o.add_argument("-z", metavar="<str>", help="Slice range, e.g. 5:20.")
@@ -34,8 +40,16 @@ def _run(args):
     from spinalcordtoolbox.utils.fs import check_not_input
 
     check_not_input(args.o)
+    vertfile = args.vertfile
+    if vertfile is None and (args.perlevel or args.vert):
+        from spinalcordtoolbox.template import WARPED_LEVELS, find_warped_levels
+
+        vertfile = find_warped_levels(args.i_SC)
+        if vertfile is None:
+            raise ValueError(f"-perlevel and -vert need vertebral levels: give -vertfile, or run "
+                             f"sct_warp_template first so that ./{WARPED_LEVELS.as_posix()} exists")
     rows, _ = compute_ascor(Image(args.i_SC), Image(args.i_canal),
-                            im_vertfile=Image(args.vertfile) if args.vertfile else None,
+                            im_vertfile=Image(vertfile) if vertfile else None,
                             perlevel=bool(args.perlevel), perslice=bool(args.perslice),
                             z=args.z, vert=args.vert)
     write_results_csv(args.o, rows, COLUMNS, filename=args.i_SC)

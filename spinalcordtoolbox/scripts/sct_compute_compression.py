@@ -15,13 +15,20 @@ def get_parser():
     m.add_argument("-i", metavar="<file>", type=input_file, required=True,
                    help="Spinal cord segmentation. Example: t2_seg.nii.gz")
     m.add_argument("-l", metavar="<file>", type=input_file, required=True,
-                   help="Compression labels: one point per compression, same grid as -i.")
+                   help="Compression labels: one point per compression, same grid as -i (with "
+                        "-mode lesion: a lesion mask).")
     o = parser.optional
     o.add_argument("-vertfile", metavar="<file>", type=input_file,
                    help="Vertebral level image (labeled segmentation), same grid as -i. Needed "
                         "for -normalize-hc 1; gives the level of each compression.")
     o.add_argument("-metric", metavar="<str>", default="diameter_AP",
-                   help=f"Metric: {', '.join(METRICS)}. Default: diameter_AP")
+                   help=f"Metric: {', '.join(METRICS)}. diameter_AP is measured along the cord's AP "
+                        "mid-line (see sct_process_segmentation). Default: diameter_AP")
+    o.add_argument("-mode", metavar="<str>", default="compression",
+                   help="compression: -l holds one point per compression site. lesion: -l is a "
+                        "lesion mask; each lesion is a site, mi is taken on its centre slice and "
+                        "the non-compressed slabs start -distance above its top and below its "
+                        "bottom. Default: compression")
     o.add_argument("-normalize-hc", metavar="<int>", type=int, choices=[0, 1], default=0,
                    help="Normalise by healthy controls at the same PAM50 slices. Default: 0")
     o.add_argument("-sex", metavar="<str>", choices=["F", "M"],
@@ -48,16 +55,19 @@ def _run(args):
 
     if args.metric not in METRICS:
         raise choice_error("metric", args.metric, METRICS)
+    if args.mode not in ("compression", "lesion"):
+        raise choice_error("mode", args.mode, ("compression", "lesion"))
     check_not_input(args.o)
     results = compute_compression(
         Image(args.i), Image(args.l), Image(args.vertfile) if args.vertfile else None,
         metric=args.metric, normalize_hc=bool(args.normalize_hc), sex=args.sex,
-        age=tuple(args.age) if args.age else None, distance=args.distance, extent=args.extent)
+        age=tuple(args.age) if args.age else None, distance=args.distance, extent=args.extent,
+        mode=args.mode)
     name = f"{args.metric}_ratio"
-    columns = ["Compression Level", "Slice (I->S)", name]
+    columns = ["compression_level", "Slice (I->S)", name]
     if args.normalize_hc:
         columns.append(f"{name}_PAM50_normalized")
-    rows = [{"Compression Level": r["level"], "Slice (I->S)": r["slice"], name: r["ratio"],
+    rows = [{"compression_level": r["level"], "Slice (I->S)": r["slice"], name: r["ratio"],
              f"{name}_PAM50_normalized": r.get("ratio_norm")} for r in results]
     for r in results:
         extra = f", normalised {r['ratio_norm']:.1f} %" if "ratio_norm" in r else ""

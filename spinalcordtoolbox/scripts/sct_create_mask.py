@@ -19,8 +19,15 @@ def get_parser():
              "  centerline,<file>: segmentation or centerline (fitted, extended to all slices)\n"
              "Default: center")
     parser.optional.add_argument("-size", metavar="<size>", default="41",
-                                 help="Diameter (box: side; gaussian: FWHM) in voxels, or in mm with the "
-                                      "suffix mm (e.g. 35mm). Default: 41")
+                                 help="Size in voxels, or in mm with the suffix mm (e.g. 35mm). As the "
+                                      "established toolbox: n voxels give a radius r = ceil((n-1)/2) "
+                                      "voxels (box: |dx| <= r, so -size 20 is 21x21 voxels; gaussian: "
+                                      "sigma = r voxels). Default: 41")
+    parser.optional.add_argument("-exact-mm", metavar="<int>", type=int, choices=(0, 1), default=0,
+                                 help="1: sizes are exact physical diameters instead (box side, cylinder "
+                                      "diameter, gaussian full width at half maximum, in mm whatever the "
+                                      "voxel size) and 'center' is the geometric centre of the field of "
+                                      "view. Default: 0")
     parser.optional.add_argument("-f", choices=("cylinder", "box", "gaussian"), default="cylinder",
                                  help="Shape of the mask. Default: cylinder")
     parser.optional.add_argument("-o", metavar="<file>",
@@ -60,7 +67,8 @@ def _run(args):
 
     img = Image(args.i)
     method, arg = _parse_position(args.p)
-    mask = create_mask(img, method, arg, size=args.size, kind=args.f)
+    mask = create_mask(img, method, arg, size=args.size, kind=args.f,
+                       convention="exact" if args.exact_mm else "established")
     stem, ext = split_ext(args.i)
     fname_out = args.o or f"mask_{stem}{ext or '.nii.gz'}"
     mask.save(fname_out)

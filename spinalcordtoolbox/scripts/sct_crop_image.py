@@ -5,6 +5,10 @@ from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_synta
                                          run_command)
 
 
+def _dilation(text):
+    return list_type("x" if "x" in text else ",", int)(text)
+
+
 def get_parser():
     parser = SCTArgumentParser(
         description="Crop an image. Bounds are inclusive voxel indices; negative values count from the "
@@ -18,9 +22,16 @@ def get_parser():
     parser.optional.add_argument("-m", metavar="<file>", type=input_file,
                                  help="Crop to the bounding box of this mask (same grid as -i).")
     parser.optional.add_argument("-ref", metavar="<file>", type=input_file,
-                                 help="Crop to the field of view of this image.")
-    parser.optional.add_argument("-dilate", metavar="<int list>", type=list_type(",", int), default=[0],
-                                 help="With -m: enlarge the box by this many voxels (one value or x,y,z).")
+                                 help="Crop to the extent of this image: the voxels whose centre lies between "
+                                      "its first and last voxel centres, on non-zero voxels (as the "
+                                      "established toolbox).")
+    parser.optional.add_argument("-ref-extent", choices=("centres", "edges"), default="centres",
+                                 help="'edges': keep every voxel whose centre lies within the reference's "
+                                      "field of view (its outer voxel edges; half a reference voxel more on "
+                                      "each side, zeros included). Default: centres")
+    parser.optional.add_argument("-dilate", metavar="<int list>", type=_dilation, default=[0],
+                                 help="With -m: enlarge the box by this many voxels: one value, or x,y,z "
+                                      "(also written 5x5x0).")
     parser.optional.add_argument("-b", metavar="<float>", type=float,
                                  help="Do not cut: set voxels outside the box to this value instead.")
     parser.add_common_args()
@@ -38,7 +49,7 @@ def _run(args):
     if (args.m or args.ref) and any(v is not None for v in bounds.values()):
         raise ValueError("Give index bounds, -m or -ref, not several")
     out = crop_with(img, mask=Image(args.m) if args.m else None, ref=Image(args.ref) if args.ref else None,
-                    dilate=args.dilate, background=args.b, **bounds)
+                    dilate=args.dilate, background=args.b, ref_extent=args.ref_extent, **bounds)
     fname_out = args.o or add_suffix(os.path.basename(args.i), "_crop")
     out.save(fname_out)
     display_viewer_syntax([fname_out], verbose=args.v)

@@ -36,7 +36,8 @@ def get_parser():
     parser.optional.add_argument("-soft-ms-lesion", action="store_true",
                                  help="lesion_ms only: write the soft (probability) lesion map.")
     parser.optional.add_argument("-step1-only", metavar="<int>", type=int, choices=[0, 1], default=0,
-                                 help="totalspineseg only: run step 1 only.")
+                                 nargs="?", const=1,
+                                 help="totalspineseg only: run step 1 only (-step1-only alone means 1).")
     parser.optional.add_argument("-install", action="store_true",
                                  help="Install the models of TASK and exit.")
     parser.optional.add_argument("-custom-url", metavar="<url>", nargs="+",

@@ -21,10 +21,11 @@ def get_parser():
                      help="Create labels on the grid of -i, e.g. 12,34,32,1:12,35,33,2.")
     ops.add_argument("-create-add", metavar="<x,y,z,v:...>", help="Add labels to those of -i.")
     ops.add_argument("-create-seg", metavar="<z,v:...>",
-                     help="Labels at the cord centre of slices z of the segmentation -i (z=-1: its mid "
+                     help="Labels at the cord centre of slices z of the segmentation -i (z=-1: the image's mid "
                           "slice), e.g. 5,1:14,2.")
     ops.add_argument("-create-seg-mid", metavar="<int>", type=float,
-                     help="One label of this value at the mid slice of the segmentation -i.")
+                     help="One label of this value on the cord (centre of mass) in the image's middle "
+                          "I-S slice, round(nz/2), as the established toolbox.")
     ops.add_argument("-cubic-to-point", action="store_true",
                      help="Reduce each label blob to one voxel at its centre of mass.")
     ops.add_argument("-disc", metavar="<file>", type=input_file,
@@ -47,6 +48,7 @@ def get_parser():
                      help="Print the distances (mm) between labels of -i and this reference.")
     parser.optional.add_argument("-o", metavar="<file>", default="labels.nii.gz",
                                  help="Output image. Default: labels.nii.gz")
+    parser.add_qc_args()
     parser.add_common_args()
     return parser
 
@@ -99,6 +101,11 @@ def _run(args):
     else:
         out = labels.continuous_vertebral_levels(img)
     out.save(args.o)
+    if args.qc:
+        from spinalcordtoolbox.reports.qc import generate_qc
+        generate_qc(args.i, args.qc, process="sct_label_utils", seg=args.o,
+                    command_line=" ".join(["sct_label_utils"] + sys.argv[1:]), dataset=args.qc_dataset,
+                    subject=args.qc_subject)
     display_viewer_syntax([args.i, args.o], colormaps=["gray", "subcortical"], verbose=args.v)
 
 

@@ -1,83 +1,113 @@
-"""sct_maths: mathematical operations on images (one operation per call)."""
+"""sct_maths: mathematical operations on images, chained in the order given."""
+import argparse
 import sys
 
 from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, input_file, list_type,
                                          run_command)
 
-IMAGE_OPS = ("add", "sub", "mul", "div", "mean", "rms", "std", "bin", "thr", "uthr", "otsu", "adap",
-             "dilate", "erode", "smooth", "laplacian", "denoise", "symmetrize", "type")
-VALUE_OPS = ("mi", "minorm", "corr")
+DTYPES = ("uint8", "int8", "int16", "uint16", "int32", "uint32", "float32", "float64")
+
+
+class _Step(argparse.Action):
+    """Record each operation with its value in ``args.steps``, in command-line order."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if getattr(namespace, "steps", None) is None:
+            namespace.steps = []
+        namespace.steps.append((self.dest, values))
+
+
+class _Percent(argparse.Action):
+    """``-percent N``: binarize above the N-th percentile; bare ``-percent``: -bin/-thr/-uthr
+    values are percentiles."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if values is None:
+            namespace.percent = True
+        else:
+            _Step.__call__(self, parser, namespace, values, option_string)
 
 
 def get_parser():
     parser = SCTArgumentParser(
-        description="Perform mathematical operations on images. One operation per call (run the "
-                    "command again to chain operations). Results equal numpy/scipy on the same "
-                    "arrays; arithmetic results are stored as floats when needed (never silently "
-                    "truncated), binary results as uint8.")
+        description="Perform mathematical operations on images. Operations are applied in the order "
+                    "given, e.g. '-sub b.nii.gz -thr 0' or '-add 10 -mul 2'. Arithmetic is done in "
+                    "floating point (uint8 0 - 1 gives -1, never 255). Output type, unless -type is "
+                    "given: masks (-bin, -percent, -otsu, -otsu-median, -adap) are uint8; -div and "
+                    "the statistics and filters give float64 on integer data; -add/-sub/-mul of "
+                    "integers stay integer (numpy's promotion of the operand types; subtracting from "
+                    "unsigned data goes signed: uint8 - uint8 -> int16); -thr, -uthr, -dilate, -erode "
+                    "keep the type. A result that does not fit its type is saved in a wider type "
+                    "(int16, int32, float64), never wrapped or clipped.")
+    parser.set_defaults(steps=None, percent=False)
     parser.mandatory.add_argument("-i", metavar="<file>", required=True, type=input_file,
                                   help="Input image.")
     parser.mandatory.add_argument("-o", metavar="<file>", required=True,
                                   help="Output image (.nii.gz), or text file for -mi/-minorm/-corr.")
+    parser.optional.add_argument("-volumewise", type=int, choices=(0, 1), default=0,
+                                 help="1: split a 4-D input into its 3-D volumes, apply the operations "
+                                      "to each volume and stack the results back. Default: 0")
     ops = parser.add_argument_group("BASIC OPERATIONS")
-    for name, verb in (("add", "Add"), ("sub", "Subtract"), ("mul", "Multiply by"), ("div", "Divide by")):
-        ops.add_argument(f"-{name}", metavar="<value|file>", nargs="+",
+    for name, verb, nargs in (("add", "Add", "*"), ("sub", "Subtract", "+"), ("mul", "Multiply by", "*"),
+                              ("div", "Divide by", "+")):
+        extra = (" Without a value on a 4-D image: the " + ("sum" if name == "add" else "product") +
+                 " of its volumes.") if nargs == "*" else ""
+        ops.add_argument(f"-{name}", metavar="<value|file>", nargs=nargs, action=_Step,
                          help=f"{verb} one or more numbers or images (same shape as -i; a 3-D image "
-                              f"applies to every volume of a 4-D input), in the order given.")
+                              f"applies to every volume of a 4-D input).{extra}")
     for name, what in (("mean", "Average"), ("rms", "Root mean square"),
                        ("std", "Standard deviation (sample, ddof=1)")):
-        ops.add_argument(f"-{name}", choices=("x", "y", "z", "t"), help=f"{what} along a dimension.")
-    ops.add_argument("-symmetrize", type=int, choices=(0, 1, 2),
+        ops.add_argument(f"-{name}", choices=("x", "y", "z", "t"), action=_Step,
+                         help=f"{what} along a dimension.")
+    ops.add_argument("-symmetrize", type=int, choices=(0, 1, 2), action=_Step,
                      help="Average the image with its mirror along this axis.")
     thr = parser.add_argument_group("THRESHOLDING")
-    thr.add_argument("-bin", metavar="<float>", type=float,
+    thr.add_argument("-bin", metavar="<float>", type=float, action=_Step,
                      help="Binarize: 1 where the value is above the threshold, else 0.")
-    thr.add_argument("-thr", metavar="<float>", type=float, help="Set values below this to 0.")
-    thr.add_argument("-uthr", metavar="<float>", type=float, help="Set values above this to 0.")
-    thr.add_argument("-percent", action="store_true",
-                     help="-bin, -thr and -uthr values are percentiles (0-100) of the image values.")
-    thr.add_argument("-otsu", metavar="<int>", type=int,
+    thr.add_argument("-thr", metavar="<float>", type=float, action=_Step, help="Set values below this to 0.")
+    thr.add_argument("-uthr", metavar="<float>", type=float, action=_Step, help="Set values above this to 0.")
+    thr.add_argument("-percent", metavar="<int>", type=float, nargs="?", action=_Percent,
+                     help="With a value N: binarize above the N-th percentile of the image values. "
+                          "Without a value: the -bin, -thr and -uthr values are percentiles (0-100).")
+    thr.add_argument("-otsu", metavar="<int>", type=int, action=_Step,
                      help="Binarize with the Otsu threshold computed with this many histogram bins.")
-    thr.add_argument("-adap", metavar="<block,offset>", type=list_type(",", float),
+    thr.add_argument("-otsu-median", metavar="<size,iter>", type=list_type(",", int), action=_Step,
+                     dest="otsu_median",
+                     help="Mask by dipy's median_otsu: median filter of this radius (voxels) applied "
+                          "this many times, then Otsu threshold, e.g. 3,5.")
+    thr.add_argument("-adap", metavar="<block,offset>", type=list_type(",", float), action=_Step,
                      help="Adaptive threshold per axial slice (scikit-image threshold_local): block "
                           "size in voxels (odd) and offset, e.g. 7,0.")
     mor = parser.add_argument_group("MATHEMATICAL MORPHOLOGY")
-    mor.add_argument("-dilate", metavar="<int>", type=int,
+    mor.add_argument("-dilate", metavar="<int>", type=int, action=_Step,
                      help="Dilate with a structuring element of this size (radius for ball and disk, "
-                          "side for cube), in voxels.")
-    mor.add_argument("-erode", metavar="<int>", type=int, help="Erode (same element as -dilate).")
-    mor.add_argument("-shape", choices=("ball", "cube", "disk"), default="ball",
-                     help="Structuring element. Default: ball")
+                          "side for cube and square), in voxels.")
+    mor.add_argument("-erode", metavar="<int>", type=int, action=_Step,
+                     help="Erode (same element as -dilate).")
+    mor.add_argument("-shape", choices=("ball", "cube", "disk", "square"), default="ball",
+                     help="Structuring element; disk and square are 2-D (see -dim). Default: ball")
     mor.add_argument("-dim", type=int, choices=(0, 1, 2),
-                     help="For -shape disk: axis perpendicular to the disk. Default: 2")
+                     help="For -shape disk or square: axis perpendicular to the element. Default: 2")
     fil = parser.add_argument_group("FILTERING")
-    fil.add_argument("-smooth", metavar="<sigma>", type=list_type(",", float),
+    fil.add_argument("-smooth", metavar="<sigma>", type=list_type(",", float), action=_Step,
                      help="Gaussian smoothing, sigma in mm (one value, or x,y,z).")
-    fil.add_argument("-laplacian", metavar="<sigma>", type=list_type(",", float),
+    fil.add_argument("-laplacian", metavar="<sigma>", type=list_type(",", float), action=_Step,
                      help="Laplacian of Gaussian, sigma in mm (one value, or x,y,z).")
-    fil.add_argument("-denoise", metavar="<p=1,b=5>",
+    fil.add_argument("-denoise", metavar="<p=1,b=5>", action=_Step,
                      help="Non-local means denoising (dipy): p = patch radius, b = block radius "
-                          "in voxels, e.g. p=1,b=5.")
-    sim = parser.add_argument_group("SIMILARITY (value written to -o as text and printed)")
-    sim.add_argument("-mi", metavar="<file>", type=input_file, help="Mutual information with this image.")
-    sim.add_argument("-minorm", metavar="<file>", type=input_file, help="Normalized mutual information with this image.")
-    sim.add_argument("-corr", metavar="<file>", type=input_file, help="Pearson correlation with this image.")
+                          "in voxels, e.g. p=1,b=5 ('-denoise 1': defaults).")
+    sim = parser.add_argument_group("SIMILARITY (last operation; value written to -o as text and printed)")
+    sim.add_argument("-mi", metavar="<file>", type=input_file, action=_Step,
+                     help="Mutual information with this image.")
+    sim.add_argument("-minorm", metavar="<file>", type=input_file, action=_Step,
+                     help="Normalized mutual information with this image.")
+    sim.add_argument("-corr", metavar="<file>", type=input_file, action=_Step,
+                     help="Pearson correlation with this image.")
     misc = parser.add_argument_group("MISC")
-    misc.add_argument("-type", choices=("uint8", "int16", "int32", "float32", "float64", "uint16"),
+    misc.add_argument("-type", choices=DTYPES,
                       help="Output data type (refused if values do not fit).")
     parser.add_common_args(misc)
     return parser
-
-
-def _selected_operation(args):
-    given = [op for op in IMAGE_OPS + VALUE_OPS if getattr(args, op, None) is not None and op != "type"]
-    if not given:
-        if args.type:
-            return "type"
-        raise ValueError("No operation given (see -h)")
-    if len(given) > 1 and set(given) != {"thr", "uthr"}:
-        raise ValueError(f"Give one operation per call, got {', '.join('-' + g for g in given)}")
-    return "thr" if set(given) == {"thr", "uthr"} else given[0]
 
 
 def _operand(text):
@@ -97,22 +127,20 @@ def _run(args):
     from spinalcordtoolbox.image import Image
     from spinalcordtoolbox.utils.fs import atomic_write_text
 
-    op = _selected_operation(args)
+    steps = [(op, [_operand(v) for v in value] if op in sct_math.ARITHMETIC_OPS else value)
+             for op, value in (args.steps or [])]
+    if not steps and args.type:
+        steps = [("type", None)]
     img = Image(args.i)
-    if op in sct_math.SIMILARITY_OPS:
-        value = sct_math.similarity(img, Image(getattr(args, op)), op)
+    options = dict(shape=args.shape, dim=args.dim, percent=args.percent, volumewise=bool(args.volumewise))
+    if steps and steps[-1][0] in sct_math.SIMILARITY_OPS:
+        op, other = steps[-1]
+        base = sct_math.run_chain(img, steps[:-1], **options) if len(steps) > 1 else img
+        value = sct_math.similarity(base, Image(other), op)
         print(f"{op}: {value:.6g}")
         atomic_write_text(args.o, f"{value:.10g}\n")
         return
-    value = getattr(args, op)
-    if op in sct_math.ARITHMETIC_OPS:
-        value = [_operand(v) for v in value]
-    elif op == "thr":
-        value = (args.thr, args.uthr)
-    result = sct_math.apply_operation(img, op, value, percent=args.percent, shape=args.shape,
-                                      dim=args.dim)
-    if args.type:
-        result.change_type(args.type)
+    result = sct_math.run_chain(img, steps, dtype=args.type, **options)
     result.save(args.o)
     display_viewer_syntax([args.i, args.o], verbose=args.v)
 

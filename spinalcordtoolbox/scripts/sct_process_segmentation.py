@@ -12,8 +12,12 @@ def get_parser():
                     "segmentation (binary or soft), per axial slice, corrected for the angle "
                     "between the cord centerline and the slice. Metrics: area [mm²], angle_AP and "
                     "angle_RL [deg], diameter_AP and diameter_RL [mm], eccentricity, orientation "
-                    "[deg], solidity, length [mm]. Results are averaged over the selected slices "
-                    "(-z), vertebral levels (-vert), per level (-perlevel) or per slice (-perslice).")
+                    "[deg], solidity, length [mm]. diameter_AP is measured along the cord's AP "
+                    "mid-line (mean thickness over 3 mm around the centre of mass, robust to "
+                    "flattened, U-shaped cords) and split into length_anterior and "
+                    "length_posterior; the ellipse's axis is in diameter_AP_ellipse. Results are "
+                    "averaged over the selected slices (-z), vertebral levels (-vert), per level "
+                    "(-perlevel, with -vert) or per slice (-perslice).")
     m = parser.mandatory
     m.add_argument("-i", metavar="<file>", type=input_file, required=True,
                    help="Spinal cord segmentation (3-D; binary or soft). Example: t2_seg.nii.gz")
@@ -53,7 +57,13 @@ def get_parser():
                    dest="normalize_PAM50",
                    help="Resample per-slice metrics to PAM50 slices, level by level (needs "
                         "-vertfile or -discfile), and plot the CSA against healthy controls. "
-                        "Default: 0")
+                        "Only the PAM50 slices of the levels the subject covers are written "
+                        "(partial levels included). Default: 0")
+    o.add_argument("-symmetry", metavar="<int>", type=int, choices=[0, 1], nargs="?", const=1, default=0,
+                   help="1: add the left/right symmetry of each slice: Dice and Hausdorff distance "
+                        "[mm] between one half of the cord and the other half mirrored about the "
+                        "cord's own AP axis through its centre of mass (columns symmetry_dice, "
+                        "symmetry_hausdorff; the axis is drawn in the QC report). Default: 0")
     parser.add_qc_args()
     o.add_argument("-qc-image", metavar="<file>", type=input_file,
                    help="Anatomical image shown under the segmentation in the QC report.")
@@ -66,7 +76,7 @@ def _run(args):
 
     from spinalcordtoolbox.image import Image
     from spinalcordtoolbox.shape.morphometry import morphometry
-    from spinalcordtoolbox.shape.aggregate_slicewise import COLUMNS
+    from spinalcordtoolbox.shape.aggregate_slicewise import COLUMNS, SYMMETRY_COLUMNS
     from spinalcordtoolbox.utils.cli import choice_error
     from spinalcordtoolbox.utils.csvio import write_results_csv
     from spinalcordtoolbox.utils.fs import check_not_input
@@ -83,8 +93,9 @@ def _run(args):
         angle_corr=bool(args.angle_corr), im_angle_centerline=opt(args.angle_corr_centerline),
         centerline_algo=args.centerline_algo, centerline_smooth=args.centerline_smooth,
         im_pmj=opt(args.pmj), pmj_distance=args.pmj_distance, pmj_extent=args.pmj_extent,
-        normalize_pam50=bool(args.normalize_PAM50))
-    write_results_csv(args.o, result.rows, COLUMNS, filename=args.i, append=bool(args.append))
+        normalize_pam50=bool(args.normalize_PAM50), symmetry=bool(args.symmetry))
+    columns = COLUMNS + (SYMMETRY_COLUMNS if args.symmetry else [])
+    write_results_csv(args.o, result.rows, columns, filename=args.i, append=bool(args.append))
     outputs = [args.o]
     if args.normalize_PAM50:
         from spinalcordtoolbox.shape.hc_database import hc_slice_stats, load_hc, plot_metric_vs_hc
@@ -101,7 +112,10 @@ def _run(args):
         # axial mosaic with, per slice, the fitted ellipse and its AP / RL diameters
         entry = generate_qc(args.qc_image or args.i, args.qc, process="sct_process_segmentation",
                             seg=args.i, command_line=" ".join(sys.argv), dataset=args.qc_dataset,
-                            subject=args.qc_subject, shapes=qc_shapes(result.ellipses))
+                            subject=args.qc_subject,
+                            shapes=qc_shapes(result.ellipses,
+                                             result.metrics if args.symmetry and not args.normalize_PAM50
+                                             else None))
         outputs.append(entry)
     for path in outputs:
         display_open(path, "Saved")

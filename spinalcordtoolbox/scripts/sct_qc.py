@@ -8,13 +8,15 @@ from spinalcordtoolbox.utils.cli import SCTArgumentParser, display_open, input_f
 logger = logging.getLogger(__name__)
 
 PLANES = ("axial", "sagittal")
+DEFAULT_QC = os.path.join(".", "qc")
 
 
 def get_parser():
     parser = SCTArgumentParser(
         description="Add a quality-control entry for an existing result (segmentation, labels, "
-                    "registration, before/after) to the HTML QC report in -qc <folder>, then open "
-                    "<folder>/index.html in a browser. With -qc alone, rebuild the report's index "
+                    "registration, before/after) to the HTML QC report in -qc <folder> (default: "
+                    "./qc), then open <folder>/index.html in a browser. With -qc alone, rebuild the "
+                    "report's index "
                     "from the entries already in the folder.\n\n"
                     "A segmentation is shown as an axial mosaic centred on the cord; point labels on "
                     "a sagittal slice; with -d, the page toggles between -i and -d (before / after).")
@@ -32,6 +34,7 @@ def get_parser():
                                       "-s, sagittal for point labels, and without -s sagittal unless "
                                       "the image has few (< 15) axial slices.")
     parser.add_qc_args()
+    parser.set_defaults(qc=None)
     parser.optional.add_argument("-qc-contrast", metavar="<str>",
                                  help="Contrast shown in the QC report (default: the image's folder name).")
     parser.add_common_args()
@@ -42,7 +45,9 @@ def _run(args, argv=None):
     from spinalcordtoolbox.reports import qc, records
 
     if not args.qc:
-        raise ValueError("Give the QC report folder with -qc <folder>")
+        if args.i is None:
+            raise ValueError("Give the image with -i (and the QC report folder with -qc <folder>)")
+        args.qc = DEFAULT_QC   # as the established sct_qc
     if args.i is None:
         if args.s or args.d:
             raise ValueError("Give the image with -i")

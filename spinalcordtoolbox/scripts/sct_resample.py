@@ -19,6 +19,12 @@ def get_parser():
                                  help="Interpolation. 'label': point labels moved to the nearest new voxel "
                                       "(none lost). Default: label for point-label images (one voxel per "
                                       "value), else linear")
+    parser.optional.add_argument("-keep-fov", metavar="<int>", type=int, choices=(0, 1), default=0,
+                                 help="0: the established toolbox's grid: the first voxel's centre stays in "
+                                      "place and voxels beyond the old field of view take the nearest edge "
+                                      "value. 1 (better for chained resamplings): the new grid covers exactly "
+                                      "the old field of view and nothing is extrapolated (0 outside). "
+                                      "Default: 0")
     parser.optional.add_argument("-o", metavar="<file>",
                                  help="Output image. Default: <input>_r.nii.gz in the current folder.")
     parser.add_common_args()
@@ -44,7 +50,8 @@ def _run(args):
         kwargs["mm"] = parse_dims(args.mm, "-mm")
     else:
         kwargs["vox"] = [int(round(v)) for v in parse_dims(args.vox, "-vox")]
-    out = resample_image(img, interpolation=args.x, **kwargs)
+    convention = dict(anchor="fov", fill="zero") if args.keep_fov else dict(anchor="first_voxel", fill="nearest")
+    out = resample_image(img, interpolation=args.x, **convention, **kwargs)
     fname_out = args.o or add_suffix(os.path.basename(args.i), "_r")
     out.save(fname_out)
     display_viewer_syntax([args.i, fname_out], verbose=args.v)

@@ -4,7 +4,7 @@ from spinalcordtoolbox.utils.cli import SCTArgumentParser, run_command
 
 
 def get_parser():
-    parser = SCTArgumentParser(description="Print the version of the Spinal Cord Toolbox.")
+    parser = SCTArgumentParser(description="Print the version of the Spinal Cord Toolbox.", allow_no_args=True)
     parser.add_common_args()
     return parser
 

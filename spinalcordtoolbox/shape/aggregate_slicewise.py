@@ -13,16 +13,17 @@ import logging
 import numpy as np
 
 from spinalcordtoolbox.image import Image, ImageError
-from spinalcordtoolbox.shape.process_seg import METRICS
+from spinalcordtoolbox.shape.process_seg import METRICS, SYMMETRY_METRICS
 
 logger = logging.getLogger(__name__)
 
 LEAD_COLUMNS = ["Slice (I->S)", "VertLevel", "DistancePMJ"]
 #: column order of the established toolbox (v7.2 header, also the healthy database's)
+#: (newer columns diameter_AP_ellipse, length_anterior, length_posterior come after the v7.2 ones)
 COLUMNS = LEAD_COLUMNS + [f"{s}({m})" for m in METRICS if m != "length"
                           for s in ("MEAN", "STD")] + ["SUM(length)"]
-#: levels touching the first/last ``_EDGE`` slices are treated as cut by the field of view
-_EDGE = 1
+#: added after COLUMNS with -symmetry 1
+SYMMETRY_COLUMNS = [f"{s}({m})" for m in SYMMETRY_METRICS for s in ("MEAN", "STD")]
 
 
 def parse_range(text: str, name: str) -> list[int]:
@@ -90,6 +91,24 @@ def levels_from_discs(im_discs: Image) -> np.ndarray:
     return out
 
 
+def pmj_point(pmj_rpi: Image):
+    """(x, y, z) voxel of the PMJ label.
+
+    One non-zero voxel is the usual case. A label image that went through a reorientation or
+    resampling with interpolation holds a blob of small values around it: the label is then
+    the centre of mass of the voxels holding the maximum value (rounded to a voxel).
+    """
+    data = np.nan_to_num(np.asarray(pmj_rpi.data, dtype=float))
+    if not data.any():
+        raise ImageError("The PMJ label image is empty")
+    top = np.argwhere(data == data.max())
+    if len(top) > 1 or np.count_nonzero(data) > 1:
+        logger.warning("The PMJ label image holds %d non-zero voxels: using the centre of the %d "
+                       "voxel(s) of maximal value", np.count_nonzero(data), len(top))
+    x, y, z = np.rint(top.mean(axis=0)).astype(int)
+    return int(x), int(y), int(z)
+
+
 def pmj_distance_per_slice(im_seg_rpi: Image, im_pmj: Image, algo="bspline", smooth=30) -> np.ndarray:
     """Distance (mm) along the cord centerline from the PMJ label down to each RPI slice.
 
@@ -104,10 +123,7 @@ def pmj_distance_per_slice(im_seg_rpi: Image, im_pmj: Image, algo="bspline", smo
     if pmj.data.shape != im_seg_rpi.data.shape:
         raise ImageError(f"The PMJ label {pmj.data.shape} and the segmentation "
                          f"{im_seg_rpi.data.shape} have different dimensions")
-    coords = pmj.nonzero_coords()
-    if len(coords) != 1:
-        raise ImageError(f"The PMJ label image must hold exactly one label, found {len(coords)}")
-    xp, yp, zp = coords[0, :3]
+    xp, yp, zp = pmj_point(pmj)
     z, x, y = slice_centers_of_mass(im_seg_rpi.data)
     keep = z < zp     # the PMJ replaces any segmentation above it (brainstem)
     z, x, y = np.r_[z[keep], zp], np.r_[x[keep], xp], np.r_[y[keep], yp]
@@ -172,7 +188,7 @@ def select_slices(metrics, *, z_range=None, levels=None, vert=None, pmj_dist=Non
 
 def _row(metrics, slices, slice_label, level_label, pmj_label):
     row = {"Slice (I->S)": slice_label, "VertLevel": level_label, "DistancePMJ": pmj_label}
-    for m in METRICS:
+    for m in [m for m in METRICS + SYMMETRY_METRICS if m in metrics]:
         vals = metrics[m][slices]
         vals = vals[~np.isnan(vals)]
         if m == "length":
@@ -230,53 +246,86 @@ def aggregate(metrics, slices, *, levels=None, perslice=False, perlevel=False,
     return rows
 
 
+def _level_slices(levels, lev):
+    return np.flatnonzero(np.nan_to_num(levels, nan=-1) == lev)
+
+
 def normalize_to_pam50(metrics, levels, pam50_levels: np.ndarray, vert=None):
-    """Per-slice metrics resampled onto PAM50 slices, level by level.
+    """Per-slice metrics resampled onto PAM50 slices, level by level, as the established toolbox.
 
-    Within each vertebral level, the subject's slices are stretched linearly onto the PAM50
-    slices of the same level, and every metric is linearly interpolated at the PAM50 slice
-    centres. Levels cut by the subject's field of view (touching its first/last slice) are
-    left out, with a warning, since stretching half a level would misplace every value.
-    Returns (pam50_metrics, used_levels): arrays over the PAM50 slices, NaN elsewhere.
+    Each level's slices (inferior to superior) are stretched linearly onto the PAM50 slices of
+    the same level. At each boundary between two levels, the last slice of one and the first of
+    the next both take their mean (for the interpolation only), so the curve has no jump.
+    The most superior and most inferior levels may be cut by the field of view: they are
+    stretched by the mean PAM50/subject slice ratio of the other levels and anchored at the
+    boundary they share with their neighbour, so only the PAM50 slices they actually cover get
+    values. Returns (pam50_metrics, used_levels): arrays over the PAM50 slices, NaN elsewhere.
     """
-    nz = len(levels)
     n_pam = len(pam50_levels)
-    out = {m: np.full(n_pam, np.nan) for m in METRICS}
-    used, cut = [], []
-    present = sorted({int(v) for v in levels[~np.isnan(levels)]})
-    for lev in present:
-        if vert is not None and lev not in vert:
+    names = [m for m in METRICS + SYMMETRY_METRICS if m in metrics]
+    out = {m: np.full(n_pam, np.nan) for m in names}
+    present = sorted({int(v) for v in levels[~np.isnan(levels)] if 0 < v < 49})
+    if vert is not None:
+        present = [lev for lev in present if lev in vert]
+    present = [lev for lev in present if _level_slices(pam50_levels, lev).size]
+    if not present:
+        raise ImageError("No vertebral level of the subject is in the PAM50 template")
+    subj = {lev: _level_slices(levels, lev) for lev in present}
+    pam = {lev: _level_slices(pam50_levels, lev) for lev in present}
+    inner = present[1:-1]
+    scales = [pam[lev].size / subj[lev].size for lev in inner]
+    scale = float(np.mean(scales)) if scales else float(np.mean([pam[lev].size / subj[lev].size
+                                                                   for lev in present]))
+    # present is sorted by level number: superior first. In RPI slices the superior level has
+    # the highest z, so the boundary between present[i] and present[i+1] is at the lowest z of
+    # present[i] and the highest z of present[i+1]
+    for m in names:
+        if m == "length":
             continue
-        zs = np.flatnonzero(levels == lev)
-        ps = np.flatnonzero(pam50_levels == lev)
-        if ps.size == 0:
-            continue
-        if zs.min() <= _EDGE or zs.max() >= nz - 1 - _EDGE:
-            cut.append(lev)
-            continue
-        z0, z1 = zs.min(), zs.max()
-        p0, p1 = ps.min(), ps.max()
-        # position of each PAM50 slice centre expressed in subject slice coordinates
-        rel = (np.arange(p0, p1 + 1) - p0 + 0.5) / (p1 - p0 + 1)
-        zpos = z0 - 0.5 + rel * (z1 - z0 + 1)
-        for m in METRICS:
-            vals = metrics[m][z0:z1 + 1]
-            ok = ~np.isnan(vals)
-            if ok.sum() >= 1:
-                out[m][p0:p1 + 1] = np.interp(zpos, np.arange(z0, z1 + 1)[ok], vals[ok])
-        used.append(lev)
-    if cut:
-        logger.warning("Level(s) %s touch the edge of the image (probably cut by the field of "
-                       "view): left out of the PAM50 normalisation", ",".join(map(str, cut)))
-    if not used:
-        raise ImageError("No complete vertebral level to normalise to the PAM50 template")
-    return out, used
+        vals = metrics[m]
+        bounds = [np.nanmean([vals[subj[a].min()], vals[subj[b].max()]]) if not
+                  (np.isnan(vals[subj[a].min()]) and np.isnan(vals[subj[b].max()])) else np.nan
+                  for a, b in zip(present[:-1], present[1:])]
+        for i, lev in enumerate(present):
+            zs, ps = subj[lev], pam[lev]
+            level_vals = vals[zs].copy()          # ascending z: inferior to superior
+            if i > 0:                             # boundary with the level above (superior end)
+                level_vals[-1] = bounds[i - 1]
+            if i < len(present) - 1:              # boundary with the level below (inferior end)
+                level_vals[0] = bounds[i]
+            n = zs.size
+            edge = len(present) > 1 and lev in (present[0], present[-1])
+            if edge:
+                count = max(int(scale * n), 1)
+                target = np.linspace(0, scale * n, count)
+                source = np.linspace(0, scale * n, n)
+            else:
+                count = ps.size
+                target = np.arange(ps.size, dtype=float)
+                source = np.linspace(0, ps.size - 1, n)
+            ok = ~np.isnan(level_vals)
+            if not ok.any():
+                continue
+            inter = np.interp(target, source[ok], level_vals[ok]) if n > 1 else np.full(count, level_vals[0])
+            dest = ps
+            if edge:
+                extra = inter.size - ps.size
+                if lev == present[0]:
+                    # the most superior level: anchored at its inferior end (lowest PAM50 slices)
+                    inter, dest = (inter[:ps.size], ps) if extra > 0 else (inter, ps[:inter.size])
+                else:
+                    # the most inferior level: anchored at its superior end (highest slices)
+                    inter, dest = (inter[extra:], ps) if extra > 0 else (inter, ps[ps.size - inter.size:])
+            out[m][dest] = inter
+    return out, present
 
 
-def pam50_rows(pam_metrics, pam50_levels):
-    """One row per PAM50 slice that has a level (as the healthy-control database files)."""
+def pam50_rows(pam_metrics, pam50_levels, used_levels=None):
+    """One row per PAM50 slice of the levels the subject covers (all levels if not given), as
+    the established toolbox; slices without a value have empty fields."""
     rows = []
-    for z in np.flatnonzero(pam50_levels > 0):
+    keep = pam50_levels > 0 if used_levels is None else np.isin(pam50_levels, list(used_levels))
+    for z in np.flatnonzero(keep):
         row = _row(pam_metrics, [z], str(int(z)), str(int(pam50_levels[z])), None)
         row["SUM(length)"] = None   # lengths are not meaningful after resampling
         rows.append(row)

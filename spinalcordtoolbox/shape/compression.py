@@ -7,7 +7,10 @@ with the mean of the metric in non-compressed cord above (ma) and below (mb)::
 
 ``ma`` and ``mb`` average the slices whose distance along z from the compression lies in
 [distance, distance + extent] mm (above and below), skipping slices within ``distance`` of
-any other compression. With healthy-control normalisation each value is first divided by
+any other compression. In lesion mode (the labels are a lesion mask, e.g. traumatic injury),
+each lesion (3-D connected component) is one site: ``mi`` is the metric on the lesion's centre
+slice, and the distances are counted from its uppermost slice (above) and its lowermost
+slice (below), as the established toolbox. With healthy-control normalisation each value is first divided by
 the healthy-control mean at the same PAM50 slice (subject slices are mapped to PAM50 level
 by level), which removes the natural change of cord size along the spine.
 """
@@ -49,11 +52,12 @@ def subject_to_pam50_slices(z, levels, pam50_levels):
 
 def compression_ratios(metrics: dict, comp_slices, pixdim_z, *, metric="diameter_AP",
                        distance=10.0, extent=20.0, levels=None, hc_per_pam50_slice=None,
-                       pam50_levels=None):
+                       pam50_levels=None, spans=None):
     """One dict per compression: slice, level, mi, ma, mb, ratio (and normalised ratio).
 
     ``hc_per_pam50_slice``: healthy-control mean of ``metric`` per PAM50 slice (array),
-    enables the normalised ratio (needs ``levels`` and ``pam50_levels``).
+    enables the normalised ratio (needs ``levels`` and ``pam50_levels``). ``spans``: per
+    site, the (lowest, highest) slice it covers (a lesion); distances are counted from them.
     """
     if metric not in METRICS:
         from spinalcordtoolbox.utils.cli import choice_error
@@ -61,17 +65,18 @@ def compression_ratios(metrics: dict, comp_slices, pixdim_z, *, metric="diameter
     values = metrics[metric]
     nz = len(values)
     zmm = np.arange(nz) * pixdim_z
-    comp_slices = sorted(int(z) for z in comp_slices)
+    sites = sorted(zip([int(z) for z in comp_slices], spans or [(int(z), int(z)) for z in comp_slices]))
     near_other = np.zeros(nz, bool)
-    for zc in comp_slices:
-        near_other |= np.abs(zmm - zc * pixdim_z) < distance
+    for _, (lo, hi) in sites:
+        near_other |= (zmm > lo * pixdim_z - distance) & (zmm < hi * pixdim_z + distance)
     results = []
-    for zc in comp_slices:
+    for zc, (lo, hi) in sites:
         if np.isnan(values[zc]):
             raise ImageError(f"No cord on the slice of the compression label at slice {zc}")
-        d = zmm - zc * pixdim_z
-        above = (d >= distance) & (d <= distance + extent) & ~near_other & ~np.isnan(values)
-        below = (-d >= distance) & (-d <= distance + extent) & ~near_other & ~np.isnan(values)
+        d_up = zmm - hi * pixdim_z
+        d_down = lo * pixdim_z - zmm
+        above = (d_up >= distance) & (d_up <= distance + extent) & ~near_other & ~np.isnan(values)
+        below = (d_down >= distance) & (d_down <= distance + extent) & ~near_other & ~np.isnan(values)
         if not above.any() or not below.any():
             side = "above" if not above.any() else "below"
             raise ImageError(f"No non-compressed cord {distance}-{distance + extent} mm {side} the "
@@ -96,19 +101,49 @@ def compression_ratios(metrics: dict, comp_slices, pixdim_z, *, metric="diameter
     return results
 
 
+def lesion_sites(im_lesion_rpi: Image):
+    """(centre slice, (lowest, highest) slice) of each 3-D connected lesion, inferior first."""
+    from scipy import ndimage
+
+    mask = np.nan_to_num(np.asarray(im_lesion_rpi.data, float)) > 0.5
+    labels, n = ndimage.label(mask, structure=np.ones((3, 3, 3)))
+    if n == 0:
+        raise ImageError("The lesion mask is empty")
+    sites = []
+    for i in range(1, n + 1):
+        zs = np.flatnonzero((labels == i).any(axis=(0, 1)))
+        sites.append((int(round((zs.min() + zs.max()) / 2)), (int(zs.min()), int(zs.max()))))
+    return sorted(sites)
+
+
+MODES = ("compression", "lesion")
+
+
 def compute_compression(im_seg: Image, im_labels: Image, im_vertfile: Image | None = None, *,
                         metric="diameter_AP", normalize_hc=False, sex=None, age=None,
-                        distance=10.0, extent=20.0, hc_folder=None, pam50_levels_path=None):
-    """Compression ratios of a cord segmentation at the labelled compression sites."""
+                        distance=10.0, extent=20.0, hc_folder=None, pam50_levels_path=None,
+                        mode="compression"):
+    """Compression ratios of a cord segmentation at the labelled compression sites
+    (``mode="compression"``: one point per site) or at each lesion of a lesion mask
+    (``mode="lesion"``)."""
     from spinalcordtoolbox.shape.aggregate_slicewise import levels_per_slice
     from spinalcordtoolbox.shape.process_seg import compute_shape
 
     im_seg = im_seg.copy().require_3d("segmentation")
     im_labels = im_labels.copy().require_3d("compression labels")
     check_same_grid(im_labels, im_seg, names=("compression labels", "segmentation"))
-    coords = im_labels.change_orientation("RPI").nonzero_coords()
-    if len(coords) == 0:
-        raise ImageError("The compression label image is empty")
+    if mode not in MODES:
+        from spinalcordtoolbox.utils.cli import choice_error
+        raise choice_error("mode", mode, MODES)
+    labels_rpi = im_labels.change_orientation("RPI")
+    if mode == "lesion":
+        sites = lesion_sites(labels_rpi)
+        comp_slices, spans = [c for c, _ in sites], [sp for _, sp in sites]
+    else:
+        coords = labels_rpi.nonzero_coords()
+        if len(coords) == 0:
+            raise ImageError("The compression label image is empty")
+        comp_slices, spans = coords[:, 2].astype(int), None
     levels = None
     if im_vertfile is not None:
         im_vertfile = im_vertfile.copy().require_3d("vertebral level file")
@@ -132,6 +167,6 @@ def compute_compression(im_seg: Image, im_labels: Image, im_vertfile: Image | No
         hc = np.interp(np.arange(len(hc)), np.flatnonzero(good), hc[good])
     metrics, _ = compute_shape(im_seg)
     pz = im_seg.copy().change_orientation("RPI").pixdim[2]
-    return compression_ratios(metrics, coords[:, 2].astype(int), pz, metric=metric, distance=distance,
+    return compression_ratios(metrics, comp_slices, pz, metric=metric, distance=distance,
                               extent=extent, levels=levels, hc_per_pam50_slice=hc,
-                              pam50_levels=pam_levels)
+                              pam50_levels=pam_levels, spans=spans)

@@ -70,39 +70,90 @@ def _bridges(lab_mask, cord, zs):
         dorsal.append(les_y.min() - cord_y.min())
         ventral.append(cord_y.max() - les_y.max())
     if not dorsal:
-        return None, None
+        # a parasagittal lesion (none on the midsagittal slice): the spared tissue is the whole
+        # cord there, reported as half its narrowest AP extent on each side (the established
+        # toolbox's convention)
+        ap = _cord_ap_extent(cord, x_mid, zs)
+        return (None, None) if ap is None else (ap / 2, ap / 2)
     return min(dorsal), min(ventral)
 
 
-def analyze_lesions(im_lesion: Image, im_cord: Image, template_dir=None):
+def _cord_ap_extent(cord, x_mid, zs):
+    """Narrowest antero-posterior extent (voxels) of the cord on sagittal slice ``x_mid``."""
+    extents = [np.count_nonzero(cord[x_mid, :, z]) for z in zs if cord[x_mid, :, z].any()]
+    return min(extents) if extents else None
+
+
+def nli_bridges(cord, z, py):
+    """Tissue bridges at the neurological level of injury slice ``z`` when no lesion is seen:
+    the cord's AP diameter on its midsagittal slice, half of it on each side (mm)."""
+    if not 0 <= z < cord.shape[2] or not cord[:, :, z].any():
+        raise ImageError(f"No spinal cord on the NLI slice {z} (RPI slices 0 to {cord.shape[2] - 1})")
+    x_mid = int(round(np.argwhere(cord[:, :, z])[:, 0].mean()))
+    ap = _cord_ap_extent(cord, x_mid, [z]) * py
+    return {"nli_slice": z, "midsagittal_slice": x_mid, "sc_ap_diameter [mm]": ap,
+            "dorsal_bridge_width [mm]": ap / 2, "ventral_bridge_width [mm]": ap / 2,
+            "total_bridge_width [mm]": ap}
+
+
+def analyze_lesions(im_lesion: Image, im_cord: Image | None = None, template_dir=None,
+                    im_intensity: Image | None = None, nli_slice: int | None = None):
     """Per-lesion measures (list of dicts), the labelled lesion image (input grid and
-    orientation), and with ``template_dir`` the per-level and per-tract tables."""
+    orientation), and with ``template_dir`` the per-level and per-tract tables.
+
+    Without a cord segmentation only the volume is measured (as the established toolbox: the
+    length, diameter, damage ratio and tissue bridges need the cord). ``im_intensity``: an
+    image on the same grid whose mean and standard deviation within each lesion are added
+    (columns ``mean_<name>``, ``std_<name>``). ``nli_slice`` (RPI slice of the neurological
+    level of injury): with an empty lesion mask, the tissue bridges are measured there instead
+    (the cord's midsagittal AP diameter; result key ``nli``).
+    """
     from spinalcordtoolbox.centerline.core import centerline_length_per_slice, get_centerline
 
     im_lesion = im_lesion.copy().require_3d("lesion mask")
-    im_cord = im_cord.copy().require_3d("cord segmentation")
-    if im_lesion.data.shape != im_cord.data.shape or not np.allclose(im_lesion.affine, im_cord.affine, atol=1e-3):
-        raise ImageError("The lesion mask and the cord segmentation are not on the same voxel grid")
     orientation = im_lesion.orientation
     les_rpi = im_lesion.copy().change_orientation("RPI")
-    cord_rpi = im_cord.copy().change_orientation("RPI")
     lesion = np.nan_to_num(np.asarray(les_rpi.data, float)) > 0.5
-    cord = np.nan_to_num(np.asarray(cord_rpi.data, float)) > 0.5
-    if not lesion.any():
-        raise ImageError("The lesion mask is empty")
-    if not cord.any():
-        raise ImageError("The cord segmentation is empty")
-    outside = np.count_nonzero(lesion & ~cord)
-    if outside:
-        logger.warning("%d lesion voxel(s) (%.0f %%) lie outside the cord segmentation", outside,
-                       100 * outside / lesion.sum())
+    if not lesion.any() and (nli_slice is None or im_cord is None):
+        raise ImageError("The lesion mask is empty" + ("" if nli_slice is not None else
+                         " (give -nli-slice and -s to measure the tissue bridges at the injury level)"))
+    cord = None
+    if im_cord is not None:
+        im_cord = im_cord.copy().require_3d("cord segmentation")
+        if im_lesion.data.shape != im_cord.data.shape or not np.allclose(im_lesion.affine, im_cord.affine, atol=1e-3):
+            raise ImageError("The lesion mask and the cord segmentation are not on the same voxel grid")
+        cord = np.nan_to_num(np.asarray(im_cord.copy().change_orientation("RPI").data, float)) > 0.5
+        if not cord.any():
+            raise ImageError("The cord segmentation is empty")
+        outside = np.count_nonzero(lesion & ~cord)
+        if outside:
+            logger.warning("%d lesion voxel(s) (%.0f %%) lie outside the cord segmentation", outside,
+                           100 * outside / lesion.sum())
+    intensity = name = None
+    if im_intensity is not None:
+        im_intensity = im_intensity.copy().require_3d("intensity image (-i)")
+        if im_intensity.data.shape != im_lesion.data.shape or \
+                not np.allclose(im_intensity.affine, im_lesion.affine, atol=1e-3):
+            raise ImageError("The image (-i) and the lesion mask are not on the same voxel grid")
+        intensity = np.asarray(im_intensity.change_orientation("RPI").data, float)
+        from spinalcordtoolbox.image import split_ext
+        import os
+        name = os.path.basename(split_ext(im_intensity.absolutepath or "image")[0])
     px, py, pz = les_rpi.pixdim
+    if not lesion.any():
+        logger.warning("No lesion in the mask: tissue bridges measured at the NLI slice %d", nli_slice)
+        empty = Image(np.zeros(lesion.shape, np.uint8), hdr=les_rpi.hdr, affine=les_rpi.affine)
+        empty.change_orientation(orientation)
+        return {"lesions": [], "levels": [], "tracts": [], "label_image": empty, "count": 0,
+                "total_volume": 0.0, "nli": nli_bridges(cord, int(nli_slice), py)}
     labels, n = label_lesions(lesion)
-    # per-slice centerline length of the cord (slices outside the cord: the slice thickness)
-    _, arr, der, _ = get_centerline(cord_rpi.copy().change_type("uint8"), algo="bspline", smooth=30)
-    slice_len = np.full(lesion.shape[2], pz)
-    slice_len[arr[2].astype(int)] = centerline_length_per_slice(der, (px, py, pz))
-    cord_area = cord.sum(axis=(0, 1)) * px * py
+    if cord is not None:
+        # per-slice centerline length of the cord (slices outside the cord: the slice thickness)
+        cord_img = Image(cord.astype(np.uint8), hdr=les_rpi.hdr, affine=les_rpi.affine)
+        _, arr, der, _ = get_centerline(cord_img, algo="bspline", smooth=30)
+        slice_len = np.full(lesion.shape[2], pz)
+        slice_len[arr[2].astype(int)] = centerline_length_per_slice(der, (px, py, pz))
+        cord_area = cord.sum(axis=(0, 1)) * px * py
 
     levels = tracts = None
     if template_dir is not None:
@@ -113,16 +164,22 @@ def analyze_lesions(im_lesion: Image, im_cord: Image, template_dir=None):
         m = labels == i
         zs = np.flatnonzero(m.any(axis=(0, 1)))
         area = m.sum(axis=(0, 1))[zs] * px * py
-        with np.errstate(divide="ignore", invalid="ignore"):
-            damage = np.where(cord_area[zs] > 0, area / cord_area[zs], np.nan)
-        dorsal, ventral = _bridges(m, cord, zs)
-        row = {"label": i, "volume [mm3]": float(m.sum() * px * py * pz),
-               "length [mm]": float(slice_len[zs].sum()),
-               "max_equivalent_diameter [mm]": float(2 * math.sqrt(area.max() / math.pi)),
-               "max_axial_damage_ratio []": float(np.nanmax(damage)) if np.isfinite(damage).any() else None,
-               "dorsal_bridge_width [mm]": None if dorsal is None else dorsal * py,
-               "ventral_bridge_width [mm]": None if ventral is None else ventral * py,
+        row = {"label": i, "volume [mm3]": float(m.sum() * px * py * pz), "length [mm]": None,
+               "max_equivalent_diameter [mm]": None, "max_axial_damage_ratio []": None,
+               "dorsal_bridge_width [mm]": None, "ventral_bridge_width [mm]": None,
                "slices": f"{zs.min()}:{zs.max()}"}
+        if cord is not None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                damage = np.where(cord_area[zs] > 0, area / cord_area[zs], np.nan)
+            dorsal, ventral = _bridges(m, cord, zs)
+            row.update({"length [mm]": float(slice_len[zs].sum()),
+                        "max_equivalent_diameter [mm]": float(2 * math.sqrt(area.max() / math.pi)),
+                        "max_axial_damage_ratio []": float(np.nanmax(damage)) if np.isfinite(damage).any() else None,
+                        "dorsal_bridge_width [mm]": None if dorsal is None else dorsal * py,
+                        "ventral_bridge_width [mm]": None if ventral is None else ventral * py})
+        if intensity is not None:
+            row[f"mean_{name}"] = float(intensity[m].mean())
+            row[f"std_{name}"] = float(intensity[m].std())
         if levels is not None:
             vals = levels[m]
             for lev in sorted({int(v) for v in np.unique(vals) if v > 0}):
@@ -180,7 +237,8 @@ def write_xlsx(result: dict, path):
 
     check_not_input(path)
     wb = Workbook()
-    sheets = [("measures", result["lesions"]), ("levels", result["levels"]), ("tracts", result["tracts"])]
+    sheets = [("measures", result["lesions"] or ([result["nli"]] if result.get("nli") else [])),
+              ("levels", result["levels"]), ("tracts", result["tracts"])]
     first = True
     for name, rows in sheets:
         if not rows and not first:

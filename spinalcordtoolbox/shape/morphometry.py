@@ -48,8 +48,13 @@ def morphometry(im_seg: Image, *, z=None, vert=None, im_vertfile: Image | None =
                 angle_corr=True, im_angle_centerline: Image | None = None,
                 centerline_algo="bspline", centerline_smooth=30, im_pmj: Image | None = None,
                 pmj_distance=None, pmj_extent=20.0, normalize_pam50=False,
-                pam50_levels_path=None) -> MorphometryResult:
-    """Compute the rows of sct_process_segmentation. ``z``/``vert`` are strings like ``2:5``."""
+                pam50_levels_path=None, symmetry=False) -> MorphometryResult:
+    """Compute the rows of sct_process_segmentation. ``z``/``vert`` are strings like ``2:5``.
+
+    As the established toolbox, ``perlevel`` only splits rows when levels are selected with
+    ``vert``; without it the slices are aggregated into one row. ``symmetry``: add the
+    per-slice left/right symmetry metrics.
+    """
     from spinalcordtoolbox.shape import aggregate_slicewise as agg
     from spinalcordtoolbox.shape.process_seg import compute_shape
 
@@ -65,7 +70,10 @@ def morphometry(im_seg: Image, *, z=None, vert=None, im_vertfile: Image | None =
         im_discfile = im_discfile.copy().require_3d("disc label file")
         _same_shape(im_discfile, im_seg, "disc label file")
         levels = agg.levels_from_discs(im_discfile)
-    if (vert_list or perlevel or normalize_pam50) and levels is None:
+    if perlevel and not vert_list:
+        logger.info("-perlevel 1 without -vert: one row for all slices (as the established toolbox)")
+        perlevel = False
+    if (vert_list or normalize_pam50) and levels is None:
         raise ImageError("-vert, -perlevel and -normalize-PAM50 need -vertfile or -discfile")
     if pmj_distance is not None and im_pmj is None:
         raise ImageError("-pmj-distance needs the PMJ label (-pmj)")
@@ -75,7 +83,8 @@ def morphometry(im_seg: Image, *, z=None, vert=None, im_vertfile: Image | None =
     metrics, _, ellipses = compute_shape(im_seg, angle_correction=angle_corr,
                                          im_centerline=im_angle_centerline,
                                          centerline_algo=centerline_algo,
-                                         centerline_smooth=centerline_smooth, return_ellipses=True)
+                                         centerline_smooth=centerline_smooth, return_ellipses=True,
+                                         symmetry=symmetry)
     pmj_dist = None
     if im_pmj is not None:
         pmj_dist = agg.pmj_distance_per_slice(im_seg.copy().change_orientation("RPI"), im_pmj,
@@ -86,7 +95,7 @@ def morphometry(im_seg: Image, *, z=None, vert=None, im_vertfile: Image | None =
         if vert_list:
             agg.select_slices(metrics, levels=levels, vert=vert_list)  # checks the levels exist
         pam_metrics, used = agg.normalize_to_pam50(metrics, levels, pam_levels, vert=vert_list)
-        rows = agg.pam50_rows(pam_metrics, pam_levels)
+        rows = agg.pam50_rows(pam_metrics, pam_levels, used)
         return MorphometryResult(rows, pam_metrics, levels, pmj_dist, pam_levels, used, ellipses)
 
     # per-slice output lists every slice of the selection, empty fields where there is no cord
@@ -102,15 +111,24 @@ def morphometry(im_seg: Image, *, z=None, vert=None, im_vertfile: Image | None =
 QC_ELLIPSE_COLOUR, QC_AP_COLOUR, QC_RL_COLOUR = "#ffd400", "#00e5ff", "#7dff5a"
 
 
-def qc_shapes(ellipses: dict) -> list:
+#: QC colour of the left/right symmetry axis (-symmetry 1)
+QC_SYMMETRY_COLOUR = "#ff66ff"
+
+
+def qc_shapes(ellipses: dict, symmetry: dict | None = None) -> list:
     """Outlines for the QC mosaic: per slice, the fitted ellipse and its AP and RL diameters
     (segments through the centre, labelled with their length in the orthogonal plane, i.e.
-    the diameter_AP / diameter_RL of the results)."""
+    the diameter_AP / diameter_RL of the results). With ``symmetry`` (per-slice metrics of
+    ``-symmetry 1``), the symmetry axis of each slice, labelled with its Dice."""
     from spinalcordtoolbox.reports.views import ellipse_shape, segment_shape
 
     shapes = []
     for z in sorted(ellipses):
         e = ellipses[z]
+        if symmetry is not None and np.isfinite(symmetry["symmetry_dice"][z]):
+            shapes.append(segment_shape(e.centre - 1.3 * e.semi_ap, e.centre + 1.3 * e.semi_ap,
+                                        colour=QC_SYMMETRY_COLOUR,
+                                        label=f"sym Dice {symmetry['symmetry_dice'][z]:.2f}"))
         shapes.append(segment_shape(e.centre - e.semi_ap, e.centre + e.semi_ap, colour=QC_AP_COLOUR,
                                     label=f"AP {e.diameter_ap:.1f} mm"))
         shapes.append(segment_shape(e.centre - e.semi_rl, e.centre + e.semi_rl, colour=QC_RL_COLOUR,

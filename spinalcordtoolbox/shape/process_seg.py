@@ -9,10 +9,19 @@ Each axial slice of the segmentation (reoriented to RPI) gives one set of metric
 - ``angle_AP`` / ``angle_RL`` (degrees): angle between the centerline and the slice normal
   about the antero-posterior axis (tilt in the coronal plane, from dx/dz) and about the
   right-left axis (tilt in the sagittal plane, from dy/dz).
-- ``diameter_AP``, ``diameter_RL``, ``eccentricity``, ``orientation``, ``solidity``: from the
-  ellipse with the same second moments (scikit-image region properties) of the slice
+- ``diameter_RL``, ``diameter_AP_ellipse``, ``eccentricity``, ``orientation``, ``solidity``:
+  from the ellipse with the same second moments (scikit-image region properties) of the slice
   resampled in the plane orthogonal to the centerline at ~0.1 mm. Each slice is cropped
   around the cord *before* upsampling, so memory does not grow with the field of view.
+  ``orientation`` is signed (scikit-image's convention on the RPI slice): the angle in
+  degrees, in (-90, 90], from the x (right-left) axis to the ellipse's major axis, positive
+  towards anterior (+y).
+- ``diameter_AP`` (mm): not the ellipse axis (which overestimates flattened, U-shaped cords)
+  but the cord's own extent along its antero-posterior mid-line: in the frame of the section
+  rotated so that its right-left axis is horizontal, the mean AP thickness of the (soft)
+  section over a 3 mm band centred on its centre of mass, as the established toolbox's
+  current version. ``length_anterior`` / ``length_posterior``: the parts of that thickness in
+  front of / behind the centre of mass (they sum to ``diameter_AP``).
 - ``length`` (mm): length of the centerline inside the slice.
 
 On request (``compute_shape(..., return_ellipses=True)``) the fitted ellipse of each slice is
@@ -31,7 +40,13 @@ from spinalcordtoolbox.image import Image, ImageError, check_same_grid, crop_ima
 logger = logging.getLogger(__name__)
 
 METRICS = ("area", "angle_AP", "angle_RL", "diameter_AP", "diameter_RL", "eccentricity",
-           "orientation", "solidity", "length")
+           "orientation", "solidity", "diameter_AP_ellipse", "length_anterior", "length_posterior",
+           "length")
+#: per-slice left/right symmetry (``compute_shape(..., symmetry=True)``)
+SYMMETRY_METRICS = ("symmetry_dice", "symmetry_hausdorff")
+#: width (mm) of the right-left band, centred on the section's centre of mass, over which the
+#: antero-posterior thickness is averaged (diameter_AP, length_anterior, length_posterior)
+AP_BAND_MM = 3.0
 #: in-plane pixel size (mm) of the upsampled slice used for the shape properties
 SHAPE_RESOLUTION_MM = 0.1
 #: margin (voxels) kept around the cord when cropping a slice
@@ -82,7 +97,8 @@ def prepare_segmentation(im_seg: Image, name="segmentation") -> Image:
     return im
 
 
-def _slice_properties(patch: np.ndarray, px: float, py: float, scale_x: float, scale_y: float):
+def _slice_properties(patch: np.ndarray, px: float, py: float, scale_x: float, scale_y: float,
+                      symmetry=False):
     """Shape properties of one axial slice, resampled orthogonally to the centerline.
 
     ``scale_x``/``scale_y`` are the cosines of the cord's tilt: a tilted cord's axial section
@@ -104,13 +120,82 @@ def _slice_properties(patch: np.ndarray, px: float, py: float, scale_x: float, s
     if not mask.any():
         return None
     props = _ellipse_properties(mask, d)
+    props["diameter_AP_ellipse"] = props["diameter_AP"]
+    props.update(_midline_ap(np.clip(up, 0, 1), mask, d, props["rl_angle"]))
+    if symmetry:
+        props.update(_symmetry(mask, d, props["rl_angle"]))
     # upsampled pixel (i, j) samples crop index (i * sx, j * sy); the crop starts one voxel
     # (zero border) before patch index (x0, y0)
     sx, sy = d / (px * scale_x), d / (py * scale_y)
     (cx, cy), ap, rl = props["ellipse"]
     props["ellipse"] = (np.array([cx * sx + x0 - 1, cy * sy + y0 - 1]),
                         np.array([ap[0] * sx, ap[1] * sy]), np.array([rl[0] * sx, rl[1] * sy]))
+    props.pop("rl_angle")
     return props
+
+
+def _section_frame(mask: np.ndarray, d: float, rl_angle: float):
+    """Pixel-centre coordinates (mm) of a section in its own frame: u along its right-left axis,
+    v along its antero-posterior axis (towards anterior), origin at the centre of mass."""
+    xs, ys = np.nonzero(mask)
+    cx, cy = xs.mean(), ys.mean()
+    gx, gy = np.meshgrid((np.arange(mask.shape[0]) - cx) * d, (np.arange(mask.shape[1]) - cy) * d,
+                         indexing="ij")
+    c, s = math.cos(rl_angle), math.sin(rl_angle)
+    return gx * c + gy * s, -gx * s + gy * c
+
+
+def _midline_ap(soft: np.ndarray, mask: np.ndarray, d: float, rl_angle: float) -> dict:
+    """diameter_AP, length_anterior, length_posterior along the section's AP mid-line.
+
+    The mean AP thickness over the band |u| <= AP_BAND_MM / 2 is the (soft) area inside the
+    band divided by the band's width; the parts with v >= 0 / v < 0 give the anterior and
+    posterior lengths.
+    """
+    u, v = _section_frame(mask, d, rl_angle)
+    band = np.abs(u) <= AP_BAND_MM / 2
+    width = AP_BAND_MM
+    # a section narrower than the band: its own right-left extent is the width
+    extent = u[mask].max() - u[mask].min() + d
+    if extent < AP_BAND_MM:
+        width = extent
+    anterior = float(soft[band & (v >= 0)].sum() * d * d / width)
+    posterior = float(soft[band & (v < 0)].sum() * d * d / width)
+    return {"diameter_AP": anterior + posterior, "length_anterior": anterior,
+            "length_posterior": posterior}
+
+
+def _symmetry(mask: np.ndarray, d: float, rl_angle: float) -> dict:
+    """Left/right symmetry of a section about its own AP axis through the centre of mass.
+
+    The right half (u < 0) is mirrored onto the left half (u > 0): Dice of the two halves and
+    the symmetric Hausdorff distance (mm) between their outlines.
+    """
+    from scipy import ndimage
+    from scipy.spatial.distance import directed_hausdorff
+
+    u, v = _section_frame(mask, d, rl_angle)
+    xs, ys = np.nonzero(mask)
+    cx, cy = xs.mean(), ys.mean()
+    c, s = math.cos(rl_angle), math.sin(rl_angle)
+    # mirror about the AP axis: (u, v) -> (-u, v), as pixel coordinates of the same grid
+    mu, mv = -u, v
+    src_x = cx + (mu * c - mv * s) / d
+    src_y = cy + (mu * s + mv * c) / d
+    mirrored = ndimage.map_coordinates(mask.astype(np.float64), [src_x, src_y], order=1, cval=0.0) >= 0.5
+    left = mask & (u > 0)
+    twin = mirrored & (u > 0)
+    total = left.sum() + twin.sum()
+    dice = float(2 * np.count_nonzero(left & twin) / total) if total else float("nan")
+
+    def outline(m):
+        return np.argwhere(m & ~ndimage.binary_erosion(m)) * d
+
+    a, b = outline(left), outline(twin)
+    if len(a) == 0 or len(b) == 0:
+        return {"symmetry_dice": dice, "symmetry_hausdorff": float("nan")}
+    hd = max(directed_hausdorff(a, b)[0], directed_hausdorff(b, a)[0])
+    return {"symmetry_dice": dice, "symmetry_hausdorff": float(hd)}
 
 
 def _linear_weights(n_in: int, step: float) -> np.ndarray:
@@ -199,11 +284,21 @@ def _ellipse_properties(mask: np.ndarray, d: float) -> dict:
     l_minor, l_major = max(evals[0], 0.0), max(evals[1], 0.0)
     major, minor = 4 * math.sqrt(l_major) * d, 4 * math.sqrt(l_minor) * d
     eccentricity = math.sqrt(1 - l_minor / l_major) if l_major > 0 else 0.0
-    # angle (0..90 deg) between the major axis and axis 0 (x: right-left in RPI)
-    orientation = math.degrees(math.acos(min(1.0, abs(evecs[0, 1]))))
+    # signed angle (-90, 90] from axis 0 (x: right-left in RPI) to the major axis, positive
+    # towards axis 1 (anterior): scikit-image's regionprops orientation on the same array
+    major_dir = evecs[:, 1]
+    theta = math.atan2(major_dir[1], major_dir[0])
+    if theta > math.pi / 2:
+        theta -= math.pi
+    elif theta <= -math.pi / 2:
+        theta += math.pi
+    orientation = math.degrees(theta)
     semi_major = 2 * math.sqrt(l_major) * evecs[:, 1]
     semi_minor = 2 * math.sqrt(l_minor) * evecs[:, 0]
-    if orientation < 45:  # major axis closer to right-left
+    # angle of the section's right-left axis: the major axis, or the minor one when the
+    # section is taller (AP) than wide
+    rl_angle = theta if abs(orientation) < 45 else theta - math.copysign(math.pi / 2, theta)
+    if abs(orientation) < 45:  # major axis closer to right-left
         diameter_rl, diameter_ap = major, minor
         semi_rl, semi_ap = semi_major, semi_minor
     else:
@@ -211,7 +306,8 @@ def _ellipse_properties(mask: np.ndarray, d: float) -> dict:
         semi_rl, semi_ap = semi_minor, semi_major
     return {"diameter_AP": diameter_ap, "diameter_RL": diameter_rl,
             "eccentricity": eccentricity, "orientation": orientation,
-            "solidity": _solidity(mask, n), "ellipse": ((cx, cy), semi_ap, semi_rl)}
+            "solidity": _solidity(mask, n), "ellipse": ((cx, cy), semi_ap, semi_rl),
+            "rl_angle": rl_angle}
 
 
 def _solidity(mask: np.ndarray, n: int) -> float:
@@ -254,7 +350,7 @@ def _solidity(mask: np.ndarray, n: int) -> float:
 
 def compute_shape(im_seg: Image, angle_correction=True, im_centerline: Image | None = None,
                   centerline_algo="bspline", centerline_smooth=30, progress=True,
-                  return_ellipses=False):
+                  return_ellipses=False, symmetry=False):
     """Per-slice metrics of a segmentation (any orientation; binary or soft).
 
     Returns ``(metrics, fit_results)``: ``metrics`` maps each name of :data:`METRICS` to an
@@ -262,7 +358,8 @@ def compute_shape(im_seg: Image, angle_correction=True, im_centerline: Image | N
     With ``return_ellipses``, returns ``(metrics, fit_results, ellipses)`` where ``ellipses``
     maps each RPI slice with a fitted section to its :class:`SliceEllipse`.
     The centerline giving the tilt is fitted on the segmentation itself, or on
-    ``im_centerline`` (``-angle-corr-centerline``, same grid) when given.
+    ``im_centerline`` (``-angle-corr-centerline``, same grid) when given. ``symmetry``: add
+    the per-slice left/right symmetry metrics (:data:`SYMMETRY_METRICS`).
     """
     from spinalcordtoolbox.centerline.core import get_centerline
 
@@ -270,7 +367,7 @@ def compute_shape(im_seg: Image, angle_correction=True, im_centerline: Image | N
     data = im.data
     nz = data.shape[2]
     px, py, pz = im.pixdim
-    metrics = {m: np.full(nz, np.nan) for m in METRICS}
+    metrics = {m: np.full(nz, np.nan) for m in METRICS + (SYMMETRY_METRICS if symmetry else ())}
     slices = np.flatnonzero(data.any(axis=(0, 1)))
 
     tan_x = np.zeros(nz)
@@ -307,7 +404,7 @@ def compute_shape(im_seg: Image, angle_correction=True, im_centerline: Image | N
         metrics["angle_AP"][z] = math.degrees(angle_ap[z])
         metrics["angle_RL"][z] = math.degrees(angle_rl[z])
         metrics["length"][z] = pz * math.sqrt(1 + tan_x[z] ** 2 + tan_y[z] ** 2)
-        props = _slice_properties(patch, px, py, cos_x[z], cos_y[z])
+        props = _slice_properties(patch, px, py, cos_x[z], cos_y[z], symmetry=symmetry)
         if props:
             centre, semi_ap, semi_rl = props.pop("ellipse")
             for k, v in props.items():

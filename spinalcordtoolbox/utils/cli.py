@@ -42,8 +42,13 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 class SCTArgumentParser(argparse.ArgumentParser):
     """argparse parser with the toolbox's layout: MANDATORY and OPTIONAL argument groups."""
 
-    def __init__(self, description="", epilog=None, **kwargs):
+    def __init__(self, description="", epilog=None, allow_no_args=False, **kwargs):
         prog = kwargs.pop("prog", None) or _prog_name()
+        #: False: a call without any argument prints the help and exits 2 (as the established
+        #: toolbox); True for commands whose plain call does something (sct_version...)
+        self.allow_no_args = allow_no_args
+        # "resolve": a command that declares its own -r/-v after add_common_args keeps its own
+        kwargs.setdefault("conflict_handler", "resolve")
         super().__init__(prog=prog, description=_wrap(description), epilog=_wrap(epilog) if epilog else None,
                          formatter_class=_Formatter, add_help=False, **kwargs)
         self.mandatory = self.add_argument_group("MANDATORY ARGUMENTS")
@@ -51,15 +56,34 @@ class SCTArgumentParser(argparse.ArgumentParser):
         self.optional.add_argument("-h", "--help", action="help", help="Show this help message and exit.")
 
     def add_common_args(self, group=None, remove_temp=False):
-        """``-v`` (and ``-r`` for commands that use temporary files)."""
+        """``-v`` and ``-r``, accepted by every command (published scripts pass ``-r 0`` to any
+        command). ``remove_temp``: the command does use temporary files."""
         group = group or self.optional
-        group.add_argument("-v", metavar="<int>", type=int, choices=[0, 1, 2], default=1,
-                           help="Verbosity. 0: errors and warnings only, 1: normal, 2: debug "
-                                "(shows tracebacks). Default: 1")
-        if remove_temp:
-            group.add_argument("-r", metavar="<int>", type=int, choices=[0, 1], default=1,
-                               help="Remove temporary files. Default: 1")
+        if "-v" not in self._option_string_actions:
+            group.add_argument("-v", metavar="<int>", type=int, choices=[0, 1, 2], default=1, nargs="?",
+                               const=1, help="Verbosity. 0: errors and warnings only, 1: normal, 2: debug "
+                                             "(shows tracebacks). Default: 1")
+        if "-r" in self._option_string_actions:
+            return group
+        group.add_argument("-r", metavar="<int>", type=int, choices=[0, 1], default=1,
+                           help="Remove temporary files. Default: 1" if remove_temp else
+                           "Remove temporary files (accepted for compatibility: this command "
+                           "keeps none). Default: 1")
         return group
+
+    def _ensure_common_args(self):
+        """Commands that declared their own -v/-r keep them; the others get the standard ones."""
+        if "-v" not in self._option_string_actions or "-r" not in self._option_string_actions:
+            self.add_common_args()
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._ensure_common_args()
+        if args is None:
+            args = sys.argv[1:]
+        if not list(args) and not self.allow_no_args:
+            self.print_help()
+            self.exit(2)
+        return super().parse_known_args(args, namespace)
 
     def add_qc_args(self, group=None, seg=False):
         """``-qc`` folder and its companions, identical in every command."""

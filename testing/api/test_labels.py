@@ -56,9 +56,19 @@ def test_create_seg_mid_slice(seg):
     seg_rpi = seg.copy().change_orientation("RPI").data
     zs = np.unique(np.nonzero(seg_rpi)[2])
     pts_rpi = out.copy().change_orientation("RPI").nonzero_coords()
-    assert len(pts_rpi) == 1 and pts_rpi[0, 2] == round((zs[0] + zs[-1]) / 2) and pts_rpi[0, 3] == 3
+    # the established convention: the image's middle I-S slice, round(nz / 2) (t2: 55 slices -> 28)
+    assert len(pts_rpi) == 1 and pts_rpi[0, 2] == round(seg_rpi.shape[2] / 2) == 28 and pts_rpi[0, 3] == 3
     x, y, z = pts_rpi[0, :3].astype(int)
     assert seg_rpi[x, y, z] == 1          # on the cord
+    # the established voxel on t2_seg-manual (AIL grid): 30,28,25
+    assert lab.label_points(out) == [(30, 28, 25, 3)]
+    mid = lab.create_labels_along_seg(seg, [(-1, 3)], mid="segmentation")
+    assert mid.copy().change_orientation("RPI").nonzero_coords()[0, 2] == round((zs[0] + zs[-1]) / 2)
+
+
+def test_cubic_to_point_established_voxel(seg):
+    # the established toolbox's test: t2_seg-manual's centre of mass is voxel 31,27,25
+    assert lab.label_points(lab.cubic_to_point(seg)) == [(31, 27, 25, 1)]
 
 
 def test_vertebral_levels(sct_testing_data, seg, t2_labels):

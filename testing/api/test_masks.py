@@ -17,7 +17,7 @@ def seg(sct_testing_data):
 
 
 def test_cylinder_on_centerline_contains_whole_cord(t2, seg):
-    mask = create_mask(t2, "centerline", seg, size="35mm", kind="cylinder")
+    mask = create_mask(t2, "centerline", seg, size="35mm", kind="cylinder", convention="exact")
     assert mask.data.shape == t2.data.shape and mask.orientation == t2.orientation
     assert np.allclose(mask.affine, t2.affine)
     cord = seg.data > 0
@@ -43,11 +43,23 @@ def test_box_and_gaussian_at_coordinate():
     img = Image(np.zeros((41, 41, 3), np.float32), affine=np.diag([0.5, 0.5, 2.0, 1.0]) @ np.diag([-1, 1, 1, 1]))
     box = create_mask(img, "coord", (20, 20), size="11", kind="box")
     assert box.data[:, :, 0].sum() == 11 * 11          # side 11 voxels of 0.5 mm = 5.5 mm
-    gauss = create_mask(img, "coord", (20, 20), size="4mm", kind="gaussian")
+    gauss = create_mask(img, "coord", (20, 20), size="4mm", kind="gaussian", convention="exact")
     g = gauss.data[:, 20, 0]
     assert g.max() == pytest.approx(1.0)
     # full width at half maximum = 4 mm = 8 voxels: value 0.5 at +-4 voxels from the centre
     assert g[24] == pytest.approx(0.5, abs=1e-6) and g[16] == pytest.approx(0.5, abs=1e-6)
+
+
+def test_established_size_convention():
+    img = Image(np.zeros((41, 41, 3), np.float32), affine=np.diag([0.5, 0.5, 2.0, 1.0]) @ np.diag([-1, 1, 1, 1]))
+    # -size 20: radius ceil(19 / 2) = 10 voxels, |dx| <= 10: 21 x 21 voxels (21 x 11 for 10)
+    assert create_mask(img, "coord", (20, 20), size="20", kind="box").data[:, :, 0].sum() == 21 * 21
+    assert create_mask(img, "coord", (20, 20), size="10", kind="box").data[:, :, 0].sum() == 11 * 11
+    # 5mm on 0.5 mm voxels: n = 10 voxels, r = 5; gaussian sigma = r voxels: exp(-1/2) at 5 voxels
+    g = create_mask(img, "coord", (20, 20), size="5mm", kind="gaussian").data[:, 20, 0]
+    assert g[20] == pytest.approx(1.0) and g[25] == pytest.approx(np.exp(-0.5)) and g[15] == g[25]
+    cyl = create_mask(img, "coord", (20, 20), size="5mm", kind="cylinder").data[:, :, 0]
+    assert cyl.sum() == sum(1 for i in range(-5, 6) for j in range(-5, 6) if i * i + j * j <= 25)
 
 
 def test_point_and_center(t2, sct_testing_data):

@@ -40,6 +40,13 @@ def _soft_tube(shape, pixdim, radius_mm, slope_x=0.0, slope_y=0.0, semi_axes=Non
     return Image(data, affine=np.diag([-px, py, pz, 1.0]))  # RPI (nibabel LAS)
 
 
+def _band_chord(a, b=None, h=1.5):
+    """Mean AP thickness of an ellipse (RL semi-axis a, AP semi-axis b) over the band |u| <= h
+    mm around its centre: the established diameter_AP (b = a: a disc)."""
+    b = a if b is None else b
+    return (b / a) * (h * math.sqrt(a * a - h * h) + a * a * math.asin(h / a)) / h
+
+
 def _inner(values, n=3):
     """Values on slices with cord, without the ``n`` first and last ones (never empty)."""
     v = values[~np.isnan(values)]
@@ -58,7 +65,11 @@ def test_straight_cylinder_area(pixdim, orientation):
     m, _ = compute_shape(im)
     area = _inner(m["area"], 0)
     np.testing.assert_allclose(area, math.pi * r ** 2, rtol=0.01)
-    np.testing.assert_allclose(_inner(m["diameter_AP"], 0), 2 * r, rtol=0.02)
+    np.testing.assert_allclose(_inner(m["diameter_AP_ellipse"], 0), 2 * r, rtol=0.02)
+    # the mid-line diameter: mean chord over 3 mm (7.808 mm for r = 4), split at the centre
+    np.testing.assert_allclose(_inner(m["diameter_AP"], 0), _band_chord(r), rtol=0.01)
+    np.testing.assert_allclose(_inner(m["length_anterior"], 0), _band_chord(r) / 2, rtol=0.02)
+    np.testing.assert_allclose(m["length_anterior"] + m["length_posterior"], m["diameter_AP"], rtol=1e-12)
     np.testing.assert_allclose(_inner(m["diameter_RL"], 0), 2 * r, rtol=0.02)
     assert np.nanmax(m["eccentricity"]) < 0.2
     np.testing.assert_allclose(_inner(m["angle_AP"], 0), 0, atol=0.1)
@@ -90,14 +101,18 @@ def test_tilted_cylinder_30deg(direction):
     np.testing.assert_allclose(_inner(angle), 30, atol=0.5)
     # shape in the orthogonal plane: a circle again
     np.testing.assert_allclose(_inner(m["diameter_RL"]), 2 * r, rtol=0.03)
-    np.testing.assert_allclose(_inner(m["diameter_AP"]), 2 * r, rtol=0.03)
+    np.testing.assert_allclose(_inner(m["diameter_AP_ellipse"]), 2 * r, rtol=0.03)
+    np.testing.assert_allclose(_inner(m["diameter_AP"]), _band_chord(r), rtol=0.03)
     # length of the centerline per 1-mm slice = 1 / cos(30)
     np.testing.assert_allclose(_inner(m["length"]), 1 / math.cos(math.radians(30)), rtol=0.01)
     m0, _ = compute_shape(im, angle_correction=False)
     np.testing.assert_allclose(_inner(m0["area"]), math.pi * r ** 2 / math.cos(math.radians(30)),
                                rtol=0.01)
-    stretched = m0["diameter_RL"] if direction == "x" else m0["diameter_AP"]
+    stretched = m0["diameter_RL"] if direction == "x" else m0["diameter_AP_ellipse"]
     np.testing.assert_allclose(_inner(stretched), 2 * r / math.cos(math.radians(30)), rtol=0.03)
+    if direction == "y":   # the AP thickness itself stretched by 1 / cos(30)
+        np.testing.assert_allclose(_inner(m0["diameter_AP"]), _band_chord(r) / math.cos(math.radians(30)),
+                                   rtol=0.03)
 
 
 @pytest.mark.parametrize("semi_axes,rl_longer", [((6.0, 4.0), True), ((3.5, 5.0), False)])
@@ -107,7 +122,8 @@ def test_ellipse_diameters_eccentricity(semi_axes, rl_longer):
     m, _ = compute_shape(im)
     np.testing.assert_allclose(m["area"], math.pi * a * b, rtol=0.01)
     np.testing.assert_allclose(m["diameter_RL"], 2 * a, rtol=0.02)
-    np.testing.assert_allclose(m["diameter_AP"], 2 * b, rtol=0.02)
+    np.testing.assert_allclose(m["diameter_AP_ellipse"], 2 * b, rtol=0.02)
+    np.testing.assert_allclose(m["diameter_AP"], _band_chord(a, b), rtol=0.02)
     big, small = max(a, b), min(a, b)
     np.testing.assert_allclose(m["eccentricity"], math.sqrt(1 - (small / big) ** 2), atol=0.01)
     np.testing.assert_allclose(m["orientation"], 0 if rl_longer else 90, atol=1)
@@ -229,9 +245,12 @@ def test_normalize_pam50(sct_testing_data, pam50):
     res = morphometry(Image(sct_testing_data / "t2" / "t2_seg-manual.nii.gz"), im_vertfile=labeled,
                       normalize_pam50=True,
                       pam50_levels_path=pam50 / "template" / "PAM50_levels.nii.gz")
-    # level 5 is cut by the field of view (slices 1-4) and left out
-    assert res.used_levels == [2, 3, 4]
-    assert len(res.rows) == 945          # PAM50 slices 40..984 with a level, as the HC files
+    # as the established toolbox: the PAM50 slices of the levels the subject covers (C2-C5:
+    # 31 + 37 + 37 + 33 = 138 rows), the partial C5 (3 subject slices) kept on the PAM50 slices
+    # it covers: 112 rows with values (the established figures on this input)
+    assert res.used_levels == [2, 3, 4, 5]
+    assert len(res.rows) == 138
+    assert sum(r["MEAN(area)"] is not None for r in res.rows) == 112
     levels = levels_per_slice(labeled)
     res_native = morphometry(Image(sct_testing_data / "t2" / "t2_seg-manual.nii.gz"))
     pam = res.pam50_levels
@@ -244,6 +263,9 @@ def test_normalize_pam50(sct_testing_data, pam50):
         np.testing.assert_allclose(subj, native, rtol=0.01)
         assert len([r for r in res.rows if r["VertLevel"] == str(lev)]) == np.count_nonzero(pam == lev)
     assert np.all(np.isnan(sub[pam == 6]))
+    # the partial C5 is anchored at its boundary with C4: its values sit on the top PAM50 C5 slices
+    c5 = np.flatnonzero(pam == 5)
+    assert np.all(~np.isnan(sub[c5[-7:]])) and np.all(np.isnan(sub[c5[:-7]]))
 
 
 def test_errors(sct_testing_data):
@@ -289,7 +311,9 @@ def test_shape_helpers_match_scikit_image():
         np.testing.assert_allclose(p["eccentricity"], r.eccentricity, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(max(p["diameter_AP"], p["diameter_RL"]), r.axis_major_length * 0.1,
                                    rtol=1e-9)
-        np.testing.assert_allclose(p["orientation"], abs(np.degrees(r.orientation)), atol=1e-6)
+        # signed, as scikit-image (equal modulo 180 degrees at the +-90 boundary)
+        diff = (p["orientation"] - np.degrees(r.orientation) + 90) % 180 - 90
+        assert abs(diff) < 1e-6
 
 
 def test_angle_correction_centerline_file():

@@ -52,7 +52,7 @@ def test_drawn_ellipse_lies_on_the_segmentation_boundary(ellipse_entry):
     assert png.shape[:2] == (TILE, 6 * TILE)  # 6 slices, one row of 80-pixel tiles
     # the fitted diameters of a rasterised ellipse: 2A and 2B within 1 % (measured 0.1 %)
     np.testing.assert_allclose(metrics["diameter_RL"], 2 * A, rtol=0.01)
-    np.testing.assert_allclose(metrics["diameter_AP"], 2 * B, rtol=0.01)
+    np.testing.assert_allclose(metrics["diameter_AP_ellipse"], 2 * B, rtol=0.01)
     # analytic boundary in tile pixels: tiles are centred on the cord's centre of mass (the
     # ellipse's centre), column = +x (RPI) / 0.5 mm, row = -y / 0.5 mm (anterior up)
     t = np.linspace(0, 2 * math.pi, 2000)

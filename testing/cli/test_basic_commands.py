@@ -101,8 +101,8 @@ def test_resample_labels_and_mask_and_crop(data, capsys):
     assert rc == 0 and mask.data[seg.data > 0].min() == 1
     rc, _, _ = run(sct_crop_image.main, ["-i", "t2.nii.gz", "-m", "mask_t2.nii.gz"], capsys)
     # t2 is AIL: axis 1 runs along the cord (all 55 slices kept), axis 2 is right-left where the
-    # 35 mm cylinder spans 36 of the 52 voxels (1 mm)
-    assert rc == 0 and Image("t2_crop.nii.gz").data.shape[1:] == (55, 36)
+    # 35 mm cylinder (established convention: 35 voxels of 1 mm, radius 17 voxels) spans 35 of 52
+    assert rc == 0 and Image("t2_crop.nii.gz").data.shape[1:] == (55, 35)
 
 
 def test_dice_hausdorff_convert_merge(data, sct_testing_data, capsys):
@@ -136,7 +136,7 @@ BAD_INPUTS = [
     (sct_maths, ["-i", "t2.nii.gz", "-add", "missing.nii.gz", "-o", "out.nii.gz"], 1, "not found"),
     (sct_maths, ["-i", "dmri.nii.gz", "-adap", "7,0", "-o", "out.nii.gz"], 1, "must be 3-D"),
     (sct_maths, ["-i", "t2.nii.gz", "-add", "1", "-o", "t2.nii.gz"], 1, "Refusing to overwrite"),
-    (sct_maths, ["-i", "t2.nii.gz", "-add", "1", "-bin", "0", "-o", "out.nii.gz"], 1, "one operation"),
+    (sct_maths, ["-i", "t2.nii.gz", "-corr", "t2.nii.gz", "-add", "1", "-o", "out.nii.gz"], 1, "last operation"),
     (sct_resample, ["-i", "missing.nii.gz", "-mm", "1"], 2, "file not found"),
     (sct_resample, ["-i", "notes.txt", "-mm", "1", "-o", "out.nii.gz"], 1, "Not a NIfTI"),
     (sct_resample, ["-i", "t2.nii.gz", "-mm", "1,1,1", "-o", "out.nii.gz"], 1, "separated by 'x'"),

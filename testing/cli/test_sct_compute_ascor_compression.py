@@ -48,7 +48,7 @@ def test_compression_cli(in_tmp, capsys):
     Image(lab, affine=np.diag([-0.5, 0.5, 1.0, 1.0])).save("comp.nii.gz")
     main(["-i", "seg.nii.gz", "-l", "comp.nii.gz", "-metric", "diameter_AP", "-v", "0"])
     (row,) = _read("compression_metrics.csv")
-    assert row["Slice (I->S)"] == "25" and row["Compression Level"] == ""
+    assert row["Slice (I->S)"] == "25" and row["compression_level"] == ""
     np.testing.assert_allclose(float(row["diameter_AP_ratio"]), 37.5, atol=1.5)
     with pytest.raises(SystemExit):
         main(["-i", "seg.nii.gz", "-l", "comp.nii.gz", "-metric", "diametre_AP", "-o", "y.csv"])
@@ -57,3 +57,38 @@ def test_compression_cli(in_tmp, capsys):
         main(["-i", "seg.nii.gz", "-l", "comp.nii.gz", "-normalize-hc", "1", "-o", "y.csv"])
     assert "-vertfile" in capsys.readouterr().err
     assert not (in_tmp / "y.csv").exists()
+
+
+def test_ascor_perlevel_without_vertfile_uses_warped_template_levels(in_tmp, capsys):
+    from spinalcordtoolbox.scripts.sct_compute_ascor import main
+
+    _tube("cord.nii.gz", 4.0, nz=8)
+    _tube("canal.nii.gz", 6.0, nz=8)
+    # no levels anywhere: a clear message naming what to do
+    with pytest.raises(SystemExit):
+        main(["-i-SC", "cord.nii.gz", "-i-canal", "canal.nii.gz", "-perlevel", "-1", "-o", "a.csv"])
+    assert "sct_warp_template" in capsys.readouterr().err and not (in_tmp / "a.csv").exists()
+    # the course line after sct_warp_template: ./label/template/PAM50_levels.nii.gz is used
+    levels = np.zeros((40, 40, 8), np.uint8)
+    levels[:, :, :4], levels[:, :, 4:] = 4, 3          # C4 below, C3 above
+    (in_tmp / "label" / "template").mkdir(parents=True)
+    Image(levels, affine=np.diag([-0.5, 0.5, 1.0, 1.0])).save("label/template/PAM50_levels.nii.gz")
+    assert main(["-i-SC", "cord.nii.gz", "-i-canal", "canal.nii.gz", "-perlevel", "-1", "-o", "a.csv"]) == 0
+    rows = _read("a.csv")
+    assert [r["VertLevel"] for r in rows] == ["4", "3"]     # inferior level first, as sct_process_segmentation
+    np.testing.assert_allclose([float(r["MEAN(aSCOR)"]) for r in rows], 16 / 36, rtol=0.01)
+
+
+def test_compression_lesion_mode(in_tmp):
+    from spinalcordtoolbox.scripts.sct_compute_compression import main
+
+    # AP semi-axis 4 mm narrowed to 2.5 mm on slices 23-27 (the lesion's extent)
+    _tube("seg.nii.gz", 5.0, b_of_z=lambda z: 2.5 if abs(z - 25) <= 2 else 4.0)
+    lesion = np.zeros((40, 40, 50), np.uint8)
+    lesion[18:23, 18:23, 23:28] = 1
+    Image(lesion, affine=np.diag([-0.5, 0.5, 1.0, 1.0])).save("lesion.nii.gz")
+    assert main(["-i", "seg.nii.gz", "-l", "lesion.nii.gz", "-mode", "lesion", "-o", "l.csv", "-v", "0"]) == 0
+    (row,) = _read("l.csv")
+    # the lesion's centre slice; slabs 10-30 mm beyond its top (27) and bottom (23)
+    assert row["Slice (I->S)"] == "25"
+    np.testing.assert_allclose(float(row["diameter_AP_ratio"]), 37.5, atol=1.5)

@@ -12,6 +12,8 @@ HEADER = ("Timestamp,SCT Version,Filename,Slice (I->S),VertLevel,DistancePMJ,MEA
           "MEAN(angle_AP),STD(angle_AP),MEAN(angle_RL),STD(angle_RL),MEAN(diameter_AP),"
           "STD(diameter_AP),MEAN(diameter_RL),STD(diameter_RL),MEAN(eccentricity),"
           "STD(eccentricity),MEAN(orientation),STD(orientation),MEAN(solidity),STD(solidity),"
+          "MEAN(diameter_AP_ellipse),STD(diameter_AP_ellipse),MEAN(length_anterior),"
+          "STD(length_anterior),MEAN(length_posterior),STD(length_posterior),"
           "SUM(length)").split(",")
 
 
@@ -88,10 +90,11 @@ def test_normalize_pam50_and_plot(t2, in_tmp, pam50, pam50_normalized_metrics, m
     main(["-i", str(t2 / "t2_seg-manual.nii.gz"), "-vertfile", str(t2 / "t2_seg-manual_labeled.nii.gz"),
           "-normalize-PAM50", "1", "-o", "norm.csv", "-v", "0"])
     header, rows = _read("norm.csv")
-    assert header == HEADER and len(rows) == 945
+    # the established output: the 138 PAM50 slices of C2-C5, 112 with values (C5 is partial)
+    assert header == HEADER and len(rows) == 138
     area = {int(r["Slice (I->S)"]): float(r["MEAN(area)"]) for r in rows if r["MEAN(area)"]}
     levels = {int(r["Slice (I->S)"]): r["VertLevel"] for r in rows}
-    assert {levels[z] for z in area} == {"2", "3", "4"}
+    assert len(area) == 112 and {levels[z] for z in area} == {"2", "3", "4", "5"}
     # plausibility against the 203 healthy controls at the same PAM50 slices (C2-C4 mean
     # about 75 mm2, SD about 8-9): the subject stays within 2.5 SD everywhere
     from spinalcordtoolbox.shape.hc_database import hc_slice_stats, load_hc

@@ -88,10 +88,13 @@ def test_errors_are_one_line_and_leave_nothing(sct_testing_data, in_tmp, capsys)
         sct_qc.main(["-qc", "no_such_report"])
     assert e.value.code == 1 and "QC folder not found" in capsys.readouterr().err
     assert not (in_tmp / "no_such_report").exists()
-    # no report folder
+    # no report folder: the established default ./qc
+    assert sct_qc.main(["-i", str(t2 / "t2.nii.gz")]) == 0
+    assert (in_tmp / "qc" / "index.html").is_file() and len(list((in_tmp / "qc").rglob("entry.json"))) == 1
+    # no argument at all: the usage, exit 2
     with pytest.raises(SystemExit) as e:
-        sct_qc.main(["-i", str(t2 / "t2.nii.gz")])
-    assert e.value.code == 1 and "-qc" in capsys.readouterr().err
+        sct_qc.main([])
+    assert e.value.code == 2 and "usage: " in capsys.readouterr().out
 
 
 def test_help_is_light_and_fits_100_columns():

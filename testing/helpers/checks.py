@@ -10,3 +10,11 @@ def run_error(main, capsys, argv):
         main(argv)
     err = capsys.readouterr().err.strip().splitlines()
     return exc.value.code, err[-1] if err else ""
+
+
+def exit_code(module, argv):
+    """Run ``module.main(argv)`` (arguments turned into strings); its exit code, 0 on success."""
+    try:
+        return module.main([str(a) for a in argv]) or 0
+    except SystemExit as e:
+        return e.code
