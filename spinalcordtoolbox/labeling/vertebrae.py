@@ -196,9 +196,23 @@ class TemplateProfile:
     posterior: dict = field(default_factory=dict)  # {disc value: AP offset (mm) of the posterior tip}
 
 
+_PROFILE_CACHE: dict = {}
+
+
 def template_profile(template, contrast: str, params: LabelingParams, mode: str):
     """(The template's band along its centerline with its disc positions, the feature mode
-    used: ``gradient`` when the template lacks the contrast)."""
+    used: ``gradient`` when the template lacks the contrast). Kept in memory per process:
+    sampling the 0.5 mm PAM50 takes seconds, and batch scripts label many subjects."""
+    from dataclasses import astuple
+
+    key = (str(template.root), template.prefix, contrast, astuple(params), mode)
+    if key not in _PROFILE_CACHE:
+        _PROFILE_CACHE.clear()
+        _PROFILE_CACHE[key] = _template_profile(template, contrast, params, mode)
+    return _PROFILE_CACHE[key]
+
+
+def _template_profile(template, contrast: str, params: LabelingParams, mode: str):
     from spinalcordtoolbox.straightening import centerline_curve, label_arc_lengths, label_points
 
     available = template.available_contrasts()
@@ -335,17 +349,14 @@ def detect_discs(sub: Strip, tpl: TemplateProfile, s_cord, init_value: int, init
         value, s_cur = init_value, found[init_value]
         while True:
             nxt = value + direction
-            if nxt not in tpl.discs or nxt < 2:
+            # C1/C2 is poorly visible and C2 has no fixed height: slices above C2/C3 are C2
+            if nxt not in tpl.discs or nxt < 3:
                 break
             expected = abs(tpl.discs[value] - tpl.discs[nxt]) * scale
             predicted = s_cur - direction * expected
             if predicted < s_min - 1 or predicted > s_max + 1:
                 break
-            if nxt == 2:
-                # C1/C2 is poorly visible on most images: placed at the template distance
-                s_new, score = predicted, np.nan
-            else:
-                s_new, score = refine(nxt, predicted, expected)
+            s_new, score = refine(nxt, predicted, expected)
             if not (s_min - 1 <= s_new <= s_max + 1):
                 break
             found[nxt], scores[nxt] = s_new, score
@@ -445,11 +456,11 @@ def label_vertebrae(im: Image, seg: Image, contrast: str, template, init: Init |
     if not np.any(seg.data):
         raise VertebraeError("The segmentation is empty")
     curve = curve or centerline_curve(seg)
-    mode = "laplacian" if laplacian else "intensity"
-    tpl, mode = template_profile(template, contrast, params, mode)
     if curve.length < 10:
         raise VertebraeError(f"The cord is too short to label ({curve.length:.1f} mm along the "
                              f"cord; at least one inter-disc distance, ~15 mm, is needed)")
+    mode = "laplacian" if laplacian else "intensity"
+    tpl, mode = template_profile(template, contrast, params, mode)
     margin = params.size_IS + 15.0
     img_for_strip = im
     if denoise:
