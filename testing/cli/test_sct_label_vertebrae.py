@@ -58,3 +58,19 @@ def test_initz_needs_two_values(sct_testing_data):
         main(["-i", str(t2 / "t2.nii.gz"), "-s", str(t2 / "t2_seg-manual.nii.gz"), "-c", "t2",
               "-initz", "40"])
     assert e.value.code == 2
+
+
+def test_viewer_commands_without_display(sct_testing_data, in_tmp, monkeypatch, capsys):
+    """-create-viewer and -method viewer fail with one clear line when there is no display."""
+    from spinalcordtoolbox.scripts import sct_get_centerline, sct_label_utils
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    t2 = str(sct_testing_data / "t2" / "t2.nii.gz")
+    for mod, args in ((sct_label_utils, ["-i", t2, "-create-viewer", "3,4,5", "-msg", "Discs", "-o", "l.nii.gz"]),
+                      (sct_get_centerline, ["-i", t2, "-method", "viewer", "-o", "c.nii.gz"])):
+        with pytest.raises(SystemExit) as e:
+            mod.main(args)
+        assert e.value.code == 1
+        assert "No display available" in capsys.readouterr().err
+    assert not list(in_tmp.glob("*.nii.gz"))
