@@ -226,8 +226,9 @@ def _template_profile(template, contrast: str, params: LabelingParams, mode: str
     else:
         path = template.contrast(contrast)  # raises the explanatory error
     centerline = template.path("centerline", required=False) or template.path("cord")
-    curve = centerline_curve(Image(str(centerline)))
-    strip = sample_strip(Image(str(path)), curve, np.arange(0.0, curve.length + 1e-6, 1.0), params)
+    curve = centerline_curve(_crop_to_mask(Image(str(centerline))))
+    strip = sample_strip(_crop_around(Image(str(path)), curve, params), curve,
+                         np.arange(0.0, curve.length + 1e-6, 1.0), params)
     discs_img = Image(str(template.label_file("disc")))
     points = {v: p for v, p in label_points(discs_img).items() if 1 <= v <= 30}
     discs = label_arc_lengths(curve, points)
@@ -240,6 +241,31 @@ def _template_profile(template, contrast: str, params: LabelingParams, mode: str
             _, _, bb = curve.to_curvilinear(np.array([pts[v] for v in values]))
             posterior = dict(zip(values, bb))
     return TemplateProfile(features(strip, params.gaussian_std, mode), discs, posterior), mode
+
+
+def _crop_to_mask(img: Image, margin=2) -> Image:
+    """Bounding box of the non-zero voxels (fitting a centerline on the whole template grid
+    costs ~0.5 GB and seconds)."""
+    from spinalcordtoolbox.image import crop_image
+
+    idx = np.argwhere(np.asarray(img.data) > 0)
+    if not len(idx):
+        return img
+    lo, hi = idx.min(axis=0) - margin, idx.max(axis=0) + margin
+    return crop_image(img, lo[0], hi[0], lo[1], hi[1], lo[2], hi[2])
+
+
+def _crop_around(img: Image, curve, params: LabelingParams) -> Image:
+    """The part of ``img`` the band along ``curve`` can reach (the 0.5 mm PAM50 is 40 MB)."""
+    from spinalcordtoolbox.image import crop_image
+
+    reach = max(abs(params.shift_AP) + params.size_AP, params.size_RL) + 3.0
+    vox = img.transfo_phys2pix(np.vstack([curve.points + d for d in
+                                          (np.array([sx, sy, 0.0]) * reach
+                                           for sx in (-1, 1) for sy in (-1, 1))]))
+    lo = np.floor(vox.min(axis=0)).astype(int) - 1
+    hi = np.ceil(vox.max(axis=0)).astype(int) + 1
+    return crop_image(img, lo[0], hi[0], lo[1], hi[1], lo[2], hi[2])
 
 
 # ------------------------------------------------------------------ detection

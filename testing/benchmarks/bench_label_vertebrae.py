@@ -7,31 +7,29 @@ the straightening is computed (no straightening.cache), and reports the wall tim
 time and the child's peak resident memory.
 """
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent))
+sys.path.insert(0, str(HERE))
+
+from bench_segmentation import measure  # noqa: E402  (the one subprocess timer of the benchmarks)
 
 
 def run_case(name, args, repeat=3):
     exe = str(Path(sys.executable).parent / "sct_label_vertebrae")
-    times, cpus, peak = [], [], 0
+    runs = []
     for _ in range(repeat):
         with tempfile.TemporaryDirectory() as tmp:
-            code = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-                    "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
-                    "r = resource.getrusage(resource.RUSAGE_CHILDREN); "
-                    "print(time.perf_counter() - t, r.ru_maxrss, r.ru_utime + r.ru_stime)")
-            out = subprocess.run([sys.executable, "-c", code, exe] + args + ["-v", "0"], check=True,
-                                 capture_output=True, text=True, cwd=tmp).stdout.split()
-            times.append(float(out[0]))
-            cpus.append(float(out[2]))
-            peak = max(peak, int(out[1]))
-    print(f"{name}: wall {min(times):.2f} s (best of {repeat}; all {', '.join(f'{t:.2f}' for t in times)}), "
-          f"CPU {min(cpus):.2f} s, peak RSS {peak / 1024:.0f} MiB")
+            rc, wall, rss_mib, cpu = measure([exe] + args + ["-v", "0"], dict(os.environ), tmp)
+            if rc:
+                raise SystemExit(f"{name}: sct_label_vertebrae failed (exit {rc})")
+            runs.append((wall, rss_mib, cpu))
+    walls = [r[0] for r in runs]
+    print(f"{name}: wall {min(walls):.2f} s (best of {repeat}; all {', '.join(f'{t:.2f}' for t in walls)}), "
+          f"CPU {min(r[2] for r in runs):.2f} s, peak RSS {max(r[1] for r in runs):.0f} MiB")
 
 
 def main():
