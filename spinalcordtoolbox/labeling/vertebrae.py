@@ -313,8 +313,10 @@ def global_alignment(sub: Strip, tpl: TemplateProfile, s_range, scale_dist=1.0):
 
 
 def detect_discs(sub: Strip, tpl: TemplateProfile, s_cord, init_value: int, init_s: float | None,
-                 params: LabelingParams, scale_dist=1.0) -> DetectionResult:
-    """Walk disc by disc from the initial disc (see the module docstring)."""
+                 params: LabelingParams, scale_dist=1.0, init_approximate=False) -> DetectionResult:
+    """Walk disc by disc from the initial disc (see the module docstring).
+    ``init_approximate``: the initial disc is only the one *nearest* to ``init_s``
+    (``-initcenter``): it is searched within half an inter-disc distance, without prior."""
     s_min, s_max = s_cord
     auto_score = None
     scale = scale_dist
@@ -347,22 +349,27 @@ def detect_discs(sub: Strip, tpl: TemplateProfile, s_cord, init_value: int, init
 
     half = params.size_IS
 
-    def refine(value, predicted, expected):
-        radius = max(3.0, params.search * expected)
+    def refine(value, predicted, expected, radius=None, prior=params.prior):
+        radius = radius or max(3.0, params.search * expected)
         cands = np.arange(predicted - radius, predicted + radius + 1e-6, 0.5)
         best = (-np.inf, predicted, np.nan)
         for c in cands:
             score = patch_score(sub, tpl.strip, c, tpl.discs[value], scale, half)
             if not np.isfinite(score):
                 continue
-            penalised = score - params.prior * ((c - predicted) / radius) ** 2
+            penalised = score - prior * ((c - predicted) / radius) ** 2
             if penalised > best[0]:
                 best = (penalised, c, score)
         return best[1], best[2]
 
     found = {}
     scores = {}
-    s0, sc0 = refine(init_value, init_s, 8.0 if auto_score is None else 6.0)
+    if init_approximate:
+        near = [abs(tpl.discs[init_value] - tpl.discs[v]) for v in (init_value - 1, init_value + 1)
+                if v in tpl.discs]
+        s0, sc0 = refine(init_value, init_s, 0, radius=0.5 * min(near) * scale, prior=0.0)
+    else:
+        s0, sc0 = refine(init_value, init_s, 8.0 if auto_score is None else 6.0)
     found[init_value], scores[init_value] = s0, sc0
 
     def update_scale():
@@ -505,7 +512,8 @@ def label_vertebrae(im: Image, seg: Image, contrast: str, template, init: Init |
                            init_value, min(tpl.discs), max(tpl.discs))
             raise VertebraeError(f"Disc value {init_value} is not in the template (discs "
                                  f"{min(tpl.discs)}..{max(tpl.discs)})")
-    det = detect_discs(sub, tpl, (0.0, curve.length), init_value, init_s, params, scale_dist)
+    det = detect_discs(sub, tpl, (0.0, curve.length), init_value, init_s, params, scale_dist,
+                       init_approximate=init is not None and init.center)
     logger.info("Discs found (value: mm along the cord from its inferior end): %s; scale %.2f",
                 ", ".join(f"{v}: {s:.1f}" for v, s in sorted(det.discs.items())), det.scale)
     centre_img, tip_img = disc_images(seg, curve, det.discs, tpl.posterior)

@@ -172,3 +172,32 @@ def test_init_parsing():
     with pytest.raises(V.VertebraeError):
         V.parse_init_text("-initz 34")
     assert V.LabelingParams.parse("size_IS=6,shift_AP=15").size_IS == 6.0
+
+
+def test_t2_initlabel_anatomical_naming(t2, template, sct_testing_data):
+    """A C3/C4 label at z=35 (the anatomical naming, that of labels.nii.gz): the levels agree
+    with t2_seg-manual_labeled shifted by one, and the C2/C3 disc is found near the top."""
+    from spinalcordtoolbox.labeling.labels import create_labels_along_seg
+
+    im, seg = t2
+    res = V.label_vertebrae(im, seg, "t2", template,
+                            init=V.Init(0, label=create_labels_along_seg(seg, [(35, 4)])))
+    assert set(res.detection.discs) >= {3, 4, 5}
+    assert 49 <= res.detection.discs[3] <= 55
+    ref = np.rint(Image(str(sct_testing_data / "t2" / "t2_seg-manual_labeled.nii.gz")).data).astype(int)
+    out = res.labeled_seg.data
+    both = (ref > 0) & (out > 0)
+    assert np.mean(out[both] == ref[both] + 1) >= 0.95
+    # labels.nii.gz marks the middle of C3 and of C5 (both inside the segmentation)
+    body = Image(str(sct_testing_data / "t2" / "labels.nii.gz"))
+    assert [int(out[int(x), int(y), int(z)]) for x, y, z, _ in body.nonzero_coords()] == \
+        [int(v) for *_, v in body.nonzero_coords()]
+
+
+def test_initcenter_matches_init_file(template, sct_testing_data):
+    d = sct_testing_data / "t1"
+    im, seg = Image(str(d / "t1w.nii.gz")), Image(str(d / "t1w_seg-manual.nii.gz"))
+    a = V.label_vertebrae(im, seg, "t1", template, init=V.Init(4, center=True)).detection.discs
+    b = V.label_vertebrae(im, seg, "t1", template, init=V.parse_init_text("-initz 55,3")).detection.discs
+    assert set(a) == set(b)
+    assert max(abs(a[v] - b[v]) for v in a) <= 3.0
