@@ -526,8 +526,9 @@ def label_vertebrae(im: Image, seg: Image, contrast: str, template, init: Init |
 def straightening_files(im: Image, seg: Image, ofolder: str) -> dict:
     """Write (or re-use) ``straight_ref.nii.gz`` and both warping fields in ``ofolder``.
 
-    ``straightening.cache`` records the segmentation's content hash and grid; when it matches
-    and the three files exist, they are re-used (the established toolbox's behaviour)."""
+    ``straightening.cache`` records the content hashes of the segmentation and the image and
+    their grid; when it matches and the three files exist, they are re-used (the established
+    toolbox's behaviour)."""
     import hashlib
 
     from spinalcordtoolbox.straightening import resample_through, straighten
@@ -540,7 +541,8 @@ def straightening_files(im: Image, seg: Image, ofolder: str) -> dict:
     seg3 = seg.copy().require_3d("segmentation")
     h = hashlib.sha256(np.ascontiguousarray(seg3.data > 0).tobytes())
     h.update(np.round(seg3.affine, 4).tobytes())
-    key = f"seg_sha256={h.hexdigest()}\nshape={seg3.data.shape[:3]}\n"
+    h.update(np.ascontiguousarray(im.data).tobytes())  # straight_ref holds the straightened image
+    key = f"sha256={h.hexdigest()}\nshape={seg3.data.shape[:3]}\n"
     if (os.path.isfile(cache) and open(cache, encoding="utf-8").read() == key
             and all(os.path.isfile(p) for p in paths.values())):
         logger.info("Re-using the straightening in %s (straightening.cache matches)", ofolder)
