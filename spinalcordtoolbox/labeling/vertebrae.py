@@ -68,7 +68,7 @@ class LabelingParams:
     search: float = 0.35       # half-width of the search window, fraction of the expected distance
     prior: float = 0.5         # weight of the distance-to-prediction penalty
     min_score: float = 0.2     # global alignment below this correlation: no C2-C3 found
-    min_margin: float = 0.05   # ... or less than this above an alignment one level off
+    min_margin: float = 0.05   # ... or less than this above one half a level or more away
 
     @classmethod
     def parse(cls, text: str | None) -> "LabelingParams":
@@ -281,9 +281,10 @@ class DetectionResult:
 
 def global_alignment(sub: Strip, tpl: TemplateProfile, s_range, scale_dist=1.0):
     """Align the whole subject band with the template band: subject arc length s maps to
-    template arc length ``offset + s / scale``. Returns ``(score, scale, offset, margin)``,
-    ``margin`` being how much better the best alignment is than the best one that names the
-    levels differently (a periodic spine makes one-level shifts the usual confusion)."""
+    template arc length ``offset + s / scale``. Returns ``(score, scale, offset, margin)``:
+    ``margin`` is how much better the best alignment is than the best one that puts the
+    subject's middle at least half a level away (a periodic spine makes one-level shifts the
+    usual confusion)."""
     lo, hi = s_range
     rows = (sub.s >= lo) & (sub.s <= hi) & ~np.all(np.isnan(sub.data), axis=1)
     s_sub = sub.s[rows]
@@ -291,25 +292,27 @@ def global_alignment(sub: Strip, tpl: TemplateProfile, s_range, scale_dist=1.0):
     if len(s_sub) < 10:
         raise VertebraeError("The cord is too short (under 10 mm inside the image) to label")
     t_len = tpl.strip.s[-1]
-    values = np.array(sorted(tpl.discs))
-    t_discs = np.array([tpl.discs[v] for v in values])
+    values = np.array(sorted(tpl.discs), float)
+    t_discs = np.array([tpl.discs[v] for v in sorted(tpl.discs)])
+    order = np.argsort(t_discs)
     mid = (s_sub[0] + s_sub[-1]) / 2
-    best_by_naming = {}
+    results = []  # (score, scale, offset, continuous level at the subject's middle)
     for scale in np.arange(SCALE_RANGE[0], SCALE_RANGE[1] + 1e-6, 0.025) * scale_dist:
         span = (s_sub[-1] - s_sub[0]) / scale
         for offset in np.arange(-s_sub[0] / scale, t_len - span - s_sub[0] / scale + 1e-6, 1.0):
-            score = _ncc(x, tpl.strip.rows_at(offset + s_sub / scale))
+            t_s = offset + s_sub / scale
+            score = _ncc(x, tpl.strip.rows_at(t_s))
             if not np.isfinite(score):
                 continue
-            # naming of this alignment: the template disc nearest to the subject's middle
-            naming = int(values[np.argmin(np.abs((t_discs - offset) * scale - mid))])
-            if score > best_by_naming.get(naming, (-np.inf,))[0]:
-                best_by_naming[naming] = (score, scale, offset)
-    if not best_by_naming:
+            level = np.interp(offset + mid / scale, t_discs[order], values[order])
+            results.append((score, scale, offset, level))
+    if not results:
         return -np.inf, 1.0, 0.0, 0.0
-    ranked = sorted(best_by_naming.values(), key=lambda t: -t[0])
-    margin = ranked[0][0] - ranked[1][0] if len(ranked) > 1 else np.inf
-    return ranked[0] + (margin,)
+    res = np.array(results)
+    best = int(np.argmax(res[:, 0]))
+    others = np.abs(res[:, 3] - res[best, 3]) >= 0.5
+    margin = res[best, 0] - res[others, 0].max() if np.any(others) else np.inf
+    return float(res[best, 0]), float(res[best, 1]), float(res[best, 2]), float(margin)
 
 
 def detect_discs(sub: Strip, tpl: TemplateProfile, s_cord, init_value: int, init_s: float | None,
@@ -323,7 +326,7 @@ def detect_discs(sub: Strip, tpl: TemplateProfile, s_cord, init_value: int, init
     if init_s is None:  # no initialisation: align the whole band, take the disc it puts in the FOV
         auto_score, scale, offset, margin = global_alignment(sub, tpl, (s_min, s_max), scale_dist)
         logger.info("Global alignment with the template: correlation %.2f (%.2f above the best "
-                    "alignment naming the levels differently), scale %.2f", auto_score, margin, scale)
+                    "alignment half a level or more away), scale %.2f", auto_score, margin, scale)
         if not np.isfinite(auto_score) or auto_score < params.min_score:
             raise VertebraeError(
                 f"No C2-C3 disc found automatically (best correlation with the template "
