@@ -11,12 +11,17 @@ Method (template matching along the straightened cord, no trained model):
 2. The same strip is sampled along the template's (already straight) centerline from its
    contrast image (``PAM50_t1/t2/t2s``), with the template discs (``PAM50_label_disc``) at
    known arc lengths.
+   Both strips are smoothed and high-passed along the cord (what is constant along it, the
+   cord and CSF, would otherwise dominate every correlation).
 3. Starting from one known disc (given with ``-initz``/``-initcenter``/``-initfile``/
    ``-initlabel``, or found by aligning the whole subject strip with the template strip over
    shifts and scales), the next disc is predicted at the template's inter-disc distance
    scaled to the subject (the scale is re-estimated from the discs found so far), and placed
    where the subject patch best correlates with the template patch around that template disc,
    within a window around the prediction. The walk goes down, then up, until the cord ends.
+   Without an init, the alignment must beat every alignment that puts the field of view half a
+   level or more away by a margin; otherwise the command refuses and asks for an init rather
+   than risk labeling one level off (the spine is nearly periodic).
 4. Each cord voxel gets the level of the disc above it
    (:func:`spinalcordtoolbox.labeling.labels.labelize_from_discs`: C3 -> 3), and each disc a
    single voxel at its posterior tip (3 = C2/C3).
@@ -151,8 +156,9 @@ def sample_strip(img: Image, curve, s_values, params: LabelingParams) -> Strip:
 
 
 def features(strip: Strip, sigma_mm: float, mode: str = "intensity") -> Strip:
-    """Smoothed strip (``intensity``) or its absolute derivative along the cord (``gradient``,
-    insensitive to the sign of the disc/bone contrast). NaN rows stay NaN."""
+    """Smoothed strip with its slow trends along the cord removed (``intensity``), its
+    absolute derivative along the cord (``gradient``: insensitive to the sign of the disc/bone
+    contrast) or its Laplacian (``laplacian``: edges). NaN rows stay NaN."""
     from scipy.ndimage import gaussian_filter, gaussian_filter1d
 
     data = strip.data.astype(float)
@@ -173,12 +179,14 @@ def features(strip: Strip, sigma_mm: float, mode: str = "intensity") -> Strip:
 
 
 def _ncc(x: np.ndarray, y: np.ndarray) -> float:
+    """Correlation over the pixels valid in both (NaN when fewer than half are)."""
+    from spinalcordtoolbox.sct_math import correlation
+
     ok = ~(np.isnan(x) | np.isnan(y))
     if ok.sum() < 0.5 * x.size or ok.sum() < 10:
         return np.nan
-    x, y = x[ok] - x[ok].mean(), y[ok] - y[ok].mean()
-    den = np.sqrt((x * x).sum() * (y * y).sum())
-    return float((x * y).sum() / den) if den > 0 else np.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return correlation(x[ok], y[ok])
 
 
 def patch_score(sub: Strip, tpl: Strip, s_sub: float, s_tpl: float, scale: float, half: float) -> float:
