@@ -34,6 +34,14 @@ def template_pmj(template, contrast: str):
     """(template contrast Image, PMJ world point) from a template folder."""
     from spinalcordtoolbox.straightening import label_points
 
+    available = template.available_contrasts()
+    if contrast not in available and {"t1", "t2"} & set(available):
+        other = "t2" if "t2" in available else "t1"
+        logger.warning("The template has no %s image: matching its %s image with inverted "
+                       "intensities (CSF and tissue swap brightness between T1 and T2).", contrast, other)
+        img, point = template_pmj(template, other)
+        img.data = img.data.max() - np.asarray(img.data, np.float32)
+        return img, point
     img_path = template.contrast(contrast)
     candidates = [template.path("label_disc", required=False),
                   template.path(f"{contrast}_pmj_manual", required=False),

@@ -44,3 +44,13 @@ def test_no_brainstem(small, sct_testing_data):
 def test_template_without_pmj_label(pam50, sct_testing_data):
     with pytest.raises(pmj.PMJError, match="no PMJ label"):
         pmj.detect_pmj(Image(str(sct_testing_data / "t2" / "t2.nii.gz")), "t2", load_template(pam50))
+
+
+def test_t1_like_contrast_uses_inverted_t2(small):
+    """No PAM50_t1 in the testing template: a T1-like image (inverted T2 crop) is matched
+    against the inverted T2 block."""
+    t, gt = small
+    img = crop_with_noise(Image(str(t.template_dir / "PAM50_small_t2.nii.gz")), gt, 1.0, seed=3)
+    img.data = img.data.max() - img.data
+    found = label_points(pmj.detect_pmj(img, "t1", t))[50]
+    assert np.linalg.norm(found - gt) <= 5.0
