@@ -28,8 +28,8 @@ def get_parser():
                     "Outputs: <seg>_labeled.nii.gz (each cord voxel = its level, C3 -> 3), "
                     "<seg>_labeled_discs.nii.gz (one voxel per disc at its posterior tip, "
                     "C2/C3 -> 3), straight_ref.nii.gz, warp_curve2straight.nii.gz, "
-                    "warp_straight2curve.nii.gz and straightening.cache (re-used when the "
-                    "segmentation is unchanged).")
+                    "warp_straight2curve.nii.gz and straightening.cache (re-used while the image and "
+                    "segmentation are unchanged).")
     m = parser.mandatory
     m.add_argument("-i", metavar="<file>", type=input_file, required=True, help="Input image, e.g. t2.nii.gz")
     m.add_argument("-s", metavar="<file>", type=input_file, required=True,
@@ -42,7 +42,7 @@ def get_parser():
     o.add_argument("-initz", metavar="<z>,<disc>", type=_initz,
                    help="Known disc: RPI slice and disc value, e.g. 34,3 (slice 34 = C2/C3 disc).")
     o.add_argument("-initcenter", metavar="<int>", type=int,
-                   help="Disc value at the mid slice of the field of view, e.g. 4.")
+                   help="Value of the disc nearest the middle slice of the field of view, e.g. 4.")
     o.add_argument("-initfile", metavar="<file>", type=input_file,
                    help="Text file holding '-initz <z>,<disc>' or '-initcenter <disc>'.")
     o.add_argument("-initlabel", metavar="<file>", type=input_file,
