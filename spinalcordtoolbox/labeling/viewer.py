@@ -145,7 +145,8 @@ def check_display():
     import matplotlib
 
     backend = matplotlib.get_backend().lower()
-    no_x = sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    no_x = sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
+                                                     or os.environ.get("WAYLAND_DISPLAY"))
     if backend in ("agg", "pdf", "ps", "svg", "cairo", "template") or "inline" in backend or no_x:
         raise ViewerError(
             "No display available for the interactive viewer (matplotlib backend "

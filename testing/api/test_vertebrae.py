@@ -117,10 +117,12 @@ def test_t1_with_init_file(template, sct_testing_data):
     carried through world coordinates (same subject and session), anatomical naming."""
     d = sct_testing_data / "t1"
     im, seg = Image(str(d / "t1w.nii.gz")), Image(str(d / "t1w_seg-manual.nii.gz"))
-    res = V.label_vertebrae(im, seg, "t1", template, init=V.parse_init_text((d / "init_label_vertebrae.txt").read_text()))
+    init = V.parse_init_text((d / "init_label_vertebrae.txt").read_text())
+    res = V.label_vertebrae(im, seg, "t1", template, init=init)
     t2lab = Image(str(sct_testing_data / "t2" / "t2_seg-manual_labeled.nii.gz"))
     # t2 disc z -> world z (the S axis of t2 is its second voxel axis; affine column 1)
-    t2_world = {v + 1: float(t2lab.transfo_pix2phys([[0, z, 0]])[0][2]) for v, z in _truth_discs_t2(sct_testing_data).items()}
+    t2_world = {v + 1: float(t2lab.transfo_pix2phys([[0, z, 0]])[0][2])
+                for v, z in _truth_discs_t2(sct_testing_data).items()}
     found = {v: float(p[2]) for v, p in label_points(res.discs).items()}
     for v in (4, 5):
         assert abs(found[v] - t2_world[v]) <= 3.0, (v, found[v], t2_world[v])

@@ -15,7 +15,8 @@ def click(v, y, z, button=1):
     fig = v.fig
     fig.canvas.draw()
     px, py = v.ax.transData.transform((y, z))
-    fig.canvas.callbacks.process("button_press_event", MouseEvent("button_press_event", fig.canvas, px, py, button))
+    event = MouseEvent("button_press_event", fig.canvas, px, py, button)
+    fig.canvas.callbacks.process("button_press_event", event)
 
 
 def key(v, k):
@@ -75,7 +76,8 @@ def test_centerline_from_clicks(sct_testing_data, t2):
         y = np.argwhere(seg.data[x, :, z] > 0)[:, 0].mean()
         click(v, y, z)
     src = v.label_image()
-    _, arr, _, _ = get_centerline(src.copy().change_orientation("RPI"), algo="bspline", smooth=30, minmax=True)
+    _, arr, _, _ = get_centerline(src.copy().change_orientation("RPI"), algo="bspline", smooth=30,
+                                  minmax=True)
     ys = {int(round(z)): y for _, y, z in arr.T}
     dist = [abs(ys[z] - np.argwhere(seg.data[:, :, z] > 0)[:, 1].mean()) for z in range(2, 53) if z in ys]
     assert len(dist) >= 45 and np.mean(dist) < 1.0

@@ -16,7 +16,8 @@ def test_detect_then_csa_at_pmj_distance(sct_testing_data, in_tmp):
     gt = label_points(Image(str(tdir / "template" / "PAM50_small_t2_pmj_manual.nii.gz")))[50]
     origin = gt + np.array([30, -40, -80])
     for name, order_name in (("PAM50_small_t2", "img"), ("PAM50_small_cord", "seg")):
-        data, affine = pmj.resample_iso(Image(str(tdir / "template" / f"{name}.nii.gz")), 1.0, origin, (60, 80, 110))
+        data, affine = pmj.resample_iso(Image(str(tdir / "template" / f"{name}.nii.gz")), 1.0, origin,
+                                        (60, 80, 110))
         if order_name == "seg":
             data = (data > 0.5).astype(np.uint8)
         Image(data, affine=affine).save(f"{order_name}.nii.gz")

@@ -67,7 +67,8 @@ def test_viewer_commands_without_display(sct_testing_data, in_tmp, monkeypatch, 
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     t2 = str(sct_testing_data / "t2" / "t2.nii.gz")
-    for mod, args in ((sct_label_utils, ["-i", t2, "-create-viewer", "3,4,5", "-msg", "Discs", "-o", "l.nii.gz"]),
+    for mod, args in ((sct_label_utils, ["-i", t2, "-create-viewer", "3,4,5", "-msg", "Discs",
+                                         "-o", "l.nii.gz"]),
                       (sct_get_centerline, ["-i", t2, "-method", "viewer", "-o", "c.nii.gz"])):
         with pytest.raises(SystemExit) as e:
             mod.main(args)
