@@ -203,3 +203,11 @@ def test_initcenter_matches_init_file(template, sct_testing_data):
     b = V.label_vertebrae(im, seg, "t1", template, init=V.parse_init_text("-initz 55,3")).detection.discs
     assert set(a) == set(b)
     assert max(abs(a[v] - b[v]) for v in a) <= 3.0
+
+
+def test_denoise_and_laplacian_options(t2, template):
+    im, seg = t2
+    ref = V.label_vertebrae(im, seg, "t2", template, init=V.Init(3, z=34)).detection.discs
+    for kw in ({"denoise": True}, {"laplacian": True}):
+        got = V.label_vertebrae(im, seg, "t2", template, init=V.Init(3, z=34), **kw).detection.discs
+        assert set(got) == set(ref) and max(abs(got[v] - ref[v]) for v in ref) <= 1.0, kw
