@@ -215,7 +215,8 @@ def template_profile(template, contrast: str, params: LabelingParams, mode: str)
 
     key = (str(template.root), template.prefix, contrast, astuple(params), mode)
     if key not in _PROFILE_CACHE:
-        _PROFILE_CACHE.clear()
+        if len(_PROFILE_CACHE) >= 8:  # a few kB each; bounded all the same
+            _PROFILE_CACHE.pop(next(iter(_PROFILE_CACHE)))
         _PROFILE_CACHE[key] = _template_profile(template, contrast, params, mode)
     return _PROFILE_CACHE[key]
 
