@@ -2,12 +2,13 @@
 
 Method: 3-D template matching. A block of the template's contrast image around its PMJ label
 (label 50 in ``<prefix>_label_disc``, or a ``<prefix>_<contrast>_pmj_manual`` file) is
-correlated (normalised cross-correlation) with the input resampled to 1 mm isotropic in RPI,
-at three sizes (0.9, 1, 1.1) for head-size differences; the PMJ is the block centre at the
-best match. With a cord segmentation, the match must lie within 15 mm (left-right and
-antero-posterior) of the segmentation's top end. The detection is refused (no output) when
-the image is smaller than the block or when the best correlation is low: the field of view
-then does not reach the brainstem.
+correlated (normalised cross-correlation) with the input resampled to 2 mm isotropic in RPI,
+at three sizes (0.9, 1, 1.1) for head-size differences, then again at 1 mm around that match;
+the PMJ is the block centre at the best match. With a cord segmentation, the match must lie
+within 15 mm (left-right and antero-posterior) of the segmentation's top end. The detection
+is refused (no output) when the image is smaller than the block or when the best correlation
+is low: the field of view then does not reach the brainstem. A T1 image without a T1
+template is matched against the inverted T2 block.
 """
 from __future__ import annotations
 
@@ -75,31 +76,15 @@ def resample_iso(img: Image, step=1.0, origin_world=None, shape=None):
     return data.astype(np.float32), affine
 
 
-def detect_pmj(im: Image, contrast: str, template, seg: Image | None = None) -> Image:
-    """One-voxel image (value 50) at the PMJ on ``im``'s grid; see the module docstring."""
+def _best_match(sub, sub_affine, block, factors, allowed):
+    """(correlation, block centre in ``sub`` voxels, size factor) of the best match of
+    ``block`` scaled by each factor; positions farther than 15 mm (RL/AP) from ``allowed``
+    (world point) are excluded."""
     from scipy.ndimage import zoom
     from skimage.feature import match_template
 
-    im3 = im.copy().require_3d("input image")
-    tpl_img, pmj_world = template_pmj(template, contrast)
-    half = np.array(HALF_BLOCK_MM)
-    origin = pmj_world + np.array([half[0], -half[1], -half[2]])  # RPI: x decreases with world x
-    block, _ = resample_iso(tpl_img, 1.0, origin, (2 * half).astype(int) + 1)
-    sub, sub_affine = resample_iso(im3, 1.0)
-    if np.any(np.array(sub.shape) < np.array(block.shape) * 0.9):
-        raise PMJError(f"The field of view ({sub.shape[0]}x{sub.shape[1]}x{sub.shape[2]} mm) is "
-                       f"smaller than the brainstem region matched ({block.shape[0]}x{block.shape[1]}"
-                       f"x{block.shape[2]} mm): it does not reach the brainstem")
-    allowed = None
-    if seg is not None:
-        seg_rpi = seg.copy().require_3d("segmentation").change_orientation("RPI")
-        idx = np.argwhere(seg_rpi.data > 0)
-        if not len(idx):
-            raise PMJError("The segmentation is empty")
-        top = idx[idx[:, 2] >= idx[:, 2].max() - 2].mean(axis=0)
-        allowed = seg_rpi.transfo_pix2phys([top])[0]
-    best = (-np.inf, None)
-    for factor in (0.9, 1.0, 1.1):
+    best = (-np.inf, None, 1.0)
+    for factor in factors:
         b = zoom(block, factor, order=1) if factor != 1.0 else block
         if np.any(np.array(b.shape) > np.array(sub.shape)):
             continue
@@ -112,16 +97,52 @@ def detect_pmj(im: Image, contrast: str, template, seg: Image | None = None) -> 
             score = np.where(far, -1, score)
         k = np.unravel_index(np.argmax(score), score.shape)
         if score[k] > best[0]:
-            centre = np.array(k) + (np.array(b.shape) - 1) / 2
-            best = (float(score[k]), centre)
-    if best[1] is None or best[0] < MIN_CORRELATION:
+            best = (float(score[k]), np.array(k) + (np.array(b.shape) - 1) / 2, factor)
+    return best
+
+
+def detect_pmj(im: Image, contrast: str, template, seg: Image | None = None) -> Image:
+    """One-voxel image (value 50) at the PMJ on ``im``'s grid; see the module docstring."""
+    im3 = im.copy().require_3d("input image")
+    tpl_img, pmj_world = template_pmj(template, contrast)
+    half = np.array(HALF_BLOCK_MM)
+    corner = np.array([1.0, -1.0, -1.0])  # RPI voxel (0, 0, 0) is at world +x, -y, -z
+
+    def block_at(step):
+        return resample_iso(tpl_img, step, pmj_world + corner * half,
+                            np.floor(2 * half / step).astype(int) + 1)[0]
+
+    # coarse search (2 mm) over the whole image, then 1 mm around the coarse match
+    sub, sub_affine = resample_iso(im3, 2.0)
+    block = block_at(2.0)
+    if np.any(np.array(sub.shape) < np.array(block.shape) * 0.9):
+        raise PMJError(f"The field of view ({2 * sub.shape[0]}x{2 * sub.shape[1]}x{2 * sub.shape[2]} "
+                       f"mm) is smaller than the brainstem region matched ({2 * half[0]:.0f}x"
+                       f"{2 * half[1]:.0f}x{2 * half[2]:.0f} mm): it does not reach the brainstem")
+    allowed = None
+    if seg is not None:
+        seg_rpi = seg.copy().require_3d("segmentation").change_orientation("RPI")
+        idx = np.argwhere(seg_rpi.data > 0)
+        if not len(idx):
+            raise PMJError("The segmentation is empty")
+        top = idx[idx[:, 2] >= idx[:, 2].max() - 2].mean(axis=0)
+        allowed = seg_rpi.transfo_pix2phys([top])[0]
+    score, centre, factor = _best_match(sub, sub_affine, block, (0.9, 1.0, 1.1), allowed)
+    if centre is not None:
+        coarse = sub_affine[:3, :3] @ centre + sub_affine[:3, 3]
+        reach = half * factor + 6.0
+        sub, sub_affine = resample_iso(im3, 1.0, coarse + corner * reach,
+                                       np.floor(2 * reach).astype(int) + 1)
+        score, centre, _ = _best_match(sub, sub_affine, block_at(1.0),
+                                       (factor - 0.05, factor, factor + 0.05), allowed)
+    if centre is None or score < MIN_CORRELATION:
         raise PMJError(f"No pontomedullary junction found (best correlation with the template's "
-                       f"brainstem {best[0]:.2f} < {MIN_CORRELATION}): the field of view does not "
+                       f"brainstem {score:.2f} < {MIN_CORRELATION}): the field of view does not "
                        f"seem to reach the brainstem")
-    world = sub_affine[:3, :3] @ best[1] + sub_affine[:3, 3]
+    world = sub_affine[:3, :3] @ centre + sub_affine[:3, 3]
     vox = np.rint(im3.transfo_phys2pix([world])[0]).astype(int)
     vox = np.clip(vox, 0, np.array(im3.data.shape[:3]) - 1)
-    logger.info("PMJ at voxel %s (correlation %.2f)", tuple(int(v) for v in vox), best[0])
+    logger.info("PMJ at voxel %s (correlation %.2f)", tuple(int(v) for v in vox), score)
     out = Image(np.zeros(im3.data.shape[:3], np.uint8), hdr=im3.hdr.copy(), affine=im3.affine)
     out.hdr.set_data_dtype(np.uint8)
     out.data[tuple(vox)] = PMJ_VALUE
