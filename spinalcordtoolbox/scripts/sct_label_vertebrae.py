@@ -102,7 +102,7 @@ def _run(args):
         denoise=bool(args.denoise), laplacian=bool(args.laplacian), ofolder=args.ofolder)
     result.labeled_seg.save(out_seg)
     result.discs.save(out_discs)
-    if result.detection is not None:
+    if result.detection is not None and args.v > 0:
         print("Discs found (value: z of the input, RPI): " + ", ".join(
             f"{v}: {z}" for v, z in vertebrae.disc_slices(result.discs)))
     if args.qc:
