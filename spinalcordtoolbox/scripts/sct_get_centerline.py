@@ -4,7 +4,7 @@ import sys
 from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, input_file,
                                          run_command)
 
-METHODS = ("fitseg", "optic", "cnn")
+METHODS = ("fitseg", "optic", "cnn", "viewer")
 CONTRASTS = ("t1", "t2", "t2s", "dwi")
 ALGOS = ("polyfit", "bspline", "linear", "nurbs")
 
@@ -21,7 +21,8 @@ def get_parser():
     o.add_argument("-method", metavar="<str>", default="fitseg",
                    help=f"Method: {', '.join(METHODS)}. fitseg: fit the centerline of a "
                         "segmentation or label image (-s, else -i itself); optic/cnn: detect the "
-                        "cord with the pretrained centerline network, then fit. Default: fitseg")
+                        "cord with the pretrained centerline network, then fit; viewer: click "
+                        "points along the cord in a sagittal window, then fit. Default: fitseg")
     o.add_argument("-s", metavar="<file>", type=input_file,
                    help="Segmentation or labels to fit (-method fitseg). Default: -i itself.")
     o.add_argument("-c", metavar="<str>", help=f"Contrast for optic/cnn: {', '.join(CONTRASTS)}.")
@@ -59,6 +60,9 @@ def _run(args):
         source = Image(args.s).require_3d("segmentation") if args.s else im
         if args.s:
             check_same_grid(source, im, names=("segmentation", "image"))
+    elif args.method == "viewer":
+        from spinalcordtoolbox.labeling.viewer import pick_points
+        source = pick_points(im, None, "Click points along the spinal cord, from top to bottom")
     else:
         if args.c is None:
             raise ValueError(f"-method {args.method} needs the contrast (-c {'/'.join(CONTRASTS)})")

@@ -6,7 +6,7 @@ from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_synta
 
 OPS = ("create", "create_add", "create_seg", "create_seg_mid", "cubic_to_point", "disc", "display",
        "increment", "keep", "remove", "remove_reference", "project_centerline", "vert_body",
-       "vert_continuous", "MSE")
+       "vert_continuous", "MSE", "create_viewer")
 
 
 def get_parser():
@@ -46,6 +46,10 @@ def get_parser():
                      help="Labeled segmentation -i -> continuous levels (3.0 top of C3 ... 4.0).")
     ops.add_argument("-MSE", metavar="<file>", type=input_file,
                      help="Print the distances (mm) between labels of -i and this reference.")
+    ops.add_argument("-create-viewer", metavar="<v1,v2>", type=list_type(",", int),
+                     help="Place these labels by clicking in a sagittal viewer window, e.g. 3,4,5.")
+    parser.optional.add_argument("-msg", metavar="<str>", default="",
+                                 help="Message shown at the top of the -create-viewer window.")
     parser.optional.add_argument("-o", metavar="<file>", default="labels.nii.gz",
                                  help="Output image. Default: labels.nii.gz")
     parser.add_qc_args()
@@ -96,6 +100,9 @@ def _run(args):
         out = labels.remove_missing_from_reference(img, Image(args.remove_reference))
     elif op == "project_centerline":
         out = labels.project_on_centerline(img, Image(args.project_centerline))
+    elif op == "create_viewer":
+        from spinalcordtoolbox.labeling.viewer import pick_points
+        out = pick_points(img, args.create_viewer, args.msg)
     elif op == "vert_body":
         out = labels.vertebral_body_points(img, args.vert_body)
     else:

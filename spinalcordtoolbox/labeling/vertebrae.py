@@ -1,0 +1,593 @@
+"""Vertebral labeling of a spinal cord segmentation (the engine of ``sct_label_vertebrae``).
+
+Method (template matching along the straightened cord, no trained model):
+
+1. The cord centerline of the segmentation is fitted and parametrised by arc length ``s``
+   (:class:`~spinalcordtoolbox.straightening.CordCurve`): the straightened cord. A sagittal
+   *strip* of the image is sampled in the planes orthogonal to the centerline: rows = arc
+   length (1 mm steps), columns = antero-posterior offset from the cord centre (1 mm), averaged
+   over a few mm left-right of the mid-sagittal plane. The vertebral bodies and discs lie in
+   the anterior part of the strip.
+2. The same strip is sampled along the template's (already straight) centerline from its
+   contrast image (``PAM50_t1/t2/t2s``), with the template discs (``PAM50_label_disc``) at
+   known arc lengths.
+   Both strips are smoothed and high-passed along the cord (what is constant along it, the
+   cord and CSF, would otherwise dominate every correlation).
+3. Starting from one known disc (given with ``-initz``/``-initcenter``/``-initfile``/
+   ``-initlabel``, or found by aligning the whole subject strip with the template strip over
+   shifts and scales), the next disc is predicted at the template's inter-disc distance
+   scaled to the subject (the scale is re-estimated from the discs found so far), and placed
+   where the subject patch best correlates with the template patch around that template disc,
+   within a window around the prediction. The walk goes down, then up, until the cord ends.
+   Without an init, the alignment must beat every alignment that puts the field of view half a
+   level or more away by a margin; otherwise the command refuses and asks for an init rather
+   than risk labeling one level off (the spine is nearly periodic).
+4. Each cord voxel gets the level of the disc above it
+   (:func:`spinalcordtoolbox.labeling.labels.labelize_from_discs`: C3 -> 3), and each disc a
+   single voxel at its posterior tip (3 = C2/C3).
+
+Only arc lengths are used for matching, so the result does not depend on the cord's
+curvature; positions go back to the native image through the same curve.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from spinalcordtoolbox.image import Image
+
+logger = logging.getLogger(__name__)
+
+INIT_FLAGS = "-initz <z>,<disc> (e.g. -initz 34,3), -initcenter <disc>, -initfile or -initlabel"
+
+
+#: scale (mm along the cord) of the intensity trends removed before matching
+HIGHPASS_MM = 10.0
+#: subject / template size ratios tried when no disc is given (adult vertebral heights vary
+#: by about +-15 % around the template's)
+SCALE_RANGE = (0.85, 1.15)
+
+
+class VertebraeError(ValueError):
+    """Labeling cannot be done as asked (cord too short, no disc found, bad labels...)."""
+
+
+@dataclass
+class LabelingParams:
+    """Matching parameters (``-param``); distances in mm.
+
+    The matching band runs from ``shift_AP - size_AP`` to ``shift_AP + size_AP`` anterior of
+    the cord centre (the discs and vertebral bodies), ``size_RL`` each side of the
+    mid-sagittal plane; patches are ``2*size_IS`` long along the cord.
+    """
+
+    shift_AP: float = 17.0
+    size_AP: float = 15.0
+    size_RL: float = 2.0
+    size_IS: float = 8.0
+    gaussian_std: float = 1.0
+    search: float = 0.35       # half-width of the search window, fraction of the expected distance
+    prior: float = 0.5         # weight of the distance-to-prediction penalty
+    min_score: float = 0.2     # global alignment below this correlation: no C2-C3 found
+    min_margin: float = 0.05   # ... or less than this above one half a level or more away
+
+    @classmethod
+    def parse(cls, text: str | None) -> "LabelingParams":
+        p = cls()
+        if not text:
+            return p
+        for item in filter(None, text.split(",")):
+            key, _, value = item.partition("=")
+            if not hasattr(p, key):
+                from spinalcordtoolbox.utils.cli import choice_error
+                raise choice_error("-param key", key, list(cls.__dataclass_fields__))
+            try:
+                setattr(p, key, float(value))
+            except ValueError:
+                raise VertebraeError(f"-param {key}: '{value}' is not a number") from None
+        return p
+
+
+@dataclass
+class Init:
+    """A known disc: ``value`` (3 = C2/C3) at RPI slice ``z`` (or at a label image's point)."""
+
+    value: int
+    z: int | None = None          # RPI slice of the input
+    center: bool = False          # the mid slice of the field of view
+    label: Image | None = None    # one-label image
+
+
+def parse_init_text(text: str) -> Init:
+    """Contents of ``init_label_vertebrae.txt`` (``-initz 34,3`` or ``-initcenter 3``)."""
+    text = text.strip()
+    m = re.fullmatch(r"-initz\s+(-?\d+)\s*,\s*(\d+)", text)
+    if m:
+        return Init(value=int(m.group(2)), z=int(m.group(1)))
+    m = re.fullmatch(r"-initcenter\s+(\d+)", text)
+    if m:
+        return Init(value=int(m.group(1)), center=True)
+    raise VertebraeError(f"Init file: expected '-initz <z>,<disc>' or '-initcenter <disc>', got "
+                         f"'{text[:60]}'")
+
+
+# ------------------------------------------------------------------ strips
+@dataclass
+class Strip:
+    """Mid-sagittal band of an image along a cord: ``data[i_s, i_b]`` (NaN outside the image)."""
+
+    s: np.ndarray       # arc lengths of the rows (mm)
+    b: np.ndarray       # antero-posterior offsets of the columns (mm, + = anterior)
+    data: np.ndarray
+
+    def rows_at(self, s_query) -> np.ndarray:
+        """Rows linearly interpolated at arc lengths ``s_query`` (NaN outside)."""
+        x = (np.asarray(s_query, float) - self.s[0]) / (self.s[1] - self.s[0])
+        i = np.floor(x).astype(int)
+        w = (x - i)[:, None]
+        ok = (i >= 0) & (i < len(self.s) - 1)
+        i = np.clip(i, 0, len(self.s) - 2)
+        out = (1 - w) * self.data[i] + w * self.data[i + 1]
+        out[~ok] = np.nan
+        return out
+
+
+def sample_strip(img: Image, curve, s_values, params: LabelingParams) -> Strip:
+    """The matching band of ``img`` in the planes orthogonal to ``curve`` at ``s_values``."""
+    from spinalcordtoolbox.straightening import sample_at_world
+
+    b = np.arange(params.shift_AP - params.size_AP, params.shift_AP + params.size_AP + 1e-6, 1.0)
+    a = np.arange(-params.size_RL, params.size_RL + 1e-6, 1.0)
+    s_values = np.asarray(s_values, float)
+    S, B, A = np.meshgrid(s_values, b, a, indexing="ij")
+    world = curve.from_curvilinear(S.ravel(), A.ravel(), B.ravel())
+    img3 = img.copy().require_3d("image")
+    vals = sample_at_world(img3, world, order=1, cval=np.nan).reshape(S.shape)
+    valid = ~np.isnan(vals)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        data = np.where(valid, vals, 0.0).sum(axis=2) / valid.sum(axis=2)
+    # a row is valid only when most of its band lies inside the image
+    data[np.mean(np.isnan(vals), axis=2) > 0.5] = np.nan
+    return Strip(s_values, b, data)
+
+
+def features(strip: Strip, sigma_mm: float, mode: str = "intensity") -> Strip:
+    """Smoothed strip with its slow trends along the cord removed (``intensity``), its
+    absolute derivative along the cord (``gradient``: insensitive to the sign of the disc/bone
+    contrast) or its Laplacian (``laplacian``: edges). NaN rows stay NaN."""
+    from scipy.ndimage import gaussian_filter, gaussian_filter1d
+
+    data = strip.data.astype(float)
+    nan = np.isnan(data)
+    fill = np.where(nan, np.nanmean(data) if np.any(~nan) else 0.0, data)
+    if sigma_mm > 0:
+        fill = gaussian_filter(fill, sigma_mm)
+    # keep what varies along the cord (discs vs bodies): the cord, CSF and soft tissues are
+    # nearly constant along it and would otherwise dominate every correlation
+    fill = fill - gaussian_filter1d(fill, HIGHPASS_MM, axis=0, mode="nearest")
+    if mode == "gradient":
+        fill = np.abs(np.gradient(fill, axis=0))
+    elif mode == "laplacian":
+        from scipy.ndimage import laplace
+        fill = laplace(fill)
+    fill[nan] = np.nan
+    return Strip(strip.s, strip.b, fill)
+
+
+def _ncc(x: np.ndarray, y: np.ndarray) -> float:
+    """Correlation over the pixels valid in both (NaN when fewer than half are)."""
+    from spinalcordtoolbox.sct_math import correlation
+
+    ok = ~(np.isnan(x) | np.isnan(y))
+    if ok.sum() < 0.5 * x.size or ok.sum() < 10:
+        return np.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return correlation(x[ok], y[ok])
+
+
+def patch_score(sub: Strip, tpl: Strip, s_sub: float, s_tpl: float, scale: float, half: float) -> float:
+    """Correlation of the subject patch centred at ``s_sub`` with the template patch centred at
+    ``s_tpl``, subject distances being ``scale`` times the template's."""
+    offsets = np.arange(-half, half + 1e-6, 1.0)
+    return _ncc(sub.rows_at(s_sub + offsets), tpl.rows_at(s_tpl + offsets / scale))
+
+
+# ------------------------------------------------------------------ template
+@dataclass
+class TemplateProfile:
+    strip: Strip                        # features of the template band
+    discs: dict                         # {disc value: arc length on the template centerline}
+    posterior: dict = field(default_factory=dict)  # {disc value: AP offset (mm) of the posterior tip}
+
+
+_PROFILE_CACHE: dict = {}
+
+
+def template_profile(template, contrast: str, params: LabelingParams, mode: str):
+    """(The template's band along its centerline with its disc positions, the feature mode
+    used: ``gradient`` when the template lacks the contrast). Kept in memory per process:
+    sampling the 0.5 mm PAM50 takes seconds, and batch scripts label many subjects."""
+    from dataclasses import astuple
+
+    key = (str(template.root), template.prefix, contrast, astuple(params), mode)
+    if key not in _PROFILE_CACHE:
+        if len(_PROFILE_CACHE) >= 8:  # a few kB each; bounded all the same
+            _PROFILE_CACHE.pop(next(iter(_PROFILE_CACHE)))
+        _PROFILE_CACHE[key] = _template_profile(template, contrast, params, mode)
+    return _PROFILE_CACHE[key]
+
+
+def _template_profile(template, contrast: str, params: LabelingParams, mode: str):
+    from spinalcordtoolbox.straightening import centerline_curve, label_arc_lengths, label_points
+
+    available = template.available_contrasts()
+    if contrast in available:
+        path = template.contrast(contrast)
+    elif available:
+        path = template.contrast(available[0])
+        logger.warning("The template has no %s image: matching the disc pattern of its %s image "
+                       "through intensity gradients (contrast-sign independent).", contrast, available[0])
+        mode = "gradient"
+    else:
+        path = template.contrast(contrast)  # raises the explanatory error
+    centerline = template.path("centerline", required=False) or template.path("cord")
+    curve = centerline_curve(_crop_to_mask(Image(str(centerline))))
+    strip = sample_strip(_crop_around(Image(str(path)), curve, params), curve,
+                         np.arange(0.0, curve.length + 1e-6, 1.0), params)
+    discs_img = Image(str(template.label_file("disc")))
+    points = {v: p for v, p in label_points(discs_img).items() if 1 <= v <= 30}
+    discs = label_arc_lengths(curve, points)
+    posterior = {}
+    post_path = template.path("label_discPosterior", required=False)
+    if post_path is not None:
+        pts = {v: p for v, p in label_points(Image(str(post_path))).items() if 1 <= v <= 30}
+        if pts:
+            values = sorted(pts)
+            _, _, bb = curve.to_curvilinear(np.array([pts[v] for v in values]))
+            posterior = dict(zip(values, bb))
+    return TemplateProfile(features(strip, params.gaussian_std, mode), discs, posterior), mode
+
+
+def _crop_to_mask(img: Image, margin=2) -> Image:
+    """Bounding box of the non-zero voxels (fitting a centerline on the whole template grid
+    costs ~0.5 GB and seconds)."""
+    from spinalcordtoolbox.image import crop_image
+
+    idx = np.argwhere(np.asarray(img.data) > 0)
+    if not len(idx):
+        return img
+    lo, hi = idx.min(axis=0) - margin, idx.max(axis=0) + margin
+    return crop_image(img, lo[0], hi[0], lo[1], hi[1], lo[2], hi[2])
+
+
+def _crop_around(img: Image, curve, params: LabelingParams) -> Image:
+    """The part of ``img`` the band along ``curve`` can reach (the 0.5 mm PAM50 is 40 MB)."""
+    from spinalcordtoolbox.image import crop_image
+
+    reach = max(abs(params.shift_AP) + params.size_AP, params.size_RL) + 3.0
+    vox = img.transfo_phys2pix(np.vstack([curve.points + d for d in
+                                          (np.array([sx, sy, 0.0]) * reach
+                                           for sx in (-1, 1) for sy in (-1, 1))]))
+    lo = np.floor(vox.min(axis=0)).astype(int) - 1
+    hi = np.ceil(vox.max(axis=0)).astype(int) + 1
+    return crop_image(img, lo[0], hi[0], lo[1], hi[1], lo[2], hi[2])
+
+
+# ------------------------------------------------------------------ detection
+@dataclass
+class DetectionResult:
+    discs: dict                  # {value: subject arc length (mm)}
+    scale: float                 # subject / template inter-disc distance
+    scores: dict                 # {value: correlation at the chosen position}
+    init_value: int
+    init_s: float
+    auto_init_score: float | None = None
+
+
+def global_alignment(sub: Strip, tpl: TemplateProfile, s_range, scale_dist=1.0):
+    """Align the whole subject band with the template band: subject arc length s maps to
+    template arc length ``offset + s / scale``. Returns ``(score, scale, offset, margin)``:
+    ``margin`` is how much better the best alignment is than the best one that puts the
+    subject's middle at least half a level away (a periodic spine makes one-level shifts the
+    usual confusion)."""
+    lo, hi = s_range
+    rows = (sub.s >= lo) & (sub.s <= hi) & ~np.all(np.isnan(sub.data), axis=1)
+    s_sub = sub.s[rows]
+    x = sub.data[rows]
+    if len(s_sub) < 10:
+        raise VertebraeError("The cord is too short (under 10 mm inside the image) to label")
+    t_len = tpl.strip.s[-1]
+    values = np.array(sorted(tpl.discs), float)
+    t_discs = np.array([tpl.discs[v] for v in sorted(tpl.discs)])
+    order = np.argsort(t_discs)
+    mid = (s_sub[0] + s_sub[-1]) / 2
+    results = []  # (score, scale, offset, continuous level at the subject's middle)
+    for scale in np.arange(SCALE_RANGE[0], SCALE_RANGE[1] + 1e-6, 0.025) * scale_dist:
+        span = (s_sub[-1] - s_sub[0]) / scale
+        for offset in np.arange(-s_sub[0] / scale, t_len - span - s_sub[0] / scale + 1e-6, 1.0):
+            t_s = offset + s_sub / scale
+            score = _ncc(x, tpl.strip.rows_at(t_s))
+            if not np.isfinite(score):
+                continue
+            level = np.interp(offset + mid / scale, t_discs[order], values[order])
+            results.append((score, scale, offset, level))
+    if not results:
+        return -np.inf, 1.0, 0.0, 0.0
+    res = np.array(results)
+    best = int(np.argmax(res[:, 0]))
+    others = np.abs(res[:, 3] - res[best, 3]) >= 0.5
+    margin = res[best, 0] - res[others, 0].max() if np.any(others) else np.inf
+    return float(res[best, 0]), float(res[best, 1]), float(res[best, 2]), float(margin)
+
+
+def detect_discs(sub: Strip, tpl: TemplateProfile, s_cord, init_value: int, init_s: float | None,
+                 params: LabelingParams, scale_dist=1.0, init_approximate=False) -> DetectionResult:
+    """Walk disc by disc from the initial disc (see the module docstring).
+    ``init_approximate``: the initial disc is only the one *nearest* to ``init_s``
+    (``-initcenter``): it is searched within half an inter-disc distance, without prior."""
+    s_min, s_max = s_cord
+    auto_score = None
+    scale = scale_dist
+    if init_s is None:  # no initialisation: align the whole band, take the disc it puts in the FOV
+        auto_score, scale, offset, margin = global_alignment(sub, tpl, (s_min, s_max), scale_dist)
+        logger.info("Global alignment with the template: correlation %.2f (%.2f above the best "
+                    "alignment half a level or more away), scale %.2f", auto_score, margin, scale)
+        if not np.isfinite(auto_score) or auto_score < params.min_score:
+            raise VertebraeError(
+                f"No C2-C3 disc found automatically (best correlation with the template "
+                f"{auto_score:.2f}). Give a disc with {INIT_FLAGS}.")
+        if margin < params.min_margin:
+            raise VertebraeError(
+                f"No C2-C3 disc found automatically: the field of view matches the template "
+                f"about as well one level up or down (correlation {auto_score:.2f} vs "
+                f"{auto_score - margin:.2f}). Give a disc with {INIT_FLAGS}.")
+        predicted = {v: (st - offset) * scale for v, st in tpl.discs.items()}
+        inside = {v: s for v, s in predicted.items() if s_min + 2 <= s <= s_max - 2 and v >= 3}
+        if not inside:
+            raise VertebraeError(f"No C2-C3 disc found automatically (no disc within the cord's "
+                                 f"extent). Give a disc with {INIT_FLAGS}.")
+        init_value = 3 if 3 in inside else min(inside, key=lambda v: abs(inside[v] - (s_min + s_max) / 2))
+        init_s = inside[init_value]
+    if init_value not in tpl.discs:
+        raise VertebraeError(f"Disc value {init_value} is not in the template (discs "
+                             f"{min(tpl.discs)}..{max(tpl.discs)})")
+    if not (s_min - 1 <= init_s <= s_max + 1):
+        raise VertebraeError(f"The initial disc {init_value} lies outside the segmentation's extent "
+                             f"along the cord")
+
+    half = params.size_IS
+
+    def refine(value, predicted, expected, radius=None, prior=params.prior):
+        radius = radius or max(3.0, params.search * expected)
+        cands = np.arange(predicted - radius, predicted + radius + 1e-6, 0.5)
+        best = (-np.inf, predicted, np.nan)
+        for c in cands:
+            score = patch_score(sub, tpl.strip, c, tpl.discs[value], scale, half)
+            if not np.isfinite(score):
+                continue
+            penalised = score - prior * ((c - predicted) / radius) ** 2
+            if penalised > best[0]:
+                best = (penalised, c, score)
+        return best[1], best[2]
+
+    found = {}
+    scores = {}
+    if init_approximate:
+        near = [abs(tpl.discs[init_value] - tpl.discs[v]) for v in (init_value - 1, init_value + 1)
+                if v in tpl.discs]
+        s0, sc0 = refine(init_value, init_s, 0, radius=0.5 * min(near) * scale, prior=0.0)
+    else:
+        s0, sc0 = refine(init_value, init_s, 8.0 if auto_score is None else 6.0)
+    found[init_value], scores[init_value] = s0, sc0
+
+    def update_scale():
+        vals = sorted(found)
+        ratios = [(found[v1] - found[v2]) / (tpl.discs[v1] - tpl.discs[v2])
+                  for v1, v2 in zip(vals, vals[1:]) if v2 == v1 + 1]
+        return float(np.median(ratios)) if ratios else scale
+
+    for direction in (+1, -1):  # +1: inferior (values increase), -1: superior
+        value, s_cur = init_value, found[init_value]
+        while True:
+            nxt = value + direction
+            # C1/C2 is poorly visible and C2 has no fixed height: slices above C2/C3 are C2
+            if nxt not in tpl.discs or nxt < 3:
+                break
+            expected = abs(tpl.discs[value] - tpl.discs[nxt]) * scale
+            predicted = s_cur - direction * expected
+            if predicted < s_min - 1 or predicted > s_max + 1:
+                break
+            s_new, score = refine(nxt, predicted, expected)
+            if not (s_min - 1 <= s_new <= s_max + 1):
+                break
+            found[nxt], scores[nxt] = s_new, score
+            value, s_cur = nxt, s_new
+            scale = update_scale()
+    return DetectionResult(found, scale, scores, init_value, found[init_value], auto_score)
+
+
+# ------------------------------------------------------------------ outputs
+def _init_arc_length(init: Init, seg: Image, curve) -> float:
+    from spinalcordtoolbox.labeling.labels import create_labels_along_seg
+    from spinalcordtoolbox.straightening import label_arc_lengths, label_points
+
+    if init.label is not None:
+        pts = label_points(init.label)
+        if len(pts) != 1:
+            raise VertebraeError(f"-initlabel: expected one label, found {len(pts)} "
+                                 f"({', '.join(map(str, sorted(pts)))})")
+        value, point = next(iter(pts.items()))
+        init.value = value
+        check_labels_in_seg(init.label, seg, "-initlabel")
+        return float(label_arc_lengths(curve, {value: point})[value])
+    seg_rpi = seg.copy().change_orientation("RPI")
+    zs = np.flatnonzero(np.any(seg_rpi.data, axis=(0, 1)))
+    z = int(seg_rpi.data.shape[2] // 2) if init.center else int(init.z)
+    if not zs[0] <= z <= zs[-1]:
+        raise VertebraeError(
+            f"The initial disc slice z={z} (RPI) is outside the segmentation's slices "
+            f"(z={zs[0]}..{zs[-1]})")
+    lab = create_labels_along_seg(seg, [(z, init.value)])
+    return float(label_arc_lengths(curve, label_points(lab))[init.value])
+
+
+def check_labels_in_seg(labels_img: Image, seg: Image, what="labels"):
+    from spinalcordtoolbox.straightening import StraighteningError, check_labels_in_segmentation
+    try:
+        check_labels_in_segmentation(labels_img, seg)
+    except StraighteningError as e:
+        raise VertebraeError(f"{what}: {e}") from None
+
+
+def disc_images(seg: Image, curve, discs: dict, posterior: dict):
+    """(disc labels on the cord centre, disc labels at the posterior tip) on ``seg``'s grid."""
+    from spinalcordtoolbox.labeling.labels import create_labels
+
+    like = seg.copy().require_3d("segmentation")
+    shape = np.array(like.data.shape[:3])
+    values = sorted(discs)
+    s = np.array([discs[v] for v in values])
+    centre = np.rint(like.transfo_phys2pix(curve.from_curvilinear(s, np.zeros_like(s), np.zeros_like(s))))
+    b = np.array([posterior.get(v, 0.0) for v in values])
+    tip = np.rint(like.transfo_phys2pix(curve.from_curvilinear(s, np.zeros_like(s), b)))
+    centre = np.clip(centre, 0, shape - 1).astype(int)
+    tip = np.clip(tip, 0, shape - 1).astype(int)
+    c_img = create_labels(like, [tuple(p) + (v,) for p, v in zip(centre, values)])
+    t_img = create_labels(like, [tuple(p) + (v,) for p, v in zip(tip, values)])
+    for img in (c_img, t_img):
+        img.data = img.data.astype(np.uint8)
+    return c_img, t_img
+
+
+@dataclass
+class LabelingResult:
+    labeled_seg: Image
+    discs: Image
+    detection: DetectionResult | None = None
+    curve: object = None
+
+
+def label_from_discfile(seg: Image, discs: Image) -> LabelingResult:
+    """``-discfile``: levels from given disc labels (3 = C2/C3), no detection."""
+    from spinalcordtoolbox.labeling.labels import labelize_from_discs
+
+    seg = seg.copy().require_3d("segmentation")
+    check_labels_in_seg(discs, seg, "-discfile")
+    labeled = labelize_from_discs(seg, discs)
+    labeled.data = labeled.data.astype(np.uint8)
+    out_discs = discs.copy()
+    out_discs.absolutepath = None
+    return LabelingResult(labeled, out_discs)
+
+
+def label_vertebrae(im: Image, seg: Image, contrast: str, template, init: Init | None = None,
+                    params: LabelingParams | None = None, scale_dist: float = 1.0,
+                    denoise: bool = False, laplacian: bool = False, curve=None) -> LabelingResult:
+    """Automatic labeling (see the module docstring). ``curve``: the segmentation's fitted
+    centerline when already computed (the straightening)."""
+    from spinalcordtoolbox.labeling.labels import labelize_from_discs
+    from spinalcordtoolbox.straightening import centerline_curve
+
+    params = params or LabelingParams()
+    im = im.copy().require_3d("input image")
+    seg = seg.copy().require_3d("segmentation")
+    if im.data.shape != seg.data.shape:
+        raise VertebraeError(f"The image {im.data.shape} and the segmentation {seg.data.shape} "
+                             f"are not on the same grid")
+    if not np.any(seg.data):
+        raise VertebraeError("The segmentation is empty")
+    curve = curve or centerline_curve(seg)
+    if curve.length < 10:
+        raise VertebraeError(f"The cord is too short to label ({curve.length:.1f} mm along the "
+                             f"cord; at least one inter-disc distance, ~15 mm, is needed)")
+    mode = "laplacian" if laplacian else "intensity"
+    tpl, mode = template_profile(template, contrast, params, mode)
+    margin = params.size_IS + 15.0
+    img_for_strip = im
+    if denoise:
+        from scipy.ndimage import median_filter
+        img_for_strip = im.copy()
+        img_for_strip.data = median_filter(np.asarray(im.data, np.float32), size=3)
+    strip = sample_strip(img_for_strip, curve, np.arange(-margin, curve.length + margin + 1e-6, 1.0), params)
+    sub = features(strip, params.gaussian_std, mode)
+    init_s = None
+    init_value = 3
+    if init is not None:
+        init_s = _init_arc_length(init, seg, curve)
+        init_value = init.value
+        if init_value not in tpl.discs:
+            logger.warning("Disc value %d is not included in the template (discs %d..%d).",
+                           init_value, min(tpl.discs), max(tpl.discs))
+            raise VertebraeError(f"Disc value {init_value} is not in the template (discs "
+                                 f"{min(tpl.discs)}..{max(tpl.discs)})")
+    det = detect_discs(sub, tpl, (0.0, curve.length), init_value, init_s, params, scale_dist,
+                       init_approximate=init is not None and init.center)
+    logger.info("Discs found (value: mm along the cord from its inferior end): %s; scale %.2f",
+                ", ".join(f"{v}: {s:.1f}" for v, s in sorted(det.discs.items())), det.scale)
+    centre_img, tip_img = disc_images(seg, curve, det.discs, tpl.posterior)
+    labeled = labelize_from_discs(seg, centre_img)
+    labeled.data = labeled.data.astype(np.uint8)
+    return LabelingResult(labeled, tip_img, det, curve)
+
+
+# ------------------------------------------------------------------ straightening files
+def straightening_files(im: Image, seg: Image, ofolder: str) -> dict:
+    """Write (or re-use) ``straight_ref.nii.gz`` and both warping fields in ``ofolder``.
+
+    ``straightening.cache`` records the content hashes of the segmentation and the image and
+    their grid; when it matches and the three files exist, they are re-used (the established
+    toolbox's behaviour)."""
+    import hashlib
+
+    from spinalcordtoolbox.straightening import resample_through, straighten
+    from spinalcordtoolbox.registration.warp import write_warp
+    from spinalcordtoolbox.utils.fs import atomic_write_text
+
+    paths = {k: os.path.join(ofolder, f"{k}.nii.gz")
+             for k in ("straight_ref", "warp_curve2straight", "warp_straight2curve")}
+    cache = os.path.join(ofolder, "straightening.cache")
+    seg3 = seg.copy().require_3d("segmentation")
+    h = hashlib.sha256(np.ascontiguousarray(seg3.data > 0).tobytes())
+    h.update(np.round(seg3.affine, 4).tobytes())
+    h.update(np.ascontiguousarray(im.data).tobytes())  # straight_ref holds the straightened image
+    key = f"sha256={h.hexdigest()}\nshape={seg3.data.shape[:3]}\n"
+    if (os.path.isfile(cache) and open(cache, encoding="utf-8").read() == key
+            and all(os.path.isfile(p) for p in paths.values())):
+        logger.info("Re-using the straightening in %s (straightening.cache matches)", ofolder)
+        return paths
+    res = straighten(im, seg)
+    straight = resample_through(im.copy().require_3d(), res.straight_ref, res.mapping.dest_to_src, order=1)
+    straight.save(paths["straight_ref"])
+    write_warp(res.warp_curve2straight, res.straight_ref, paths["warp_curve2straight"])
+    write_warp(res.warp_straight2curve, im.copy().require_3d(), paths["warp_straight2curve"])
+    atomic_write_text(cache, key)
+    return paths
+
+
+# ------------------------------------------------------------------ entry point
+def label(im: Image, seg: Image, contrast: str, *, template_folder=None, init: Init | None = None,
+          discs: Image | None = None, params: LabelingParams | None = None, scale_dist=1.0,
+          denoise=False, laplacian=False, ofolder: str | None = None) -> LabelingResult:
+    """``sct_label_vertebrae``: levels from given ``discs``, or detected (see the module
+    docstring). With ``ofolder``, the straightening files are written (or re-used) there."""
+    if discs is not None:
+        return label_from_discfile(seg, discs)
+    from spinalcordtoolbox.template import load_template
+
+    template = load_template(template_folder)
+    result = label_vertebrae(im, seg, contrast, template, init=init, params=params,
+                             scale_dist=scale_dist, denoise=denoise, laplacian=laplacian)
+    if ofolder is not None:  # after detection: nothing is written when it fails
+        straightening_files(im, seg, ofolder)
+    return result
+
+
+def disc_slices(discs: Image):
+    """[(value, RPI slice)] of a disc label image, superior first."""
+    rpi = discs.copy().change_orientation("RPI")
+    pts = [(int(round(v)), int(z)) for _, _, z, v in rpi.nonzero_coords()]
+    return sorted(pts, key=lambda p: p[0])

@@ -1,0 +1,213 @@
+"""Vertebral labeling (spinalcordtoolbox.labeling.vertebrae) against manual data.
+
+Truth used here (see docs/validation.md, "Vertebral labeling"):
+
+- Disc *positions* on t2: the level boundaries of ``t2/t2_seg-manual_labeled.nii.gz`` (the
+  slice where the per-slice level changes, at z = 35.5, 17.5 and 3.5 in RPI). The vertebral
+  body labels of ``t2/labels.nii.gz`` (z = 44 and 9) lie half-way between these boundaries.
+- Disc *names* differ by one between the two files: the labeled segmentation (and
+  ``t2/init_label_vertebrae.txt``, "-initz 34,3") call the disc at z = 35.5 C2/C3, while
+  ``labels.nii.gz`` puts the middle of C3 at z = 44, which makes it C3/C4. The t1 image is the
+  same subject in the same session (cord centerlines coincide within 1 mm in world space) and
+  shows the tall C2 body (with no disc over the 22 mm above it) above its disc at t1 z = 55,
+  which its init file names C2/C3; that disc lies at world z = +34, i.e. t2 z = 53, so
+  anatomically the t2 disc at z = 35.5 is C3/C4 (``labels.nii.gz`` is right). A run given the
+  t2 init file must follow the init (the user's naming); the t1 run is checked against the
+  anatomical naming.
+"""
+import numpy as np
+import pytest
+
+from spinalcordtoolbox.image import Image, crop_image
+from spinalcordtoolbox.labeling import vertebrae as V
+from spinalcordtoolbox.straightening import centerline_curve, label_arc_lengths, label_points
+from spinalcordtoolbox.template import load_template
+
+
+@pytest.fixture(scope="module")
+def template(pam50):
+    return load_template(pam50)
+
+
+@pytest.fixture(scope="module")
+def t2(sct_testing_data):
+    d = sct_testing_data / "t2"
+    return Image(str(d / "t2.nii.gz")), Image(str(d / "t2_seg-manual.nii.gz"))
+
+
+def _truth_discs_t2(sct_testing_data):
+    """{disc value (labeled-segmentation naming): RPI z} from the per-slice level changes."""
+    lab = Image(str(sct_testing_data / "t2" / "t2_seg-manual_labeled.nii.gz")).change_orientation("RPI")
+    data = np.rint(lab.data).astype(int)
+    level = {}
+    for z in range(data.shape[2]):
+        v = data[:, :, z][data[:, :, z] > 0]
+        if len(v):
+            level[z] = int(np.bincount(v).argmax())
+    zs = sorted(level)
+    discs = {}
+    for z1, z2 in zip(zs, zs[1:]):
+        if level[z1] != level[z2]:  # z1 below z2: level[z1] = level[z2] + 1
+            discs[level[z1]] = (z1 + z2) / 2
+    return discs
+
+
+def test_truth_positions_agree(sct_testing_data):
+    """Both manual files put the discs at the same places (only the names differ)."""
+    discs = _truth_discs_t2(sct_testing_data)
+    assert discs == {3: 35.5, 4: 17.5, 5: 3.5}
+    body = {p[3]: p[2] for p in [tuple(c) for c in Image(str(sct_testing_data / "t2" / "labels.nii.gz"))
+                                  .change_orientation("RPI").nonzero_coords()]}
+    assert body == {3: 44, 5: 9}
+    # C3 body centre (labels.nii.gz naming) half-way between the discs at 35.5 and ~53
+    assert 35.5 < body[3] < 53 and discs[5] < body[5] < discs[4]
+
+
+def test_discfile(t2, sct_testing_data):
+    im, seg = t2
+    discs = Image(str(sct_testing_data / "t2" / "labels.nii.gz"))
+    res = V.label_from_discfile(seg, discs)
+    lab = res.labeled_seg.copy().change_orientation("RPI").data
+    assert np.count_nonzero(lab) == 4275 == np.count_nonzero(seg.data)
+    zs = {v: np.nonzero(lab == v)[2] for v in (2, 3, 4, 5)}
+    # boundaries where the labels put them: disc 3 at z=44, disc 5 at z=9 (disc 4 interpolated)
+    assert zs[2].min() == 45 and zs[3].max() == 44
+    assert zs[5].max() == 9 and zs[4].min() == 10
+    assert zs[3].min() == 27 and zs[4].max() == 26
+    assert np.array_equal(res.discs.data, discs.data)
+
+
+def test_discfile_label_outside_segmentation(t2, sct_testing_data):
+    im, seg = t2
+    cut = seg.copy()
+    rpi = cut.change_orientation("RPI")
+    rpi.data[:, :, 40:] = 0
+    seg_cut = rpi.change_orientation(seg.orientation)
+    with pytest.raises(V.VertebraeError, match=r"label 3 at z=44"):
+        V.label_from_discfile(seg_cut, Image(str(sct_testing_data / "t2" / "labels.nii.gz")))
+
+
+def test_t2_with_init_file(t2, template, sct_testing_data):
+    im, seg = t2
+    text = (sct_testing_data / "t2" / "init_label_vertebrae.txt").read_text()
+    res = V.label_vertebrae(im, seg, "t2", template, init=V.parse_init_text(text))
+    truth = _truth_discs_t2(sct_testing_data)
+    curve = res.curve
+    # truth positions as arc lengths along the same centerline (centre of the slice)
+    seg_rpi = seg.copy().change_orientation("RPI")
+    errors = {}
+    for v, z in truth.items():
+        lo, hi = int(np.floor(z)), int(np.ceil(z))
+        pts = [np.argwhere(seg_rpi.data[:, :, k] > 0).mean(axis=0).tolist() + [k] for k in (lo, hi)]
+        world = seg_rpi.transfo_pix2phys(np.array(pts, float)).mean(axis=0)
+        s_true = label_arc_lengths(curve, {v: world})[v]
+        if v in res.detection.discs:
+            errors[v] = abs(res.detection.discs[v] - s_true)
+    assert set(errors) >= {3, 4}
+    assert max(errors.values()) <= 3.0, errors
+    ref = np.rint(Image(str(sct_testing_data / "t2" / "t2_seg-manual_labeled.nii.gz")).data).astype(int)
+    out = res.labeled_seg.data
+    both = (ref > 0) & (out > 0)
+    assert np.mean(out[both] == ref[both]) >= 0.95
+    assert np.count_nonzero(out) == np.count_nonzero(seg.data)
+
+
+def test_t1_with_init_file(template, sct_testing_data):
+    """t1 (template contrast absent: gradient matching), checked against the t2 manual discs
+    carried through world coordinates (same subject and session), anatomical naming."""
+    d = sct_testing_data / "t1"
+    im, seg = Image(str(d / "t1w.nii.gz")), Image(str(d / "t1w_seg-manual.nii.gz"))
+    init = V.parse_init_text((d / "init_label_vertebrae.txt").read_text())
+    res = V.label_vertebrae(im, seg, "t1", template, init=init)
+    t2lab = Image(str(sct_testing_data / "t2" / "t2_seg-manual_labeled.nii.gz"))
+    # t2 disc z -> world z (the S axis of t2 is its second voxel axis; affine column 1)
+    t2_world = {v + 1: float(t2lab.transfo_pix2phys([[0, z, 0]])[0][2])
+                for v, z in _truth_discs_t2(sct_testing_data).items()}
+    found = {v: float(p[2]) for v, p in label_points(res.discs).items()}
+    for v in (4, 5):
+        assert abs(found[v] - t2_world[v]) <= 3.0, (v, found[v], t2_world[v])
+    # levels of the t1 cord voxels inside the t2 field of view
+    rpi = res.labeled_seg.copy().change_orientation("RPI")
+    vox = np.argwhere(rpi.data > 0)
+    wz = rpi.transfo_pix2phys(vox.astype(float))[:, 2]
+    keep = (wz > t2_world[6] + 2) & (wz < 30)
+    truth = np.where(wz > t2_world[4], 3, np.where(wz > t2_world[5], 4, 5))
+    got = rpi.data[tuple(vox.T)]
+    assert np.mean(got[keep] == truth[keep]) >= 0.95
+
+
+def test_template_self_consistency(template, pam50):
+    """PAM50_t2 + PAM50_cord (C1 to T1), no initialisation: its own discs within 2 mm."""
+    t = pam50 / "template"
+    im, seg = [crop_image(Image(str(t / f)), zmin=700, zmax=990)
+               for f in ("PAM50_t2.nii.gz", "PAM50_cord.nii.gz")]
+    res = V.label_vertebrae(im, seg, "t2", template)
+    truth = label_points(crop_image(Image(str(t / "PAM50_label_disc.nii.gz")), zmin=700, zmax=990))
+    found = label_points(res.discs)
+    curve = res.curve
+    s_found = label_arc_lengths(curve, found)
+    s_true = label_arc_lengths(curve, {v: p for v, p in truth.items() if v in found})
+    errors = {v: abs(s_found[v] - s_true[v]) for v in s_true}
+    assert len(errors) >= 5 and 3 in errors
+    assert max(errors.values()) <= 2.0, errors
+
+
+def test_no_c2c3_found_names_init_flags(t2, template):
+    im, seg = t2
+    with pytest.raises(V.VertebraeError, match="-initz"):
+        V.label_vertebrae(im, seg, "t2", template)
+
+
+def test_cord_too_short(t2, template):
+    im, seg = t2
+    rpi = seg.copy().change_orientation("RPI")
+    rpi.data[:, :, :22] = 0
+    rpi.data[:, :, 30:] = 0
+    short = rpi.change_orientation(seg.orientation)
+    with pytest.raises(V.VertebraeError, match="too short"):
+        V.label_vertebrae(im, short, "t2", template, init=V.Init(3, z=25))
+
+
+def test_init_parsing():
+    assert V.parse_init_text("-initz 34,3\n") == V.Init(3, z=34)
+    assert V.parse_init_text("-initcenter 4") == V.Init(4, center=True)
+    with pytest.raises(V.VertebraeError):
+        V.parse_init_text("-initz 34")
+    assert V.LabelingParams.parse("size_IS=6,shift_AP=15").size_IS == 6.0
+
+
+def test_t2_initlabel_anatomical_naming(t2, template, sct_testing_data):
+    """A C3/C4 label at z=35 (the anatomical naming, that of labels.nii.gz): the levels agree
+    with t2_seg-manual_labeled shifted by one, and the C2/C3 disc is found near the top."""
+    from spinalcordtoolbox.labeling.labels import create_labels_along_seg
+
+    im, seg = t2
+    res = V.label_vertebrae(im, seg, "t2", template,
+                            init=V.Init(0, label=create_labels_along_seg(seg, [(35, 4)])))
+    assert set(res.detection.discs) >= {3, 4, 5}
+    assert 49 <= res.detection.discs[3] <= 55
+    ref = np.rint(Image(str(sct_testing_data / "t2" / "t2_seg-manual_labeled.nii.gz")).data).astype(int)
+    out = res.labeled_seg.data
+    both = (ref > 0) & (out > 0)
+    assert np.mean(out[both] == ref[both] + 1) >= 0.95
+    # labels.nii.gz marks the middle of C3 and of C5 (both inside the segmentation)
+    body = Image(str(sct_testing_data / "t2" / "labels.nii.gz"))
+    assert [int(out[int(x), int(y), int(z)]) for x, y, z, _ in body.nonzero_coords()] == \
+        [int(v) for *_, v in body.nonzero_coords()]
+
+
+def test_initcenter_matches_init_file(template, sct_testing_data):
+    d = sct_testing_data / "t1"
+    im, seg = Image(str(d / "t1w.nii.gz")), Image(str(d / "t1w_seg-manual.nii.gz"))
+    a = V.label_vertebrae(im, seg, "t1", template, init=V.Init(4, center=True)).detection.discs
+    b = V.label_vertebrae(im, seg, "t1", template, init=V.parse_init_text("-initz 55,3")).detection.discs
+    assert set(a) == set(b)
+    assert max(abs(a[v] - b[v]) for v in a) <= 3.0
+
+
+def test_denoise_and_laplacian_options(t2, template):
+    im, seg = t2
+    ref = V.label_vertebrae(im, seg, "t2", template, init=V.Init(3, z=34)).detection.discs
+    for kw in ({"denoise": True}, {"laplacian": True}):
+        got = V.label_vertebrae(im, seg, "t2", template, init=V.Init(3, z=34), **kw).detection.discs
+        assert set(got) == set(ref) and max(abs(got[v] - ref[v]) for v in ref) <= 1.0, kw
