@@ -70,7 +70,7 @@ class DaskBackend:
         if cluster is None and not scheduler:
             with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
                 self.cluster = LocalCluster(n_workers=n_jobs(jobs), threads_per_worker=1, processes=True,
-                                            dashboard_address=None)
+                                            dashboard_address=":0")
         self._own_cluster = self.cluster is not None
         try:
             self.client = Client(self.cluster if self.cluster is not None else scheduler, timeout=30)
@@ -119,8 +119,7 @@ def slurm_cluster(cores=1, memory="4GB", walltime="01:00:00", queue=None, accoun
     return SLURMCluster(
         cores=cores, processes=1, memory=memory, walltime=walltime, queue=queue, account=account,
         job_cpu=cores, job_extra_directives=list(job_extra or []), python=python,
-        worker_extra_args=["--resources", "subject=1"], scheduler_options={"dashboard_address": None},
-        job_script_prologue=[f"export ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS={cores}"])
+        worker_extra_args=["--resources", "subject=1"], scheduler_options={"dashboard_address": ":0"})
 
 
 class SlurmBackend(DaskBackend):
