@@ -20,7 +20,7 @@ start=$(date +%s)
 # a declared command may not be implemented yet in this installation: it must answer -h
 has() { command -v "$1" > /dev/null 2>&1 && "$1" -h > /dev/null 2>&1; }
 skip() { set +x; echo "SKIPPED: $1 ($2 is not available in this installation)"; set -x; }
-qc=(-qc "$PATH_QC" -qc-subject "${SUBJECT}")
+qc=(-qc "$PATH_QC" -qc-dataset "$(basename "$PATH_DATA")" -qc-subject "${SUBJECT}")
 
 # A segmentation: the manual one (derivatives/labels/<subject>/anat/<file>_seg-manual.nii.gz) when
 # it exists, so a re-run after manual correction uses it; else the automatic one.
