@@ -2,11 +2,15 @@
 
     PYTHONPATH=. .venv/bin/python testing/benchmarks/bench_run_batch.py [n_subjects]
 
-A sample BIDS dataset of ``n_subjects`` (default 6) copies of the test subject; per subject a real,
-short job: sct_propseg on the MT-on image (40x40x5) and sct_process_segmentation of the result.
-Runs it with -jobs 1, -jobs 2 (local pool) and -backend dask -jobs 2 (LocalCluster, 2 single-thread
-workers), checks every subject succeeded with identical CSA values, and prints wall time and
-subjects/minute of each. On a shared machine, run it when the machine is otherwise idle.
+A sample BIDS dataset of ``n_subjects`` (default 6) copies of the test subject, run with -jobs 1,
+-jobs 2 (local pool) and -backend dask -jobs 2 (LocalCluster, 2 single-thread workers):
+
+1. scheduling: a 2-second sleep per subject (no CPU), so the figures show the engine's overhead
+   and its parallelism independently of the machine's load (ideal: n*2 s, then n s);
+2. a real, short job per subject: sct_propseg on the MT-on image (40x40x5) and
+   sct_process_segmentation of the result; checks every subject succeeded with the same CSA.
+
+Prints wall time and subjects/minute of each. Run it when the machine is otherwise idle.
 """
 import csv
 import shutil
@@ -17,6 +21,11 @@ from pathlib import Path
 
 from spinalcordtoolbox.batch.sample_data import make_sample_dataset
 from spinalcordtoolbox.batch.runner import run_batch
+
+SLEEP_JOB = """#!/bin/bash
+sleep 2
+echo "$1" > "$PATH_RESULTS/$1.txt"
+"""
 
 JOB = """#!/bin/bash
 set -euo pipefail
@@ -33,6 +42,16 @@ def main():
     try:
         make_sample_dataset(root / "data", n)
         (root / "job.sh").write_text(JOB)
+        (root / "sleep.sh").write_text(SLEEP_JOB)
+        print(f"{n} subjects, per subject: sleep 2 s")
+        for label, kw in (("local -jobs 1", dict(jobs=1)), ("local -jobs 2", dict(jobs=2)),
+                          ("dask, 2 workers (LocalCluster)", dict(jobs=2, backend="dask"))):
+            t0 = time.perf_counter()
+            status = run_batch(root / "sleep.sh", root / "data", root / "sleep_out", verbose=0, **kw)
+            wall = time.perf_counter() - t0
+            assert not status["failed"] and len(list((root / "sleep_out/results").glob("*.txt"))) == n
+            shutil.rmtree(root / "sleep_out")
+            print(f"{label:32s} {wall:6.1f} s  {n / wall * 60:5.1f} subjects/min")
         print(f"{n} subjects, per subject: sct_propseg (MT-on, 40x40x5) + sct_process_segmentation")
         areas = {}
         for label, kw in (("local -jobs 1", dict(jobs=1)), ("local -jobs 2", dict(jobs=2)),
