@@ -55,7 +55,7 @@ class Status:
     """``batch_status.json``: one row per subject (state, start, end, exit code, log path, …)."""
 
     def __init__(self, path, info):
-        self.path, self.info, self.subjects = Path(path), info, {}
+        self.path, self.info, self.subjects, self.dirty = Path(path), info, {}, True
 
     @staticmethod
     def previous(path) -> dict:
@@ -68,6 +68,7 @@ class Status:
 
     def set(self, subject, **fields):
         self.subjects.setdefault(subject, {"subject": subject}).update(fields)
+        self.dirty = True
 
     def counts(self) -> dict:
         out = {}
@@ -76,6 +77,9 @@ class Status:
         return out
 
     def write(self, **extra):
+        if not (self.dirty or extra):
+            return
+        self.dirty = False
         self.info.update(extra)
         payload = dict(self.info, counts=self.counts(), subjects=list(self.subjects.values()))
         atomic_write_text(self.path, json.dumps(payload, indent=1))

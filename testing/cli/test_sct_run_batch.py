@@ -201,3 +201,18 @@ def test_dask_local_cluster(dataset, expected):
     assert _run(["-script", str(dataset / "job.sh"), "-path-data", str(dataset / "data"), "-path-output",
                  str(out), "-backend", "dask", "-jobs", "2", "-v", "0"]) == 1
     _check_results(out, expected)
+
+
+def test_sessions_and_script_args(tmp_path):
+    for d in ("sub-01/ses-01/anat", "sub-01/ses-02/anat", "sub-02/anat"):
+        (tmp_path / "data" / d).mkdir(parents=True)
+    (tmp_path / "job.sh").write_text('echo "$1|$2|$3|$ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS|$SCT_PROGRESS_BAR" '
+                                     '> "$PATH_RESULTS/${1//\\//_}.txt"\n')
+    out = tmp_path / "out"
+    assert _run(["-script", str(tmp_path / "job.sh"), "-path-data", str(tmp_path / "data"), "-path-output",
+                 str(out), "-script-args", "t2 'a b'", "-itk-threads", "3", "-exclude-list", "sub-02",
+                 "-v", "0"]) == 0
+    results = {p.name: p.read_text() for p in (out / "results").iterdir()}
+    assert results == {"sub-01_ses-01.txt": "sub-01/ses-01|t2|a b|3|off\n",
+                       "sub-01_ses-02.txt": "sub-01/ses-02|t2|a b|3|off\n"}
+    assert sorted(p.name for p in (out / "log").glob("*.log")) == ["sub-01_ses-01.log", "sub-01_ses-02.log"]
