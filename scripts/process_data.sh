@@ -22,15 +22,21 @@ has() { command -v "$1" > /dev/null 2>&1 && "$1" -h > /dev/null 2>&1; }
 skip() { set +x; echo "SKIPPED: $1 ($2 is not available in this installation)"; set -x; }
 qc=(-qc "$PATH_QC" -qc-dataset "$(basename "$PATH_DATA")" -qc-subject "${SUBJECT}")
 
-# A segmentation: the manual one (derivatives/labels/<subject>/anat/<file>_seg-manual.nii.gz) when
-# it exists, so a re-run after manual correction uses it; else the automatic one.
+# The manual file <PATH_SEGMANUAL>/<subject>/anat/<file><suffix>-manual.nii.gz, when it exists, is
+# copied to <file><suffix>.nii.gz (so a re-run after sct_manual_correction uses it): returns 0.
+#   use_manual_if_exists <file without .nii.gz> <suffix: _seg, _gmseg, …>
+use_manual_if_exists() {
+  local manual="${PATH_SEGMANUAL}/${SUBJECT}/anat/${1}${2}-manual.nii.gz"
+  [[ -e "$manual" ]] || return 1
+  echo "Found a manual file: $manual"
+  cp "$manual" "${1}${2}.nii.gz"
+}
+
+# Cord segmentation: the manual one when it exists, else the automatic one (as in the course).
 #   segment_if_does_not_exist <file without .nii.gz> <contrast> <method: propseg, deepseg_sc…>
 segment_if_does_not_exist() {
   local file=$1 contrast=$2 method=$3
-  local manual="${PATH_SEGMANUAL}/${SUBJECT}/anat/${file}_seg-manual.nii.gz"
-  if [[ -e "$manual" ]]; then
-    echo "Found a manual segmentation: $manual"
-    cp "$manual" "${file}_seg.nii.gz"
+  if use_manual_if_exists "$file" _seg; then
     sct_qc -i "${file}.nii.gz" -s "${file}_seg.nii.gz" -p "sct_${method}" "${qc[@]}"
   else
     "sct_${method}" -i "${file}.nii.gz" -c "$contrast" "${qc[@]}"
@@ -76,7 +82,11 @@ sct_process_segmentation -i "${file_t2}_seg.nii.gz" -o "${PATH_RESULTS}/csa-SC_T
 # ---------------------------------------------------------------- T2*: gray matter
 file_t2s=${prefix}_T2star
 if [[ -e "${file_t2s}.nii.gz" ]]; then
-  sct_deepseg_gm -i "${file_t2s}.nii.gz" "${qc[@]}"
+  if use_manual_if_exists "$file_t2s" _gmseg; then
+    sct_qc -i "${file_t2s}.nii.gz" -s "${file_t2s}_gmseg.nii.gz" -p sct_deepseg_gm "${qc[@]}"
+  else
+    sct_deepseg_gm -i "${file_t2s}.nii.gz" "${qc[@]}"
+  fi
   sct_process_segmentation -i "${file_t2s}_gmseg.nii.gz" -angle-corr 0 -o "${PATH_RESULTS}/csa-GM_T2s.csv" -append 1
 fi
 
