@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 STATUS_NAME = "batch_status.json"
 MAX_ATTEMPTS = 2  # a subject whose worker died is run once more, then marked failed
+HEARTBEAT_S = 60  # with no subject finishing for this long, say which ones are running
 #: states in batch_status.json
 PENDING, RUNNING, DONE, FAILED, NOT_RUN, RESUMED = "pending", "running", "done", "failed", "not run", "done (earlier run)"
 
@@ -165,6 +166,7 @@ def run_batch(script, path_data, path_output="./output", *, jobs=1, itk_threads=
 
     t_start = time.monotonic()
     in_flight, stop, n_finished = {}, False, 0
+    started_at, last_line = {}, time.monotonic()
     total = len(todo)
 
     def submit(subject):
@@ -173,6 +175,7 @@ def run_batch(script, path_data, path_output="./output", *, jobs=1, itk_threads=
                "attempt": attempt, "cwd": str(path_output)}
         key = f"sct_run_batch-{subject.replace('/', '_')}-{attempt}-{time.time_ns()}"
         in_flight[runner.submit(jobmod.run_subject, job, key)] = subject
+        started_at[subject] = time.monotonic()
         status.set(subject, state=RUNNING, attempts=attempt, start=_now())
 
     try:
@@ -182,7 +185,12 @@ def run_batch(script, path_data, path_output="./output", *, jobs=1, itk_threads=
             status.write()
             if not in_flight:
                 break
+            if time.monotonic() - last_line > HEARTBEAT_S:
+                last_line = time.monotonic()
+                running = ", ".join(f"{s} ({_fmt_s(last_line - started_at[s])})" for s in in_flight.values())
+                say(f"[{n_finished}/{total}] running: {running}")
             for fut in runner.wait(in_flight, timeout=1.0):
+                last_line = time.monotonic()
                 subject = in_flight.pop(fut)
                 exc = fut.exception()
                 if exc is not None:
