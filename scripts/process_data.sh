@@ -53,18 +53,24 @@ prefix=${SUBJECT//\//_}
 file_t2=${prefix}_T2w
 segment_if_does_not_exist "$file_t2" t2 propseg
 vertfile=""
+labels=""
 labels_manual="${PATH_SEGMANUAL}/${SUBJECT}/anat/${file_t2}_labels-manual.nii.gz"
 if has sct_label_vertebrae; then
   sct_label_vertebrae -i "${file_t2}.nii.gz" -s "${file_t2}_seg.nii.gz" -c t2 "${qc[@]}"
   vertfile=${file_t2}_seg_labeled.nii.gz
+else
+  skip "automatic vertebral labeling" sct_label_vertebrae
+fi
+# template registration: the manual labels when they exist (mid-vertebral points, 3 = C3 …), else
+# the mid-points of C3 and C5 from the automatic labeling
+if [[ -e "$labels_manual" ]]; then
+  echo "Found manual labels: $labels_manual"
+  labels=$labels_manual
+elif [[ -n "$vertfile" ]]; then
   sct_label_utils -i "$vertfile" -vert-body 3,5 -o "${file_t2}_labels-vert.nii.gz"
   labels=${file_t2}_labels-vert.nii.gz
-elif [[ -e "$labels_manual" ]]; then
-  skip "automatic vertebral labeling: using the manual labels $labels_manual" sct_label_vertebrae
-  labels=$labels_manual
 else
-  skip "vertebral labeling and everything using levels (no manual labels in $labels_manual)" sct_label_vertebrae
-  labels=""
+  echo "No vertebral labels (no ${labels_manual}): the template steps are skipped"
 fi
 if [[ -n "$labels" ]]; then
   sct_qc -i "${file_t2}.nii.gz" -s "$labels" -p sct_label_utils "${qc[@]}"
@@ -73,6 +79,8 @@ if [[ -n "$labels" ]]; then
   sct_warp_template -d "${file_t2}.nii.gz" -w reg_t2/warp_template2anat.nii.gz -a 0 -ofolder label_t2 "${qc[@]}"
   # without the automatic labeling, the levels come from the template registered with the manual labels
   [[ -n "$vertfile" ]] || vertfile=label_t2/template/PAM50_levels.nii.gz
+fi
+if [[ -n "$vertfile" ]]; then
   sct_process_segmentation -i "${file_t2}_seg.nii.gz" -vert 2:3 -vertfile "$vertfile" -perlevel 1 \
     -o "${PATH_RESULTS}/csa-SC_T2w.csv" -append 1 "${qc[@]}" -qc-image "${file_t2}.nii.gz"
 fi
