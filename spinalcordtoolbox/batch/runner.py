@@ -156,7 +156,9 @@ def run_batch(script, path_data, path_output="./output", *, jobs=1, itk_threads=
             todo.append(s)
     status.write()
 
-    runner = backends.make_backend(backend, jobs, len(todo), scheduler=scheduler, slurm=slurm)
+    # nothing left to run (-resume after a complete run): no cluster, no SLURM job
+    runner = (backends.make_backend(backend, jobs, len(todo), scheduler=scheduler, slurm=slurm) if todo
+              else backends.LocalBackend(1))
     n_resumed = len(subjects) - len(todo)
     say(f"\nProcessing {len(todo)} subject(s) with {runner.describe()}"
         + (f" ({n_resumed} already done in an earlier run: skipped)" if n_resumed else "") + ".")

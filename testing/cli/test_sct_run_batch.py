@@ -102,6 +102,11 @@ def test_local_three_subjects_one_fails_then_resume(dataset, expected, capsys):
     assert (out / "results/sub-03.csv").read_text() == expected("sub-03")
     assert not (out / "log/err.sub-03.log").exists() and (out / "log/sub-03.log").exists()
     assert "3 of 3 subject(s) done, 0 failed (2 from an earlier run)" in capsys.readouterr().out
+    # nothing left: no subject runs, no cluster is started
+    assert _run(["-script", str(dataset / "job.sh"), "-path-data", str(dataset / "data"),
+                 "-path-output", str(out), "-resume", "-backend", "dask"]) == 0
+    assert "Processing 0 subject(s)" in capsys.readouterr().out
+    assert _status(out)["sub-03"]["state"] == "done (earlier run)"
 
 
 def test_continue_on_error_0_stops_scheduling(tmp_path, sct_testing_data, dataset):
