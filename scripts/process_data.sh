@@ -117,8 +117,8 @@ if [[ -e "${file_mt1}.nii.gz" && -e "${file_mt0}.nii.gz" ]]; then
     # template -> MT: the T2w's template registration followed by T2w -> MT
     sct_register_multimodal -i "${file_t2}.nii.gz" -iseg "${file_t2}_seg.nii.gz" -d "${file_mt1}.nii.gz" \
       -dseg "${file_mt1}_seg.nii.gz" -m "mask_${file_mt1}.nii.gz" \
-      -param step=1,type=seg,algo=centermass:step=2,type=seg,algo=bsplinesyn,slicewise=1,iter=3 \
-      -owarp warp_T2w2mt.nii.gz -ofolder reg_t2_mt
+      -param step=1,type=seg,algo=centermass:step=2,type=seg,algo=bsplinesyn,iter=3 \
+      -owarp warp_T2w2mt.nii.gz
     sct_concat_transfo -d "${file_mt1}.nii.gz" -w reg_t2/warp_template2anat.nii.gz warp_T2w2mt.nii.gz \
       -o warp_template2mt.nii.gz
     sct_warp_template -d "${file_mt1}.nii.gz" -w warp_template2mt.nii.gz -a 1 -ofolder label_mt "${qc[@]}"
