@@ -221,3 +221,22 @@ def test_sessions_and_script_args(tmp_path):
     assert results == {"sub-01_ses-01.txt": "sub-01/ses-01|t2|a b|3|off\n",
                        "sub-01_ses-02.txt": "sub-01/ses-02|t2|a b|3|off\n"}
     assert sorted(p.name for p in (out / "log").glob("*.log")) == ["sub-01_ses-01.log", "sub-01_ses-02.log"]
+
+
+def test_provenance_names_the_script_commit(tmp_path, dataset):
+    repo = tmp_path / "analysis"
+    repo.mkdir()
+    (repo / "job.sh").write_text((dataset / "job.sh").read_text())
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    for cmd in (["init", "-q"], ["remote", "add", "origin", "https://example.org/lab/analysis.git"],
+                ["add", "job.sh"], ["commit", "-qm", "pipeline"]):
+        subprocess.run(git + cmd, check=True)
+    head = subprocess.run(git + ["rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    out = tmp_path / "out"
+    assert _run(["-script", str(repo / "job.sh"), "-path-data", str(dataset / "data"), "-path-output", str(out),
+                 "-include-list", "sub-01", "-v", "0"]) == 0
+    log = (out / "log/sct_run_batch_log.txt").read_text()
+    script_block = log.split("# SCRIPT", 1)[1].split("# DATA", 1)[0]
+    data_block = log.split("# DATA", 1)[1].split("# SYSTEM", 1)[0]
+    assert f"git commit: {head}\n" in script_block and "origin: https://example.org/lab/analysis.git" in script_block
+    assert "git commit: ?!?" in data_block and "git origin: ?!?" in data_block
