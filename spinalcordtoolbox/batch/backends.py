@@ -48,6 +48,11 @@ class LocalBackend:
     def is_lost_worker(self, exc) -> bool:
         return False  # nothing between us and the bash process can die alone
 
+    def interrupt(self):
+        from spinalcordtoolbox.batch.job import terminate_running
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        terminate_running()
+
     def close(self):
         self.pool.shutdown(wait=True)
 
@@ -98,6 +103,9 @@ class DaskBackend:
             return wait(list(futures), timeout=timeout, return_when="FIRST_COMPLETED").done
         except TimeoutError:
             return set()
+
+    def interrupt(self):
+        pass  # closing the client cancels the tasks; scripts already running on workers finish
 
     def is_lost_worker(self, exc) -> bool:
         from distributed import KilledWorker

@@ -34,13 +34,41 @@ def script_env(path_data, path_output, path_segmanual, itk_threads) -> dict:
     return env
 
 
-def _die_with_parent():
-    # a killed worker must not leave its subject's script running (it would race the retry)
+#: The script runs under a small bash wrapper, leader of its own process group: on SIGTERM it
+#: terminates the whole group (the script and the sct_* command it is running), so stopping one
+#: subject stops everything it started.
+WRAPPER = 'trap "trap - TERM; kill -TERM 0" TERM; bash "$0" "$@" & wait $!'
+
+#: scripts running in this process (local backend), by pid = process group id
+_RUNNING: dict[int, subprocess.Popen] = {}
+
+
+def _libc():
     try:
         import ctypes
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
+        return ctypes.CDLL(None, use_errno=True)
+    except (OSError, AttributeError):
+        return None
+
+
+def _term_with_parent_fn():
+    """A preexec function asking Linux to send SIGTERM to the wrapper when its parent dies: a
+    killed worker must not leave its subject's commands running (they would race the retry).
+    libc is loaded here, in the parent, so the forked child makes one C call (no import, no lock)."""
+    prctl = getattr(_libc(), "prctl", None)
+    if prctl is None:
+        return None
+    pr_set_pdeathsig = 1
+    return lambda: prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def terminate_running():
+    """Stop every script started by this process, with all the commands they run (Ctrl-C)."""
+    for pid in list(_RUNNING):
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def run_subject(job: dict) -> dict:
@@ -66,9 +94,14 @@ def run_subject(job: dict) -> dict:
             f.writelines(f"# {k}={v}\n" for k, v in sorted(env_vars.items()))
             f.write("\n")
             f.flush()
-            proc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env=env, cwd=job.get("cwd"),
-                                  stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
-            code = proc.returncode
+            proc = subprocess.Popen(["bash", "-c", WRAPPER] + cmd[1:], stdout=f, stderr=subprocess.STDOUT,
+                                    env=env, cwd=job.get("cwd"), stdin=subprocess.DEVNULL,
+                                    start_new_session=True, preexec_fn=_term_with_parent_fn())
+            _RUNNING[proc.pid] = proc
+            try:
+                code = proc.wait()
+            finally:
+                _RUNNING.pop(proc.pid, None)
             f.write(f"\n# exit code {code} after {time.monotonic() - t0:.1f} s\n")
     except OSError as e:  # log folder unwritable, bash missing…: a failure of this subject
         code = 127

@@ -222,6 +222,7 @@ def run_batch(script, path_data, path_output="./output", *, jobs=1, itk_threads=
                     say(f"-continue-on-error 0: {subject} failed, no new subject is started "
                         f"({len(in_flight)} running finish first)")
     except KeyboardInterrupt:
+        runner.interrupt()
         for s in list(in_flight.values()) + list(todo):
             status.set(s, state=NOT_RUN)
         status.write(finished=_now(), interrupted=True)

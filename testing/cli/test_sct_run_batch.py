@@ -21,17 +21,19 @@ from spinalcordtoolbox.scripts.sct_run_batch import main
 REPO = Path(__file__).resolve().parents[2]
 
 # Per subject: T2w shape, voxel count and mean intensity into results/<subject>.csv; the worker's pid
-# (bash's parent) for the fault-tolerance test; a short sleep so that subjects overlap.
+# (parent of sct_run_batch's wrapper, the script's parent) for the fault-tolerance test; a short
+# sleep so that subjects overlap, then one line in <subject>.ends per attempt that ran to the end.
 JOB = """#!/bin/bash
 set -e
 SUBJECT=$1
-echo "$PPID" > "$PATH_RESULTS/$SUBJECT.pid"
+awk '{{print $4}}' /proc/$PPID/stat > "$PATH_RESULTS/$SUBJECT.pid"
 "{python}" -c "
 import sys, nibabel as nib
 d = nib.load(sys.argv[1]).get_fdata()
 open(sys.argv[2], 'w').write('%s,%s,%d,%.6f\\n' % (sys.argv[3], 'x'.join(map(str, d.shape)), d.size, d.mean()))
 " "$PATH_DATA/$SUBJECT/anat/${{SUBJECT}}_T2w.nii.gz" "$PATH_RESULTS/$SUBJECT.csv" "$SUBJECT"
 sleep {sleep}
+echo end >> "$PATH_RESULTS/$SUBJECT.ends"
 """
 
 
@@ -199,6 +201,9 @@ def test_dask_two_workers_same_results_and_killed_worker(dataset, expected, dask
     st = _status(out)
     assert st["sub-01"]["attempts"] == 2 and "attempt 2" in (out / "log/sub-01.log").read_text()
     assert int((out / "results/sub-01.pid").read_text()) != killed[0]  # ran to the end elsewhere
+    # the killed attempt's script (and its sleep) died with its worker: one attempt reached the end
+    time.sleep(1)
+    assert (out / "results/sub-01.ends").read_text() == "end\n"
 
 
 def test_dask_local_cluster(dataset, expected):
