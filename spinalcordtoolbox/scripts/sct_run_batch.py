@@ -79,7 +79,8 @@ def _run(args):
         raise SCTError("-script and -path-data are required (on the command line or in -config)")
     if args.email_to:
         logging.getLogger(__name__).warning("-email-to is not implemented: no e-mail will be sent")
-    options = {k: v for k, v in vars(args).items() if v is not None}
+    options = {k: v for k, v in vars(args).items()
+               if v is not None and (args.backend == "slurm" or not k.startswith("slurm_"))}
     slurm = {"queue": args.slurm_queue, "account": args.slurm_account, "walltime": args.slurm_walltime,
              "memory": args.slurm_memory, "cores": args.slurm_cores, "job_extra": args.slurm_job_extra}
     status = run_batch(
