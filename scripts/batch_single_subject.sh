@@ -3,7 +3,8 @@
 #
 #   scripts/batch_single_subject.sh <sct_testing_data folder> [output folder]
 #
-# Same steps as scripts/run_example.py (the README's main job). Templates and models are
+# The single-subject, non-BIDS version of scripts/process_data.sh (which the README's main job runs
+# through sct_run_batch). Templates and models are
 # installed on demand; offline, set SCT_DATA_MIRROR to a local copy of the data.
 set -euo pipefail
 DATA="$(cd "${1:?usage: $0 <sct_testing_data folder> [output folder]}" && pwd)"

@@ -1,10 +1,11 @@
 """Example analysis of the test subject: the README's main job.
 
-Runs the toolbox's commands, exactly as a user types them in a shell, on sct_testing_data:
-cord segmentation (no download needed), template registration, template/atlas warping, cord
-CSA per vertebral level, gray-matter segmentation, MTR-ready registration of the MT images, with
-every step feeding one HTML QC report. Results go into ./example_output (or the folder given as
-first argument).
+The course's multi-subject workflow on a one-subject BIDS dataset built from sct_testing_data:
+``sct_run_batch`` runs ``scripts/process_data.sh`` (cord segmentation, vertebral levels from the
+manual labels + template registration, cord CSA per level in C2-C3, gray matter on T2*, MT-off
+registered onto MT-on, and MTR steps when their commands are installed), with every step feeding
+one HTML QC report. Everything goes into ./example_output (or the folder given as first argument):
+``data/`` (the BIDS dataset), ``config.yml`` (the course's config file) and ``output/``.
 """
 import os
 import shlex
@@ -14,6 +15,7 @@ import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+REPO = Path(__file__).resolve().parent.parent
 
 
 def run(cmd: str):
@@ -25,43 +27,38 @@ def run(cmd: str):
 def main():
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "example_output").resolve()
     out.mkdir(parents=True, exist_ok=True)
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from spinalcordtoolbox.download import MIRROR_ENV, SHARED_DATA, find_data
+    sys.path.insert(0, str(REPO))
+    from spinalcordtoolbox.batch.sample_data import make_sample_dataset
+    from spinalcordtoolbox.download import MIRROR_ENV, SHARED_DATA
 
     # Offline machines: serve templates and models from the data folder beside the checkout.
     if not os.environ.get(MIRROR_ENV) and SHARED_DATA.is_dir():
         os.environ[MIRROR_ENV] = str(SHARED_DATA)
-    data = find_data("sct_testing_data")
-    t2, t2s, mt0, mt1 = (data / "t2/t2.nii.gz", data / "t2s/t2s.nii.gz",
-                         data / "mt/mt0.nii.gz", data / "mt/mt1.nii.gz")
-    qc = out / "qc"
+    # the toolbox's commands must be found by the processing script
+    os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
     start = time.time()
     os.chdir(out)
+    if not (out / "data" / "dataset_description.json").exists():
+        make_sample_dataset(out / "data", n_subjects=1)
+        print(f"Sample BIDS dataset (sub-01 = sct_testing_data) written to {out / 'data'}")
+    (out / "config.yml").write_text(
+        "# sct_run_batch options (keys = flag names), as in the course\n"
+        "path_data: data\n"
+        "path_output: output\n"
+        f"script: {REPO / 'scripts' / 'process_data.sh'}\n"
+        "jobs: 2\n"
+        "itk_threads: 1\n")
 
     run("sct_check_dependencies -short")
-    run(f"sct_image -i {t2} -getorient")
-    # 1. cord segmentation with no model download, checked against the manual one
-    run(f"sct_propseg -i {t2} -c t2 -qc {qc} -qc-subject sub-01")
-    run(f"sct_dice_coefficient -i t2_seg.nii.gz -d {data / 't2/t2_seg-manual.nii.gz'}")
-    # 2. disc labels (C2-C3, C4-C5) reviewed in QC, then registration to the PAM50 template
-    run(f"sct_qc -i {t2} -s {data / 't2/labels.nii.gz'} -p sct_label_utils -qc {qc} -qc-subject sub-01")
-    run(f"sct_register_to_template -i {t2} -s t2_seg.nii.gz -l {data / 't2/labels.nii.gz'} -c t2 "
-        f"-ofolder reg_t2 -qc {qc} -qc-subject sub-01")
-    # 3. template and white-matter atlas in the subject space
-    run(f"sct_warp_template -d {t2} -w reg_t2/warp_template2anat.nii.gz -ofolder label -qc {qc} "
-        f"-qc-subject sub-01")
-    # 4. cord cross-sectional area per vertebral level
-    run("sct_process_segmentation -i t2_seg.nii.gz -vertfile label/template/PAM50_levels.nii.gz "
-        f"-perlevel 1 -o csa_perlevel.csv -qc {qc} -qc-subject sub-01 -qc-image {t2}")
-    # 5. gray matter on T2* (pretrained network, weights from the local data mirror)
-    run(f"sct_deepseg_gm -i {t2s} -qc {qc} -qc-subject sub-01")
-    # 6. MT images: mt0 onto mt1 (slice-wise translations), then MTR-ready pair
-    run(f"sct_register_multimodal -i {mt0} -d {mt1} -dseg {data / 'mt/mt1_seg.nii.gz'} "
-        f"-param step=1,type=im,algo=slicereg,metric=CC -ofolder reg_mt -qc {qc} -qc-subject sub-01")
+    run("sct_run_batch -config config.yml")
 
-    print(f"\nExample analysis finished in {time.time() - start:.0f} s. Results in {out}:")
-    print("  csa_perlevel.csv  (cord CSA per vertebral level)")
-    print(f"\nTo review every step, open the QC report in a browser:\n  file://{qc / 'index.html'}\n")
+    results = out / "output" / "results"
+    print(f"\nExample analysis finished in {time.time() - start:.0f} s.")
+    print(f"Results (one CSV per metric, one row per subject and level) in {results}:")
+    for csv in sorted(results.glob("*.csv")):
+        print(f"  {csv.name}")
+    print(f"Per-subject logs: {out / 'output' / 'log'}")
+    print(f"\nTo review every step, open the QC report in a browser:\n  file://{out / 'output' / 'qc' / 'index.html'}\n")
 
 
 if __name__ == "__main__":

@@ -204,10 +204,11 @@ def run_command(parser: argparse.ArgumentParser, func, argv=None) -> int:
 
 
 def progress_bar(iterable=None, total=None, desc="", unit="it"):
-    """A tqdm progress bar on stderr, hidden with ``-v 0``."""
+    """A tqdm progress bar on stderr, hidden with ``-v 0`` and with ``SCT_PROGRESS_BAR=off`` (set by
+    sct_run_batch: bars would fill the per-subject logs)."""
     from tqdm import tqdm
 
-    disable = os.environ.get("SCT_VERBOSE") == "0"
+    disable = os.environ.get("SCT_VERBOSE") == "0" or os.environ.get("SCT_PROGRESS_BAR") == "off"
     return tqdm(iterable, total=total, desc=desc, unit=unit, disable=disable, leave=False,
                 dynamic_ncols=True, file=sys.stderr)
 
