@@ -55,7 +55,9 @@ segment_if_does_not_exist "$file_t2" t2 propseg
 vertfile=""
 labels=""
 labels_manual="${PATH_SEGMANUAL}/${SUBJECT}/anat/${file_t2}_labels-manual.nii.gz"
-if has sct_label_vertebrae; then
+if [[ -e "$labels_manual" ]]; then
+  echo "Found manual labels: $labels_manual (automatic vertebral labeling not needed)"
+elif has sct_label_vertebrae; then
   sct_label_vertebrae -i "${file_t2}.nii.gz" -s "${file_t2}_seg.nii.gz" -c t2 "${qc[@]}"
   vertfile=${file_t2}_seg_labeled.nii.gz
 else
