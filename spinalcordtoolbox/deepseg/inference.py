@@ -98,6 +98,9 @@ def _ensure_nnunet_env():
     for var in ("nnUNet_raw", "nnUNet_preprocessed", "nnUNet_results"):
         if not os.environ.get(var):
             os.environ[var] = os.path.join(root, var)
+    # nnU-Net's default of 8 torch threads for resampling oversubscribes small machines (read at
+    # import): at most the number of cores
+    os.environ.setdefault("nnUNet_def_n_proc", str(max(1, min(8, os.cpu_count() or 1))))
 
 
 def read_model_json(folder: Path) -> tuple[dict, dict]:

@@ -2,8 +2,11 @@
 
 A *model* is a downloadable folder (an nnU-Net v2 results folder for most of them); a *task*
 is what the user types (``sct_deepseg spinalcord -i t2.nii.gz``): one or more models plus the
-files it writes. ``outputs`` maps each output suffix to the label values of the model's label
-map that make up that file (``None``: the whole map, e.g. multi-class rootlets).
+files it writes. ``outputs`` lists the files the published model gives (suffix -> label values,
+``None``: the whole map, e.g. multi-class rootlets); for nnU-Net models the names actually
+written are derived at run time from the installed model's ``dataset.json`` labels
+(:func:`spinalcordtoolbox.deepseg.inference.output_classes`), as the established toolbox does.
+``largest``: the task always keeps the largest object.
 
 The names, URLs, contrasts and suffixes are those of the established toolbox, so batch scripts
 written for it keep working. This module is imported by ``sct_deepseg -h``: keep it light.
@@ -244,7 +247,7 @@ TASKS = {
     "totalspineseg": {
         "description": "Intervertebral discs labeling and vertebrae segmentation",
         "long_description": "TotalSpineSeg: instance segmentation of vertebrae, discs, cord and canal, "
-                            "two nnU-Net steps. Needs the 'totalspineseg' package.",
+                            "two nnU-Net steps. Not run by this toolbox yet.",
         "url": "https://github.com/neuropoly/totalspineseg",
         "models": ["totalspineseg"],
         "citation": "Warszawer Y, et al. TotalSpineSeg: Robust Spine Segmentation with Landmark-Based "

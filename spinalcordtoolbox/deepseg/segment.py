@@ -20,6 +20,10 @@ def check_runnable(task: str, step1_only=False, soft_ms_lesion=False, thr=None, 
         raise NotImplementedError(
             f"Task '{task}' uses a model of the ivadomed framework, which this toolbox does not run; "
             f"use 'spinalcord' (contrast-agnostic nnU-Net) for cord segmentation")
+    if "totalspineseg" in frameworks:
+        raise NotImplementedError(
+            "Task 'totalspineseg' (two nnU-Net steps and their post-processing) is not run by this "
+            "toolbox yet; label discs with sct_label_vertebrae")
     if step1_only and "totalspineseg" not in frameworks:
         raise ValueError("-step1-only applies to the 'totalspineseg' task only")
     if soft_ms_lesion and task != "lesion_ms":
@@ -36,11 +40,6 @@ def nnunet_outputs(model_dir, soft=False) -> dict:
 
 def output_suffixes(task: str, model_dirs, soft=False, step1_only=False) -> list[str]:
     """The suffixes of the files ``task`` writes with the installed models."""
-    info = task_info(task)
-    framework = MODELS[info["models"][-1]]["framework"]
-    if framework == "totalspineseg":
-        from spinalcordtoolbox.deepseg.totalspineseg import output_suffixes as tss_suffixes
-        return tss_suffixes(step1_only)
     return list(nnunet_outputs(model_dirs[-1], soft))
 
 
@@ -73,24 +72,18 @@ def segment(im: Image, task: str, model_dirs, *, thr=None, largest=False, fill_h
     """
     info = task_info(task)
     pp.check_threshold(thr)
-    framework = MODELS[info["models"][-1]]["framework"]
-    if framework == "totalspineseg":
-        from spinalcordtoolbox.deepseg.totalspineseg import run_totalspineseg
-        raw = run_totalspineseg(im, model_dirs[-1], step1_only=step1_only, device=device,
-                                test_time_aug=test_time_aug)
-    else:
-        from spinalcordtoolbox.deepseg.inference import output_classes, predict
+    from spinalcordtoolbox.deepseg.inference import output_classes, predict
 
-        result = predict(im, model_dirs[-1], single_fold=single_fold, device=device,
-                         test_time_aug=test_time_aug, soft=soft)
-        raw = {}
-        for suffix, values in output_classes(result["dataset"], soft=soft).items():
-            if suffix == "_msLesionSoft":
-                raw[suffix] = result["soft"].data
-            elif values is None:
-                raw[suffix] = result["labels"].data
-            else:
-                raw[suffix] = np.isin(result["labels"].data, values).astype(np.uint8)
+    result = predict(im, model_dirs[-1], single_fold=single_fold, device=device,
+                     test_time_aug=test_time_aug, soft=soft)
+    raw = {}
+    for suffix, values in output_classes(result["dataset"], soft=soft).items():
+        if suffix == "_msLesionSoft":
+            raw[suffix] = result["soft"].data
+        elif values is None:
+            raw[suffix] = result["labels"].data
+        else:
+            raw[suffix] = np.isin(result["labels"].data, values).astype(np.uint8)
     largest = largest or bool(info.get("largest"))
     voxel_volume = float(np.prod(im.pixdim[:3]))
     outputs = {}

@@ -60,39 +60,20 @@ CUSTOM_TRAINER_PY = textwrap.dedent('''
 
 
 def _plans(name, shape_zyx, spacing_zyx):
-    arch = {
-        "network_class_name": "dynamic_network_architectures.architectures.unet.PlainConvUNet",
-        "arch_kwargs": {
-            "n_stages": 3, "features_per_stage": [4, 8, 16], "conv_op": "torch.nn.modules.conv.Conv2d",
-            "kernel_sizes": [[3, 3]] * 3, "strides": [[1, 1], [2, 2], [2, 2]],
-            "n_conv_per_stage": [2, 2, 2], "n_conv_per_stage_decoder": [2, 2], "conv_bias": True,
-            "norm_op": "torch.nn.modules.instancenorm.InstanceNorm2d",
-            "norm_op_kwargs": {"eps": 1e-05, "affine": True}, "dropout_op": None, "dropout_op_kwargs": None,
-            "nonlin": "torch.nn.LeakyReLU", "nonlin_kwargs": {"inplace": True}},
-        "_kw_requires_import": ["conv_op", "norm_op", "dropout_op", "nonlin"]}
-    resample = "resample_data_or_seg_to_shape"
-    return {
-        "dataset_name": name, "plans_name": "nnUNetPlans",
-        "original_median_spacing_after_transp": list(spacing_zyx),
-        "original_median_shape_after_transp": list(shape_zyx),
-        "image_reader_writer": "SimpleITKIO", "transpose_forward": [0, 1, 2], "transpose_backward": [0, 1, 2],
-        "configurations": {"2d": {
-            "data_identifier": "nnUNetPlans_2d", "preprocessor_name": "DefaultPreprocessor",
-            "batch_size": 8, "patch_size": PATCH, "median_image_size_in_voxels": list(shape_zyx[1:]),
-            "spacing": list(spacing_zyx[1:]), "normalization_schemes": ["ZScoreNormalization"],
-            "use_mask_for_norm": [False],
-            "resampling_fn_data": resample,
-            "resampling_fn_data_kwargs": {"is_seg": False, "order": 3, "order_z": 0, "force_separate_z": None},
-            "resampling_fn_seg": resample,
-            "resampling_fn_seg_kwargs": {"is_seg": True, "order": 1, "order_z": 0, "force_separate_z": None},
-            "resampling_fn_probabilities": resample,
-            "resampling_fn_probabilities_kwargs": {"is_seg": False, "order": 1, "order_z": 0,
-                                                   "force_separate_z": None},
-            "architecture": arch, "batch_dice": False}},
-        "experiment_planner_used": "ExperimentPlanner", "label_manager": "LabelManager",
-        "foreground_intensity_properties_per_channel": {"0": {
-            "max": 1.0, "mean": 0.0, "median": 0.0, "min": 0.0, "percentile_00_5": 0.0,
-            "percentile_99_5": 1.0, "std": 1.0}}}
+    """tiny_nnunet's plans, made smaller (3 stages, instance norm, 32x32 patches) and given the
+    dataset's name, spacing and nnU-Net's default SimpleITK reader."""
+    from helpers.tiny_nnunet import _plans as base
+
+    plans = base(shape_zyx)
+    plans.update(dataset_name=name, image_reader_writer="SimpleITKIO",
+                 original_median_spacing_after_transp=list(spacing_zyx))
+    config = plans["configurations"]["2d"]
+    config.update(patch_size=PATCH, spacing=list(spacing_zyx[1:]))
+    config["architecture"]["arch_kwargs"].update(
+        n_stages=3, features_per_stage=[4, 8, 16], kernel_sizes=[[3, 3]] * 3,
+        strides=[[1, 1], [2, 2], [2, 2]], n_conv_per_stage=[2, 2, 2], n_conv_per_stage_decoder=[2, 2],
+        norm_op="torch.nn.modules.instancenorm.InstanceNorm2d")
+    return plans
 
 
 LAYOUTS = {
