@@ -16,6 +16,16 @@ import pytest
 from helpers.checks import dice
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny networks: more torch threads only contend on a loaded CI machine."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def data_cache(tmp_path, monkeypatch):
     """An empty data cache and no mirror: installs must come from the URL given."""

@@ -132,3 +132,21 @@ def test_test_time_mirroring_matches_nnunet(models, case, tmp_path):
     ref = layouts.nnunet_reference(folder, im, ["0"], tmp_path / "ref", use_mirroring=True)
     assert np.array_equal(_ours(folder, im.copy().change_orientation("RPI"), test_time_aug=True)
                           .change_orientation(im.orientation).data, ref)
+
+
+def test_soft_lesion_map_is_the_fold_average(models, case, tmp_path):
+    """-soft-ms-lesion: per fold, P(lesion) where it beats P(background) (else 0), averaged over
+    the folds; checked against the probabilities nnU-Net itself writes for each fold."""
+    from spinalcordtoolbox.deepseg.inference import output_classes, predict
+    im, _ = case
+    folder = models("multifold")
+    result = predict(im.copy().change_orientation("RPI"), folder.parent, device="cpu", soft=True)
+    assert output_classes(result["dataset"], soft=True) == {"_msLesionSoft": None}
+    per_fold = []
+    for f in "012":
+        probs = layouts.nnunet_reference(folder, im, [f], tmp_path / f"p{f}", probabilities=True)
+        per_fold.append(np.where(probs[1] > probs[0], probs[1], 0))
+    expected = np.mean(per_fold, axis=0)
+    ours = result["soft"].change_orientation(im.orientation).data
+    assert ours.max() > 0.5
+    np.testing.assert_allclose(ours, expected, atol=1e-6)

@@ -210,11 +210,12 @@ def zip_folder(model_root: Path, archive: Path) -> Path:
     return archive
 
 
-def nnunet_reference(folder: Path, image, folds, tmp: Path, use_mirroring=False):
+def nnunet_reference(folder: Path, image, folds, tmp: Path, use_mirroring=False, probabilities=False):
     """nnU-Net's own prediction, as the established toolbox runs it: the image reoriented to the
     model's orientation and written to disk, predicted from the file by nnU-Net (its SimpleITK
     reader), read back and reoriented to the image's orientation. Custom trainers are found
-    through nnU-Net's ``nnUNet_extTrainer`` mechanism. Returns the label map array."""
+    through nnU-Net's ``nnUNet_extTrainer`` mechanism. Returns the label map array, or with
+    ``probabilities`` the class probabilities nnU-Net saves (class first, then the image's axes)."""
     import shutil
 
     import torch
@@ -249,10 +250,19 @@ def nnunet_reference(folder: Path, image, folds, tmp: Path, use_mirroring=False)
                                     verbose=False, verbose_preprocessing=False, allow_tqdm=False)
         predictor.initialize_from_trained_model_folder(str(folder), use_folds=list(folds),
                                                        checkpoint_name="checkpoint_final.pth")
-        predictor.predict_from_files_sequential([[str(src)]], [str(tmp / "pred")], False, True, None)
+        predictor.predict_from_files_sequential([[str(src)]], [str(tmp / "pred")], probabilities, True, None)
     finally:
         prd.recursive_find_trainer_class_by_name = find_trainer
+    if probabilities:  # saved in (class, z, y, x) array order: back to the image's axes
+        probs = np.load(tmp / "pred.npz")["probabilities"].transpose(0, 3, 2, 1)
+        return np.stack([_reoriented(work, p, image.orientation) for p in probs])
     pred = Image(tmp / "pred.nii.gz")
     out = work.copy()
     out.data = np.asarray(pred.data)
     return out.change_orientation(image.orientation).data
+
+
+def _reoriented(grid, data, orientation):
+    out = grid.copy()
+    out.data = np.asarray(data)
+    return out.change_orientation(orientation).data
