@@ -156,5 +156,8 @@ def test_region_model_two_outputs_sidecars_and_qc(env, region_zip):
                                                                      "t2crop_sc_seg.nii.gz"]
     assert {r["plane"] for r in records} == {"sagittal"}
     # -o with several outputs: the suffix goes before the extension
-    assert run(["lesion_sci_t2", "-i", str(env / "t2crop.nii.gz"), "-o", "out/res.nii.gz", "-v", "0"]) == 0
+    assert run(["lesion_sci_t2", "-i", str(env / "t2crop.nii.gz"), "-o", "out/res.nii.gz", "-v", "0",
+                "-qc", "qc2", "-qc-seg", str(root / "t2crop_cord.nii.gz")]) == 0
     assert np.array_equal(Image(env / "out" / "res_lesion_seg.nii.gz").data, lesion)
+    assert {r["plane"] for r in collect_records(env / "qc2")} == {"axial"}
+    assert len(collect_records(env / "qc2")) == 2
