@@ -38,23 +38,41 @@ def _installed_source(folder: Path):
 
 
 def install_model(name: str, custom_url=None, force=False) -> Path:
-    """Install one model (all its parts for multi-part models); return its folder."""
+    """Install one model (all its parts for multi-part models); return its folder.
+
+    A plain call (no ``custom_url``, no ``force``) uses what is installed when it is a custom
+    model (a ``-custom-url`` install stays until the official model is asked for with
+    ``force``, i.e. ``-install``) or the current official release; an older official release
+    is replaced by the current one.
+    """
     from spinalcordtoolbox.download import install_archive
 
     info = MODELS[name]
     folder = model_folder(name)
     urls = [os.fspath(custom_url)] if custom_url else info["urls"]
-    # a changed official URL (new release) or another custom URL triggers a reinstall
-    wanted = {"source": urls}
-    if folder.is_dir() and _installed_source(folder) == wanted and not force:
-        logger.info("Model %s is installed in %s", name, folder)
-        return folder
+    wanted = {"source": urls, "custom": bool(custom_url)}
+    installed = _installed_source(folder) if folder.is_dir() else None
+    if installed is not None:
+        same = installed.get("source") == urls
+        keep_custom = installed.get("custom") and not custom_url and not force
+        if keep_custom or same:
+            if keep_custom:
+                logger.warning("Using the custom model installed in %s (from %s); run with -install to "
+                               "reinstall the official one", folder, installed.get("source"))
+            else:
+                logger.info("Model %s is installed in %s", name, folder)
+            return folder
     # several parts (seeds, folds) install together into <folder>/<part>
     install_archive(name, urls, folder, force=True)
     # written last: an interrupted install has no source record and is redone next time
     (folder / _SOURCE_FILE).write_text(json.dumps(wanted), encoding="utf-8")
     logger.info("Model %s installed in %s", name, folder)
     return folder
+
+
+def installed_source(name: str):
+    """Where the installed model ``name`` came from ({"source": [urls], "custom": bool}) or None."""
+    return _installed_source(model_folder(name))
 
 
 def install_task_models(task: str, custom_urls=None, force=False) -> list[Path]:

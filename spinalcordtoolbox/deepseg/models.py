@@ -2,8 +2,11 @@
 
 A *model* is a downloadable folder (an nnU-Net v2 results folder for most of them); a *task*
 is what the user types (``sct_deepseg spinalcord -i t2.nii.gz``): one or more models plus the
-files it writes. ``outputs`` maps each output suffix to the label values of the model's label
-map that make up that file (``None``: the whole map, e.g. multi-class rootlets).
+files it writes. ``outputs`` lists the files the published model gives (suffix -> label values,
+``None``: the whole map, e.g. multi-class rootlets); for nnU-Net models the names actually
+written are derived at run time from the installed model's ``dataset.json`` labels
+(:func:`spinalcordtoolbox.deepseg.inference.output_classes`), as the established toolbox does.
+``largest``: the task always keeps the largest object.
 
 The names, URLs, contrasts and suffixes are those of the established toolbox, so batch scripts
 written for it keep working. This module is imported by ``sct_deepseg -h``: keep it light.
@@ -123,7 +126,7 @@ TASKS = {
         "models": ["model_seg_sc_contrast_agnostic_nnunet"],
         "citation": "Bedard S, et al. Towards contrast-agnostic soft segmentation of the spinal cord. "
                     "Medical Image Analysis 2025;103473.",
-        "group": "spinal_cord", "outputs": {"_seg": [1]}},
+        "group": "spinal_cord", "outputs": {"_seg": [1]}, "largest": True},
     "sc_epi": {
         "description": "Spinal cord segmentation for EPI-BOLD fMRI data",
         "long_description": "3D nnU-Net (EPISeg) trained on 192 gradient-echo EPI volumes from many sites.",
@@ -146,17 +149,16 @@ TASKS = {
         "group": "spinal_cord", "outputs": {"_seg": [1]}},
     "sc_canal_t2": {
         "description": "Segmentation of spinal canal on T2w contrast",
-        "long_description": "3D nnU-Net segmenting the spinal canal (dural sac); the largest connected "
-                            "component is kept.",
+        "long_description": "3D nnU-Net segmenting the spinal canal (dural sac).",
         "url": "https://github.com/ivadomed/model-canal-seg",
         "models": ["model_seg_canal_t2w"], "citation": None,
-        "group": "spinal_cord", "outputs": {"_canal_seg": [1]}, "largest": True},
+        "group": "spinal_cord", "outputs": {"_canal_seg": [1]}},
     "graymatter": {
         "description": "Segmentation of gray matter agnostic to MRI contrasts and regions",
         "long_description": "2D nnU-Net trained on 1367 subjects, >20 sites, 1.5T/3T/7T, 9 sequences.",
         "url": "https://github.com/ivadomed/model-gm-contrast-region-agnostic",
         "models": ["model_seg_gm_contrast_region_agnostic"], "citation": None,
-        "group": "gray_matter", "outputs": {"_gmseg": [1]}},
+        "group": "gray_matter", "outputs": {"_gm_seg": [1]}},
     "gm_sc_7t_t2star": {
         "description": "SC/GM seg on T2*-weighted contrast at 7T",
         "long_description": "Multiclass (SC/GM) model by N.J. Laines Medina, V. Callot and A. Le Troter "
@@ -185,7 +187,7 @@ TASKS = {
         "models": ["model_seg_gm_wm_mouse_nnunet"],
         "citation": "Cohen-Adad J. Segmentation model of ex vivo mouse spinal cord white and gray matter. "
                     "Zenodo 2024, doi:10.5281/zenodo.10819207.",
-        "group": "gray_matter", "outputs": {"_wmseg": [1], "_gmseg": [2]}},
+        "group": "gray_matter", "outputs": {"_GM_seg": [1], "_WM_seg": [2]}},
     "lesion_ms": {
         "description": "MS lesion segmentation on spinal cord MRI images",
         "long_description": "3D nnU-Net trained on 4,428 images of 1,849 persons with MS from 23 centres "
@@ -245,7 +247,7 @@ TASKS = {
     "totalspineseg": {
         "description": "Intervertebral discs labeling and vertebrae segmentation",
         "long_description": "TotalSpineSeg: instance segmentation of vertebrae, discs, cord and canal, "
-                            "two nnU-Net steps. Needs the 'totalspineseg' package.",
+                            "two nnU-Net steps. Not run by this toolbox yet.",
         "url": "https://github.com/neuropoly/totalspineseg",
         "models": ["totalspineseg"],
         "citation": "Warszawer Y, et al. TotalSpineSeg: Robust Spine Segmentation with Landmark-Based "

@@ -1,4 +1,4 @@
-"""Run one ``sct_deepseg`` task on an image: install its models, predict, split and clean outputs."""
+"""Run one ``sct_deepseg`` task on an image: predict, split into the task's outputs, post-process."""
 from __future__ import annotations
 
 import logging
@@ -12,8 +12,8 @@ from spinalcordtoolbox.image import Image, empty_like
 logger = logging.getLogger(__name__)
 
 
-def check_runnable(task: str, step1_only=False, soft_ms_lesion=False):
-    """Raise a clear error for tasks or options this toolbox cannot run."""
+def check_runnable(task: str, step1_only=False, soft_ms_lesion=False, thr=None, single_fold=False):
+    """Raise a clear error for tasks or options this toolbox cannot run (before any work)."""
     info = task_info(task)
     frameworks = {MODELS[m]["framework"] for m in info["models"]}
     if "ivadomed" in frameworks:
@@ -22,51 +22,160 @@ def check_runnable(task: str, step1_only=False, soft_ms_lesion=False):
             f"use 'spinalcord' (contrast-agnostic nnU-Net) for cord segmentation")
     if "totalspineseg" in frameworks:
         raise NotImplementedError(
-            "Task 'totalspineseg' needs the 'totalspineseg' package (pip install totalspineseg), "
-            "which this toolbox does not bundle yet")
-    if step1_only:
+            "Task 'totalspineseg' (two nnU-Net steps and their post-processing) is not run by this "
+            "toolbox yet; label discs with sct_label_vertebrae")
+    if step1_only and "totalspineseg" not in frameworks:
         raise ValueError("-step1-only applies to the 'totalspineseg' task only")
     if soft_ms_lesion and task != "lesion_ms":
         raise ValueError("-soft-ms-lesion applies to the 'lesion_ms' task only")
+    pp.check_threshold(thr)
+
+
+def nnunet_outputs(model_dir, soft=False) -> dict:
+    """Output suffix -> label values, from the installed model's ``dataset.json``."""
+    from spinalcordtoolbox.deepseg.inference import find_nnunet_folders, output_classes, read_model_json
+    dataset, _ = read_model_json(find_nnunet_folders(model_dir)[0])
+    return output_classes(dataset, soft=soft)
+
+
+def output_suffixes(task: str, model_dirs, soft=False, step1_only=False) -> list[str]:
+    """The suffixes of the files ``task`` writes with the installed models."""
+    return list(nnunet_outputs(model_dirs[-1], soft))
+
+
+def postprocess(data: np.ndarray, *, thr=None, largest=False, fill_holes=False, remove_small=None,
+                voxel_volume=1.0) -> np.ndarray:
+    """The established toolbox's post-processing chain on one output (see postprocessing.py)."""
+    data = pp.threshold(data, thr)
+    if largest:
+        data = pp.keep_largest_object(data)
+    if fill_holes:
+        data = pp.fill_holes(data)
+    if remove_small:
+        sizes, unit = pp.parse_sizes(remove_small)
+        if len(sizes) != 1:
+            raise ValueError(f"-remove-small: give one size for the output ({len(sizes)} given)")
+        data = pp.remove_small_objects(data, sizes[0], unit, voxel_volume=voxel_volume)
+    return data
 
 
 def segment(im: Image, task: str, model_dirs, *, thr=None, largest=False, fill_holes=False,
-            remove_small=None, single_fold=False, device="auto", soft=False) -> dict:
+            remove_small=None, single_fold=False, device="auto", soft=False, test_time_aug=False,
+            step1_only=False) -> dict:
     """Segment ``im`` with ``task``; returns {output suffix: Image on ``im``'s grid}.
 
     ``model_dirs``: installed model folders (see :mod:`spinalcordtoolbox.deepseg.install`).
-    ``thr`` thresholds the foreground probability instead of nnU-Net's argmax (binary tasks).
-    ``remove_small``: a size such as "10mm3" or "5vox". ``soft``: write the probability map.
+    ``thr``: binarise each output above this value (0/None: as predicted). ``largest``: keep
+    the largest object (always on for ``spinalcord``). ``remove_small``: sizes such as
+    ["10mm3"] or ["5vox"]. ``soft``: lesion_ms's soft lesion map. ``test_time_aug``: nnU-Net's
+    test-time mirroring.
     """
-    from spinalcordtoolbox.deepseg.inference import predict
+    info = task_info(task)
+    pp.check_threshold(thr)
+    from spinalcordtoolbox.deepseg.inference import output_classes, predict
+
+    result = predict(im, model_dirs[-1], single_fold=single_fold, device=device,
+                     test_time_aug=test_time_aug, soft=soft)
+    raw = {}
+    for suffix, values in output_classes(result["dataset"], soft=soft).items():
+        if suffix == "_msLesionSoft":
+            raw[suffix] = result["soft"].data
+        elif values is None:
+            raw[suffix] = result["labels"].data
+        else:
+            raw[suffix] = np.isin(result["labels"].data, values).astype(np.uint8)
+    largest = largest or bool(info.get("largest"))
+    voxel_volume = float(np.prod(im.pixdim[:3]))
+    outputs = {}
+    for suffix, data in raw.items():
+        data = postprocess(data, thr=thr, largest=largest, fill_holes=fill_holes, remove_small=remove_small,
+                           voxel_volume=voxel_volume)
+        if not np.any(data):
+            logger.warning("WARNING: the %s output is empty: no structure was found in the image", suffix)
+        outputs[suffix] = empty_like(im, data)
+    return outputs
+
+
+def output_paths(input_path, suffixes, output=None) -> dict:
+    """Where each output goes, by the established toolbox's rule: next to the input as
+    ``<input><suffix>.nii.gz``; with ``output``, that name for a single output, and the suffix
+    inserted before its extension for several (``.nii.gz`` added when it has none)."""
+    import os
+
+    from spinalcordtoolbox.image import add_suffix, split_ext
+
+    paths = {}
+    for suffix in suffixes:
+        if output:
+            base = output if output.endswith((".nii", ".nii.gz")) else output + ".nii.gz"
+            paths[suffix] = base if len(suffixes) == 1 else add_suffix(base, suffix)
+        else:
+            folder = os.path.dirname(os.path.abspath(input_path))
+            paths[suffix] = os.path.join(folder, split_ext(input_path)[0] + suffix + ".nii.gz")
+    return paths
+
+
+def _write_sidecar(path, command_line, model_names):
+    """``<output>.json`` next to each output: what made it (BIDS ``GeneratedBy``)."""
+    import json
+
+    import spinalcordtoolbox
+    from spinalcordtoolbox.deepseg.install import installed_source
+    from spinalcordtoolbox.image import split_ext
+    from spinalcordtoolbox.utils.fs import atomic_write_text
+
+    urls = []
+    for name in model_names:
+        source = installed_source(name) or {}
+        src = source.get("source") or MODELS[name]["urls"]
+        urls += [u for lst in (src.values() if isinstance(src, dict) else [src]) for u in lst]
+    sidecar = {"GeneratedBy": [{"Name": f"spinalcordtoolbox: {command_line}",
+                                "Version": spinalcordtoolbox.__version__,
+                                "CodeURL": "https://github.com/spinalcordtoolbox/spinalcordtoolbox",
+                                "ModelURL": urls}]}
+    import os
+    stem, _ = split_ext(path)
+    atomic_write_text(os.path.join(os.path.dirname(os.path.abspath(path)), stem + ".json"),
+                      json.dumps(sidecar, indent=4))
+
+
+def run_task(task: str, input_path=None, *, output=None, install_only=False, custom_urls=None,
+             thr=None, largest=False, fill_holes=False, remove_small=None, single_fold=False,
+             test_time_aug=False, soft=False, step1_only=False, device="auto", qc=None,
+             qc_dataset=None, qc_subject=None, qc_seg=None, qc_plane="axial", command_line=None):
+    """What ``sct_deepseg TASK`` does: install the models, segment ``input_path``, write the
+    outputs (+ JSON sidecars) and a QC entry per output. Returns {suffix: path}, or the
+    installed folders with ``install_only``."""
+    from spinalcordtoolbox.deepseg.install import install_task_models
+    from spinalcordtoolbox.utils.fs import check_not_input
 
     info = task_info(task)
-    # every nnU-Net task has one model; two-model tasks (cord localisation, then tumour) are
-    # ivadomed ones, refused by check_runnable
-    labels, probs = predict(im, model_dirs[-1], single_fold=single_fold, device=device)
-    outputs = {}
-    for suffix, values in info["outputs"].items():
-        if values is None:
-            outputs[suffix] = labels
-            continue
-        if soft:
-            outputs[suffix] = probs
-            continue
-        binary_task = len(info["outputs"]) == 1 and values == [1]
-        if thr is not None and binary_task:
-            mask = pp.threshold(probs.data, thr)
-        else:
-            if thr is not None:
-                logger.warning("-thr ignored for the multi-class task '%s'", task)
-            mask = np.isin(labels.data, values)
-        if largest or info.get("largest"):
-            mask = pp.keep_largest_object(mask)
-        if fill_holes:
-            mask = pp.fill_holes(mask)
-        if remove_small:
-            size, unit = pp.parse_size(remove_small)
-            mask = pp.remove_small_objects(mask, size, unit, voxel_volume=float(np.prod(im.pixdim)))
-        if not mask.any():
-            logger.warning("WARNING: the %s output is empty: no structure was found in the image", suffix)
-        outputs[suffix] = empty_like(im, mask.astype(np.uint8))
-    return outputs
+    if install_only:
+        return install_task_models(task, custom_urls, force=True)
+    if not input_path:
+        raise ValueError("Give an input image with -i")
+    check_runnable(task, step1_only, soft, thr, single_fold)
+    im = Image(input_path).require_3d("input image")
+    folders = install_task_models(task, custom_urls)
+    suffixes = output_suffixes(task, folders, soft=soft, step1_only=step1_only)
+    paths = output_paths(input_path, suffixes, output)
+    for path in paths.values():
+        check_not_input(path)  # before the work, not after it
+    outputs = segment(im, task, folders, thr=thr, largest=largest, fill_holes=fill_holes,
+                      remove_small=remove_small, single_fold=single_fold, device=device, soft=soft,
+                      test_time_aug=test_time_aug, step1_only=step1_only)
+    for suffix, out in outputs.items():
+        out.save(paths[suffix])
+        _write_sidecar(paths[suffix], command_line or f"sct_deepseg {task}", info["models"])
+    if qc:
+        from spinalcordtoolbox.reports.qc import generate_qc
+        for suffix, out in outputs.items():
+            if qc_seg is None and not np.any(out.data):
+                logger.warning("No QC for the empty output %s", paths[suffix])
+                continue
+            generate_qc(input_path, qc, process="sct_deepseg", seg=paths[suffix], plane=qc_plane,
+                        centre_seg=qc_seg if qc_plane == "axial" else None, command_line=command_line,
+                        dataset=qc_dataset, subject=qc_subject)
+    if info.get("citation"):
+        print(f"\nIf you use this model, please cite: {info['citation']}")
+    return {suffix: paths[suffix] for suffix in outputs}

@@ -76,13 +76,14 @@ def default_plane(im, im_seg, labels: bool) -> str:
 
 
 def generate_qc(image, qc_folder, *, process, seg=None, image2=None, plane=None, command_line=None,
-                dataset=None, subject=None, contrast=None, shapes=None) -> Path:
+                dataset=None, subject=None, contrast=None, shapes=None, centre_seg=None) -> Path:
     """Render one QC entry into ``qc_folder`` and update its index; returns the entry folder.
 
     ``image``, ``seg`` and ``image2`` are paths or :class:`~spinalcordtoolbox.image.Image`
     objects, in any orientation and on any grids (sampled through world coordinates).
     ``shapes``: list of :class:`~spinalcordtoolbox.reports.views.Shape` drawn on axial views
-    (ignored, with a log message, on sagittal ones).
+    (ignored, with a log message, on sagittal ones). ``centre_seg``: a segmentation that
+    centres the axial mosaic instead of ``seg`` (e.g. the cord for a lesion mask).
     """
     from spinalcordtoolbox.reports import records, render, views
 
@@ -98,7 +99,8 @@ def generate_qc(image, qc_folder, *, process, seg=None, image2=None, plane=None,
     if plane is None:
         plane = default_plane(im, im_seg, labels)
     if plane == "axial":
-        view = views.axial_view(im, im_seg, im2, shapes=shapes)
+        centre = views.prepare(centre_seg, "segmentation") if centre_seg is not None else None
+        view = views.axial_view(im, im_seg, im2, shapes=shapes, centre_seg=centre)
     else:
         if shapes:
             logger.info("QC: shapes are drawn on axial views only; %d ignored", len(shapes))

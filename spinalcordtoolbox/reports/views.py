@@ -183,8 +183,10 @@ def cord_centres(ref: Image, seg: Image) -> tuple[np.ndarray, np.ndarray]:
 
 def axial_view(image: Image, seg: Image | None = None, image2: Image | None = None,
                fov_mm: float = AXIAL_FOV_MM, resolution: float = QC_RESOLUTION_MM,
-               shapes: list | None = None) -> View:
+               shapes: list | None = None, centre_seg: Image | None = None) -> View:
     """Mosaic of axial tiles centred on the cord (or the whole field of view without ``seg``).
+
+    ``centre_seg`` (RPI, from :func:`prepare`) centres the tiles instead of ``seg``.
 
     Inputs are RPI images from :func:`prepare`. Tiles go from the most superior slice
     (top-left) to the most inferior one. ``shapes`` (:class:`Shape`) are projected on the
@@ -192,8 +194,8 @@ def axial_view(image: Image, seg: Image | None = None, image2: Image | None = No
     """
     nx, ny, nz = image.data.shape
     px, py, _ = image.pixdim
-    if seg is not None:
-        slices, centres = cord_centres(image, seg)
+    if centre_seg is not None or seg is not None:
+        slices, centres = cord_centres(image, centre_seg if centre_seg is not None else seg)
     else:
         # no cord to centre on: whole field of view, at most MAX_TILE_PX wide, and at most
         # MAX_TILES_WITHOUT_SEG slices evenly spread (a 3-D acquisition has hundreds)

@@ -1,5 +1,4 @@
 """sct_deepseg: segment an image with a model of the deep-learning zoo (installed on demand)."""
-import os
 import sys
 
 from spinalcordtoolbox.deepseg.models import task_list_text
@@ -7,100 +6,96 @@ from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_synta
                                          run_command)
 
 
+def _qc_plane(text):
+    plane = str(text).lower()
+    if plane not in ("axial", "sagittal"):
+        from spinalcordtoolbox.utils.cli import choice_error
+        raise choice_error("-qc-plane", text, ["Axial", "Sagittal"])
+    return plane
+
+
 def get_parser():
     parser = SCTArgumentParser(
         description="Segment an anatomical structure or a pathology with a deep-learning model. The "
                     "model of the task is downloaded and installed on first use (set SCT_DATA_MIRROR="
                     "<folder> to install from a local copy). Runs on the GPU when one is available "
-                    "(see -device), on the CPU otherwise.\n\n"
+                    "(see -device), on the CPU otherwise. Outputs are written next to the input as "
+                    "<input><suffix>.nii.gz, each with a JSON sidecar naming the model.\n\n"
                     "Usage: sct_deepseg TASK -i IMAGE [options]\n\nTASKS:\n\n" + task_list_text(),
         epilog="Example: sct_deepseg spinalcord -i t2.nii.gz -qc qc")
     parser.mandatory.add_argument("task", metavar="TASK", nargs="?", help="Task to run (see the list above).")
     parser.mandatory.add_argument("-i", metavar="<file>", type=input_file, help="Input image.")
     parser.optional.add_argument(
         "-o", metavar="<file>",
-        help="Output file name. Default: input name + the task's suffix (e.g. t2_seg.nii.gz) in the "
-             "current folder. For tasks with several outputs, each suffix is added to this name.")
-    parser.optional.add_argument("-thr", metavar="<float>", type=float,
-                                 help="Binarise the foreground probability at this value (0-1) instead "
-                                      "of the model's own decision (single-class tasks).")
-    parser.optional.add_argument("-largest", metavar="<int>", type=int, choices=[0, 1], default=0,
-                                 help="1: keep only the largest connected object. Default: 0")
+        help="Output file name. Default: next to the input, input name + the task's suffix (e.g. "
+             "t2_seg.nii.gz). For tasks with several outputs, each suffix is added to this name.")
+    parser.optional.add_argument(
+        "-thr", metavar="<float>", type=float,
+        help="Binarise each output above this value (0-1). 0: no binarisation (soft output for "
+             "models that predict one). nnU-Net models already give binary masks.")
+    parser.optional.add_argument(
+        "-largest", metavar="<int>", type=int, choices=[0, 1], default=0,
+        help="1: keep only the largest connected object of each output (always done for "
+             "'spinalcord'). Default: 0")
     parser.optional.add_argument("-fill-holes", metavar="<int>", type=int, choices=[0, 1], default=0,
-                                 help="1: fill holes in the segmentation. Default: 0")
-    parser.optional.add_argument("-remove-small", metavar="<size>",
-                                 help="Remove objects smaller than this size: e.g. '10mm3' or '5vox'.")
-    parser.optional.add_argument("-single-fold", action="store_true",
-                                 help="Use only the first fold of the model instead of the ensemble of "
-                                      "all folds (faster, slightly less accurate).")
+                                 help="1: fill holes in the segmentation (3-D). Default: 0")
+    parser.optional.add_argument(
+        "-remove-small", metavar="<size>", nargs="+",
+        help="Remove objects smaller than this size, with a unit: e.g. 10mm3 or 5vox (no unit: voxels).")
+    parser.optional.add_argument(
+        "-single-fold", action="store_true",
+        help="Multi-fold models (lesion_ms): run one fold (fold 1) instead of the majority vote of all "
+             "folds: faster, slightly less accurate.")
+    parser.optional.add_argument(
+        "-test-time-aug", action="store_true",
+        help="Average the predictions of the mirrored images (nnU-Net test-time augmentation): "
+             "4-8x slower. Default: off")
     parser.optional.add_argument("-soft-ms-lesion", action="store_true",
                                  help="lesion_ms only: write the soft (probability) lesion map.")
-    parser.optional.add_argument("-step1-only", metavar="<int>", type=int, choices=[0, 1], default=0,
-                                 nargs="?", const=1,
-                                 help="totalspineseg only: run step 1 only (-step1-only alone means 1).")
+    parser.optional.add_argument(
+        "-step1-only", metavar="<int>", type=int, nargs="?", const=1, choices=[0, 1], default=0,
+        help="totalspineseg only: run step 1 only (discs, cord, canal; vertebrae unlabelled).")
     parser.optional.add_argument("-install", action="store_true",
                                  help="Install the models of TASK and exit.")
-    parser.optional.add_argument("-custom-url", metavar="<url>", nargs="+",
-                                 help="Install the task's model(s) from these URLs or local .zip files / "
-                                      "folders (one per model) instead of the official release.")
+    parser.optional.add_argument(
+        "-custom-url", metavar="<url>", nargs="+",
+        help="Install the task's model(s) from these URLs or local .zip files / folders (one per "
+             "model) instead of the official release. The custom model stays installed until the "
+             "official one is installed again with -install.")
     parser.optional.add_argument("-device", metavar="<str>", default="auto",
                                  help="Where to run the model: auto (GPU when available), cpu, cuda. "
                                       "Default: auto")
-    parser.add_qc_args(seg=True)
+    group = parser.add_qc_args(seg=True)
+    group.add_argument("-qc-plane", metavar="<str>", type=_qc_plane, default="axial",
+                       help="Plane of the QC: Axial or Sagittal. Default: Axial")
     parser.add_common_args()
     return parser
 
 
-def _run(args):
-    from spinalcordtoolbox.deepseg.install import install_task_models
-    from spinalcordtoolbox.deepseg.models import task_info
-    from spinalcordtoolbox.deepseg.segment import check_runnable, segment
-    from spinalcordtoolbox.image import Image, add_suffix, split_ext
-    from spinalcordtoolbox.utils.fs import check_not_input
+def main(argv=None):
+    return run_command(get_parser(), lambda args: _run(args, argv), argv)
+
+
+def _run(args, argv):
+    from spinalcordtoolbox.deepseg.segment import run_task
 
     if not args.task:
         raise ValueError("Give a task name first, e.g. 'sct_deepseg spinalcord -i t2.nii.gz' "
                          "(see 'sct_deepseg -h' for the list)")
-    info = task_info(args.task)
+    command = "sct_deepseg " + " ".join(sys.argv[1:] if argv is None else argv)
+    result = run_task(
+        args.task, args.i, output=args.o, install_only=args.install, custom_urls=args.custom_url,
+        thr=args.thr, largest=bool(args.largest), fill_holes=bool(args.fill_holes),
+        remove_small=args.remove_small, single_fold=args.single_fold, test_time_aug=args.test_time_aug,
+        soft=args.soft_ms_lesion, step1_only=bool(args.step1_only), device=args.device,
+        qc=args.qc, qc_dataset=args.qc_dataset, qc_subject=args.qc_subject, qc_seg=args.qc_seg,
+        qc_plane=args.qc_plane, command_line=command)
     if args.install:
-        folders = install_task_models(args.task, args.custom_url)
-        print("Installed: " + ", ".join(map(str, folders)))
+        print("Installed: " + ", ".join(map(str, result)))
         return
-    if not args.i:
-        raise ValueError("Give an input image with -i")
-    check_runnable(args.task, bool(args.step1_only), args.soft_ms_lesion)
-    stem, ext = split_ext(args.i)
-    paths = {}
-    for suffix in info["outputs"]:
-        if args.o and len(info["outputs"]) == 1:
-            paths[suffix] = args.o
-        elif args.o:
-            paths[suffix] = add_suffix(args.o, suffix)
-        else:
-            paths[suffix] = stem + suffix + (ext or ".nii.gz")
-        check_not_input(paths[suffix])  # before the work, not after it
-    im = Image(args.i).require_3d("input image")
-    folders = install_task_models(args.task, args.custom_url)
-    outputs = segment(im, args.task, folders, thr=args.thr, largest=bool(args.largest),
-                      fill_holes=bool(args.fill_holes), remove_small=args.remove_small,
-                      single_fold=args.single_fold, device=args.device, soft=args.soft_ms_lesion)
-    for suffix, out in outputs.items():
-        out.save(paths[suffix])
-    if args.qc:
-        from spinalcordtoolbox.reports.qc import generate_qc
-        first = next(iter(paths.values()))
-        generate_qc(args.i, args.qc, process="sct_deepseg", seg=first,
-                    command_line=" ".join(sys.argv), dataset=args.qc_dataset,
-                    subject=args.qc_subject, plane="axial")
-    if info.get("citation"):
-        print(f"\nIf you use this model, please cite: {info['citation']}")
-    display_viewer_syntax([args.i] + [os.fspath(p) for p in paths.values()],
-                          colormaps=[None] + ["red"] * len(paths), opacities=[None] + [0.7] * len(paths),
-                          verbose=args.v)
-
-
-def main(argv=None):
-    return run_command(get_parser(), _run, argv)
+    paths = list(result.values())
+    display_viewer_syntax([args.i] + paths, colormaps=[None] + ["red"] * len(paths),
+                          opacities=[None] + [0.7] * len(paths), verbose=args.v)
 
 
 if __name__ == "__main__":

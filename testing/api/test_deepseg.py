@@ -16,6 +16,16 @@ import pytest
 from helpers.checks import dice
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny networks: more torch threads only contend on a loaded CI machine."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def data_cache(tmp_path, monkeypatch):
     """An empty data cache and no mirror: installs must come from the URL given."""
@@ -132,10 +142,9 @@ def test_predict_native_grid_dice(installed_model, sct_testing_data):
     from spinalcordtoolbox.image import Image
     im = Image(sct_testing_data / "t2" / "t2.nii.gz")
     gt = Image(sct_testing_data / "t2" / "t2_seg-manual.nii.gz")
-    labels, probs = predict(im, installed_model, device="cpu")
+    labels = predict(im, installed_model, device="cpu")["labels"]
     assert labels.data.shape == im.data.shape and np.allclose(labels.affine, im.affine)
     assert labels.orientation == im.orientation == "AIL"
-    assert probs.data.min() >= 0 and probs.data.max() <= 1
     d = dice(labels.data, gt.data)
     assert d >= 0.8, d  # measured 0.91 for the model fitted to this subject
 
@@ -155,7 +164,7 @@ def test_predict_other_orientation_and_resolution(installed_model, sct_testing_d
     data = ndimage.zoom(im.data.astype(np.float32), zoom, order=1, grid_mode=False)
     gt_data = ndimage.zoom(gt.data.astype(np.float32), zoom, order=1, grid_mode=False) >= 0.5
     im2 = Image(data, affine=affine)
-    labels, _ = predict(im2, installed_model, single_fold=True, device="cpu")
+    labels = predict(im2, installed_model, single_fold=True, device="cpu")["labels"]
     assert labels.data.shape == data.shape and np.allclose(labels.affine, affine)
     assert labels.orientation == "RPI"
     d = dice(labels.data, gt_data)
@@ -185,40 +194,52 @@ def test_device_choice():
 
 # ------------------------------------------------------------------ post-processing
 def test_postprocessing_analytic():
+    """The established toolbox's rules on a phantom: 26-connected largest object, 3-D hole
+    filling (3x3x3), 18-connected small objects with round(mm3 / voxel volume), strict threshold."""
     from spinalcordtoolbox.deepseg import postprocessing as pp
-    m = np.zeros((20, 20, 5), bool)
-    m[2:10, 2:10, :] = True          # 320 voxels
-    m[15:17, 15:17, 2] = True        # 4 voxels
-    m[5, 5, 2] = False               # a hole inside the big object
-    assert pp.keep_largest_object(m).sum() == 319
-    assert pp.fill_holes(m).sum() == 324
-    assert pp.remove_small_objects(m, 5, "vox").sum() == 319
+    m = np.zeros((20, 20, 6), np.uint8)
+    m[2:10, 2:10, :5] = 1            # 320 voxels
+    m[15:17, 15:17, 2] = 1           # 4 voxels
+    m[5, 5, 2] = 0                   # a hole inside the big object
+    m[10, 10, 5] = 1                 # touches the block by a corner only: its own object in 18-conn,
+    assert pp.keep_largest_object(m).sum() == 320   # part of it in 26-conn (319 + 1)
+    assert pp.fill_holes(m).sum() == 325
+    assert pp.remove_small_objects(m, 5, "vox").sum() == 319      # the corner voxel and the 4 go
     assert pp.remove_small_objects(m, 4, "vox").sum() == 323
-    # 4 voxels of 0.5 mm3 = 2 mm3 < 3 mm3: removed
+    # at 0.5 mm3/voxel: 3 mm3 -> 6 voxels, 2.4 mm3 -> round(4.8) = 5, 2.2 mm3 -> round(4.4) = 4
     assert pp.remove_small_objects(m, *pp.parse_size("3mm3"), voxel_volume=0.5).sum() == 319
-    assert pp.parse_size("10") == (10.0, "vox")
+    assert pp.remove_small_objects(m, *pp.parse_size("2.4mm3"), voxel_volume=0.5).sum() == 319
+    assert pp.remove_small_objects(m, *pp.parse_size("2.2mm3"), voxel_volume=0.5).sum() == 323
+    assert pp.parse_sizes(["10", "20vox"]) == ([10.0, 20.0], "vox")
+    assert pp.parse_sizes(["10mm3"]) == ([10.0], "mm3")
     with pytest.raises(ValueError):
         pp.parse_size("ten")
     p = np.linspace(0, 1, 11)
-    assert pp.threshold(p, 0.5).sum() == 6
+    assert pp.threshold(p, 0.5).sum() == 5          # strictly above
+    assert pp.threshold(p, 0) is p                  # 0: no binarisation
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        pp.threshold(p, 2)
+    with pytest.raises(ValueError, match="binary"):
+        pp.fill_holes(p.reshape(1, 1, -1))
 
 
 def test_fold_and_folder_ensembles(installed_model, sct_testing_data, tmp_path):
     """Two result folders (the lesion_ms release ships one folder per fold) holding the same weights
-    must give exactly the single-model result: checks the averaging across folders. (Averaging
-    across the folds of one folder is nnU-Net's own code; here only the fold listing is checked.)"""
+    must give exactly the single-model result (majority vote of identical maps); the fold listing
+    finds every fold, and -single-fold prefers fold 1."""
     import shutil
 
-    from spinalcordtoolbox.deepseg.inference import available_folds, find_nnunet_folders, predict
+    from spinalcordtoolbox.deepseg.inference import available_folds, find_nnunet_folders, fold_list, predict
     from spinalcordtoolbox.image import Image, crop_image
     ensemble = tmp_path / "ensemble"
     (src,) = find_nnunet_folders(installed_model)
     for part in ("model_fold0", "model_fold1"):
         shutil.copytree(src, ensemble / part / src.name)
-    shutil.copytree(src / "fold_0", tmp_path / "ensemble" / "model_fold0" / src.name / "fold_3")
-    assert available_folds(ensemble / "model_fold0" / src.name) == ["0", "3"]
+    shutil.copytree(src / "fold_0", tmp_path / "ensemble" / "model_fold1" / src.name / "fold_1")
+    assert available_folds(ensemble / "model_fold1" / src.name) == ["0", "1"]
+    assert [f for _, f in fold_list(ensemble)] == ["0", "0", "1"]
+    assert [(p.parent.name, f) for p, f in fold_list(ensemble, single_fold=True)] == [("model_fold1", "1")]
     im = crop_image(Image(sct_testing_data / "t2" / "t2.nii.gz"), ymin=20, ymax=35)  # 16 axial slices
-    single, p1 = predict(im, installed_model, single_fold=True, device="cpu")
-    many, p4 = predict(im, ensemble, single_fold=True, device="cpu")
+    single = predict(im, installed_model, single_fold=True, device="cpu")["labels"]
+    many = predict(im, ensemble, device="cpu")["labels"]
     assert np.array_equal(single.data, many.data)
-    assert np.allclose(p1.data, p4.data, atol=1e-5)

@@ -81,6 +81,8 @@ def build_model_folder(root: Path, image_path, seg_path, iterations=100, seed=0)
     from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
 
     torch.manual_seed(seed)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a tiny network: more threads only contend on a loaded machine
     rng = np.random.default_rng(seed)
     im = Image(image_path).change_orientation("LPI")
     seg = Image(seg_path).change_orientation("LPI")
@@ -109,6 +111,7 @@ def build_model_folder(root: Path, image_path, seg_path, iterations=100, seed=0)
         opt.zero_grad()
         loss.backward()
         opt.step()
+    torch.set_num_threads(threads)
     folder = root / "nnUNetTrainer__nnUNetPlans__2d"
     (folder / "fold_0").mkdir(parents=True, exist_ok=True)
     (folder / "plans.json").write_text(json.dumps(plans, indent=1))
