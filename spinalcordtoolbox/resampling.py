@@ -26,8 +26,8 @@ def parse_dims(text: str, kind: str) -> list[float]:
         values = [float(v) for v in str(text).lower().split("x")]
     except ValueError:
         raise ImageError(f"{kind}: expected values separated by 'x' (e.g. 1x1x2), got '{text}'") from None
-    if len(values) not in (1, 3) or any(v <= 0 for v in values):
-        raise ImageError(f"{kind}: expected 1 or 3 positive values separated by 'x', got '{text}'")
+    if len(values) not in (1, 3) or any(not 0 < v < float("inf") for v in values):
+        raise ImageError(f"{kind}: expected 1 or 3 positive finite values separated by 'x', got '{text}'")
     return values * 3 if len(values) == 1 else values
 
 

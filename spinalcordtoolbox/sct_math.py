@@ -9,6 +9,7 @@ Named ``sct_math`` rather than ``math`` so that it can never shadow the standard
 from __future__ import annotations
 
 import logging
+import os
 
 import numpy as np
 
@@ -38,7 +39,9 @@ def _check_operand(data: np.ndarray, operand):
 def arithmetic(data: np.ndarray, op: str, operands) -> np.ndarray:
     """Apply ``op`` (add, sub, mul, div) with each operand in turn: ((data op a) op b)...
 
-    Division by zero gives inf/nan as numpy does (no silent replacement); a warning is logged.
+    Non-finite values: NaN/Inf already in the inputs propagate as numpy does; voxels that
+    the operation itself makes undefined (x/0) are set to 0, as FSL's fslmaths does, and
+    counted in a warning; when no voxel of the result is defined, it is an error.
     """
     funcs = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide}
     if op not in funcs:
@@ -48,10 +51,18 @@ def arithmetic(data: np.ndarray, op: str, operands) -> np.ndarray:
     result = data
     for operand in operands:
         operand = _check_operand(data, operand)
-        if op == "div" and np.any(np.asarray(operand) == 0):
-            logger.warning("Division by zero in some voxels: the result there is inf or nan")
-        with np.errstate(divide="ignore", invalid="ignore"):
+        before = np.isfinite(result) & np.isfinite(operand)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             result = funcs[op](result, operand)
+        undefined = before & ~np.isfinite(result)
+        n = int(np.count_nonzero(undefined))
+        if n:
+            if n == undefined.size:
+                raise MathError(f"-{op}: the result is undefined (inf/nan) in every voxel "
+                                f"(e.g. division by zero); nothing written")
+            why = "division by zero" if op == "div" else "overflow"
+            logger.warning("-%s: %d voxel(s) undefined (%s) set to 0", op, n, why)
+            result = np.where(undefined, 0, result)
     return result
 
 
@@ -221,12 +232,18 @@ def parse_denoise(text: str) -> tuple[int, int]:
     patch, block = 1, 5
     for item in filter(None, str(text).split(",")):
         if "=" not in item:
-            continue
+            if item.strip() == "1":  # the historical '-denoise 1': defaults
+                continue
+            raise MathError(f"Invalid -denoise value '{text}': use p=<patch radius>,b=<block radius> (e.g. p=1,b=5)")
         key, value = item.split("=", 1)
+        try:
+            number = int(value)
+        except ValueError:
+            raise MathError(f"Invalid -denoise value '{text}': radii are integers (e.g. p=1,b=5)") from None
         if key.strip() == "p":
-            patch = int(value)
+            patch = number
         elif key.strip() == "b":
-            block = int(value)
+            block = number
         else:
             raise MathError(f"Unknown -denoise parameter '{key}': use p=<patch radius>,b=<block radius>")
     if patch < 1 or block < 1:
@@ -278,7 +295,12 @@ def correlation(a: np.ndarray, b: np.ndarray) -> float:
     """Pearson correlation coefficient of two images' voxel values."""
     if a.shape != b.shape:
         raise MathError(f"Images have different shapes: {a.shape} and {b.shape}")
-    return float(np.corrcoef(a.ravel().astype(np.float64), b.ravel().astype(np.float64))[0, 1])
+    a64, b64 = a.ravel().astype(np.float64), b.ravel().astype(np.float64)
+    if not (np.isfinite(a64).all() and np.isfinite(b64).all()):
+        raise MathError("Correlation: the images contain NaN or Inf values")
+    if a64.std() == 0 or b64.std() == 0:
+        raise MathError("Correlation is undefined: one of the images is constant")
+    return float(np.corrcoef(a64, b64)[0, 1])
 
 
 # ------------------------------------------------------------------ on images
@@ -303,13 +325,14 @@ def apply_operation(img, op: str, value, percent=False, shape="ball", dim=None):
     letter for mean/rms/std, (lower, upper) for thr, a threshold for bin, sigmas (mm) for
     smooth/laplacian... ``percent``: thresholds are percentiles of the image values.
     """
-    from spinalcordtoolbox.image import Image, empty_like
+    from spinalcordtoolbox.image import Image, check_same_grid, empty_like
 
     data = img.data
     if op in ARITHMETIC_OPS:
         operands = []
         for v in value:
             if isinstance(v, Image):
+                check_same_grid(img, v, names=("input image", f"operand {os.path.basename(v.absolutepath or '')}"))
                 if v.data.shape != data.shape and v.data.shape != data.shape[:3]:
                     raise MathError(f"Images have different shapes: {data.shape} (input) and "
                                     f"{v.data.shape} ({v.absolutepath})")

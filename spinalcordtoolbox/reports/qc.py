@@ -26,6 +26,8 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
+
 import spinalcordtoolbox
 from spinalcordtoolbox.utils.cli import choice_error
 
@@ -75,6 +77,23 @@ def default_plane(im, im_seg, labels: bool) -> str:
     return "sagittal" if im.data.shape[2] >= MIN_SLICES_FOR_SAGITTAL else "axial"
 
 
+def check_qc_inputs(image, seg=None, qc_folder=None):
+    """Refuse, before a command does its work, QC inputs that cannot give a meaningful entry:
+    an image that is not 3-D/4-D, a segmentation lying outside the image's field of view, a
+    QC folder that cannot be written. Returns the prepared (RPI) image and segmentation."""
+    from spinalcordtoolbox.image import check_overlap
+    from spinalcordtoolbox.reports import views
+    from spinalcordtoolbox.utils.fs import check_writable_folder
+
+    if qc_folder is not None:
+        check_writable_folder(qc_folder, "QC folder")
+    im = views.prepare(image, "QC image")
+    im_seg = views.prepare(seg, "QC segmentation") if seg is not None else None
+    if im_seg is not None and np.any(im_seg.data):
+        check_overlap(im, im_seg, names=("QC image", "QC segmentation"))
+    return im, im_seg
+
+
 def generate_qc(image, qc_folder, *, process, seg=None, image2=None, plane=None, command_line=None,
                 dataset=None, subject=None, contrast=None, shapes=None) -> Path:
     """Render one QC entry into ``qc_folder`` and update its index; returns the entry folder.
@@ -91,8 +110,7 @@ def generate_qc(image, qc_folder, *, process, seg=None, image2=None, plane=None,
         raise ValueError("generate_qc needs the name of the process (e.g. 'sct_deepseg_sc')")
     if plane is not None and plane not in PLANES:
         raise choice_error("QC plane", plane, PLANES)
-    im = views.prepare(image, "image")
-    im_seg = views.prepare(seg, "segmentation") if seg is not None else None
+    im, im_seg = check_qc_inputs(image, seg)
     im2 = views.prepare(image2, "second image") if image2 is not None else None
     labels = im_seg is not None and views.is_point_labels(im_seg)
     if plane is None:

@@ -1,8 +1,8 @@
 """sct_crop_image: crop an image by index bounds, a mask's bounding box, or a reference's extent."""
 import sys
 
-from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, input_file, list_type,
-                                         run_command)
+from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, finite_float,
+                                         input_file, list_type, nonnegative_int, run_command)
 
 
 def get_parser():
@@ -19,9 +19,9 @@ def get_parser():
                                  help="Crop to the bounding box of this mask (same grid as -i).")
     parser.optional.add_argument("-ref", metavar="<file>", type=input_file,
                                  help="Crop to the field of view of this image.")
-    parser.optional.add_argument("-dilate", metavar="<int list>", type=list_type(",", int), default=[0],
+    parser.optional.add_argument("-dilate", metavar="<int list>", type=list_type(",", nonnegative_int), default=[0],
                                  help="With -m: enlarge the box by this many voxels (one value or x,y,z).")
-    parser.optional.add_argument("-b", metavar="<float>", type=float,
+    parser.optional.add_argument("-b", metavar="<float>", type=finite_float,
                                  help="Do not cut: set voxels outside the box to this value instead.")
     parser.add_common_args()
     return parser

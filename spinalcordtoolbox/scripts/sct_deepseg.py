@@ -3,8 +3,8 @@ import os
 import sys
 
 from spinalcordtoolbox.deepseg.models import task_list_text
-from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, input_file,
-                                         run_command)
+from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, float_in_range,
+                                         input_file, run_command)
 
 
 def get_parser():
@@ -21,7 +21,7 @@ def get_parser():
         "-o", metavar="<file>",
         help="Output file name. Default: input name + the task's suffix (e.g. t2_seg.nii.gz) in the "
              "current folder. For tasks with several outputs, each suffix is added to this name.")
-    parser.optional.add_argument("-thr", metavar="<float>", type=float,
+    parser.optional.add_argument("-thr", metavar="<float>", type=float_in_range(0, 1),
                                  help="Binarise the foreground probability at this value (0-1) instead "
                                       "of the model's own decision (single-class tasks).")
     parser.optional.add_argument("-largest", metavar="<int>", type=int, choices=[0, 1], default=0,

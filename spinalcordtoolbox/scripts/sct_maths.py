@@ -1,8 +1,9 @@
 """sct_maths: mathematical operations on images (one operation per call)."""
 import sys
 
-from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, input_file, list_type,
-                                         run_command)
+from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, finite_float,
+                                         finite_list, input_file, list_type, nonnegative_float,
+                                         positive_int, run_command)
 
 IMAGE_OPS = ("add", "sub", "mul", "div", "mean", "rms", "std", "bin", "thr", "uthr", "otsu", "adap",
              "dilate", "erode", "smooth", "laplacian", "denoise", "symmetrize", "type")
@@ -30,30 +31,30 @@ def get_parser():
     ops.add_argument("-symmetrize", type=int, choices=(0, 1, 2),
                      help="Average the image with its mirror along this axis.")
     thr = parser.add_argument_group("THRESHOLDING")
-    thr.add_argument("-bin", metavar="<float>", type=float,
+    thr.add_argument("-bin", metavar="<float>", type=finite_float,
                      help="Binarize: 1 where the value is above the threshold, else 0.")
-    thr.add_argument("-thr", metavar="<float>", type=float, help="Set values below this to 0.")
-    thr.add_argument("-uthr", metavar="<float>", type=float, help="Set values above this to 0.")
+    thr.add_argument("-thr", metavar="<float>", type=finite_float, help="Set values below this to 0.")
+    thr.add_argument("-uthr", metavar="<float>", type=finite_float, help="Set values above this to 0.")
     thr.add_argument("-percent", action="store_true",
                      help="-bin, -thr and -uthr values are percentiles (0-100) of the image values.")
-    thr.add_argument("-otsu", metavar="<int>", type=int,
+    thr.add_argument("-otsu", metavar="<int>", type=positive_int,
                      help="Binarize with the Otsu threshold computed with this many histogram bins.")
-    thr.add_argument("-adap", metavar="<block,offset>", type=list_type(",", float),
+    thr.add_argument("-adap", metavar="<block,offset>", type=finite_list(",", float),
                      help="Adaptive threshold per axial slice (scikit-image threshold_local): block "
                           "size in voxels (odd) and offset, e.g. 7,0.")
     mor = parser.add_argument_group("MATHEMATICAL MORPHOLOGY")
-    mor.add_argument("-dilate", metavar="<int>", type=int,
+    mor.add_argument("-dilate", metavar="<int>", type=positive_int,
                      help="Dilate with a structuring element of this size (radius for ball and disk, "
                           "side for cube), in voxels.")
-    mor.add_argument("-erode", metavar="<int>", type=int, help="Erode (same element as -dilate).")
+    mor.add_argument("-erode", metavar="<int>", type=positive_int, help="Erode (same element as -dilate).")
     mor.add_argument("-shape", choices=("ball", "cube", "disk"), default="ball",
                      help="Structuring element. Default: ball")
     mor.add_argument("-dim", type=int, choices=(0, 1, 2),
                      help="For -shape disk: axis perpendicular to the disk. Default: 2")
     fil = parser.add_argument_group("FILTERING")
-    fil.add_argument("-smooth", metavar="<sigma>", type=list_type(",", float),
+    fil.add_argument("-smooth", metavar="<sigma>", type=list_type(",", nonnegative_float),
                      help="Gaussian smoothing, sigma in mm (one value, or x,y,z).")
-    fil.add_argument("-laplacian", metavar="<sigma>", type=list_type(",", float),
+    fil.add_argument("-laplacian", metavar="<sigma>", type=list_type(",", nonnegative_float),
                      help="Laplacian of Gaussian, sigma in mm (one value, or x,y,z).")
     fil.add_argument("-denoise", metavar="<p=1,b=5>",
                      help="Non-local means denoising (dipy): p = patch radius, b = block radius "

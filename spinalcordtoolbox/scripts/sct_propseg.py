@@ -2,7 +2,8 @@
 import os
 import sys
 
-from spinalcordtoolbox.utils.cli import SCTArgumentParser, display_viewer_syntax, input_file, run_command
+from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, finite_float,
+                                         input_file, positive_float, run_command)
 
 
 def get_parser():
@@ -27,10 +28,10 @@ def get_parser():
     parser.optional.add_argument("-init-mask", metavar="<file>", type=input_file,
                                  help="Mask with points or blobs on the cord that the detection must "
                                       "pass through.")
-    parser.optional.add_argument("-init", metavar="<float>", type=float,
+    parser.optional.add_argument("-init", metavar="<float>", type=finite_float,
                                  help="Axial slice where the detection is anchored: a slice index, or a "
                                       "fraction of the image (0-1).")
-    parser.optional.add_argument("-radius", metavar="<float>", type=float, default=4.0,
+    parser.optional.add_argument("-radius", metavar="<float>", type=positive_float, default=4.0,
                                  help="Approximate radius of the cord, in mm. Default: 4")
     parser.optional.add_argument("-centerline-binary", action="store_true",
                                  help="Also write the centerline: <input>_centerline.nii.gz.")
