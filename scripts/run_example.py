@@ -19,21 +19,28 @@ BIN = Path(sys.executable).parent
 def run(cmd: str):
     print(f"\n$ {cmd}", flush=True)
     exe, *rest = shlex.split(cmd)
-    subprocess.run([str(BIN / exe)] + rest, check=True)
+    if subprocess.run([str(BIN / exe)] + rest).returncode != 0:
+        # the command has printed its one-line error: stop there, without a traceback
+        sys.stderr.write(f"ERROR: the example stopped at: {exe}\n")
+        sys.exit(1)
 
 
 def main():
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "example_output").resolve()
-    out.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from spinalcordtoolbox.download import MIRROR_ENV, SHARED_DATA, find_data
+    from spinalcordtoolbox.download import MIRROR_ENV, SHARED_DATA, DownloadError, find_data
 
     # Offline machines: serve templates and models from the data folder beside the checkout.
     if not os.environ.get(MIRROR_ENV) and SHARED_DATA.is_dir():
         os.environ[MIRROR_ENV] = str(SHARED_DATA)
-    data = find_data("sct_testing_data")
+    try:
+        data = find_data("sct_testing_data")
+    except DownloadError as e:  # first run without data or network: one line, what to do
+        sys.stderr.write(f"ERROR: {e}\n")
+        sys.exit(1)
     t2, t2s, mt0, mt1 = (data / "t2/t2.nii.gz", data / "t2s/t2s.nii.gz",
                          data / "mt/mt0.nii.gz", data / "mt/mt1.nii.gz")
+    out.mkdir(parents=True, exist_ok=True)
     qc = out / "qc"
     start = time.time()
     os.chdir(out)
