@@ -151,7 +151,18 @@ def read_warp(path) -> tuple[Image, np.ndarray]:
     else:
         raise WarpError(f"{_name(im)} is not a displacement field: expected shape (x, y, z, 1, 3), "
                         f"got {data.shape}")
-    return im, np.asarray(disp, dtype=np.float32)
+    disp = np.asarray(disp, dtype=np.float32)
+    if not np.isfinite(disp).all():
+        raise WarpError(f"{_name(im)} contains NaN or Inf displacements: it is not a usable warping field")
+    return im, disp
+
+
+def check_not_emptied(moved: Image, source: Image, what="image"):
+    """Raise when a non-empty ``source`` became all zero through a warp: the transforms map it
+    entirely outside its field of view (a field made for another image or template)."""
+    if np.any(source.data) and not np.any(moved.data):
+        raise WarpError(f"The warped {what} is empty: the transforms map it entirely outside its field "
+                        f"of view (is the warping field made for these images?); nothing written")
 
 
 def write_warp(disp: np.ndarray, ref: Image, path) -> Image:
