@@ -5,6 +5,8 @@ function takes Image objects and returns new Image objects; nothing is written h
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from spinalcordtoolbox.image import (Image, ImageError, check_same_grid, concat_data, describe_grid, pad_image,
@@ -50,8 +52,12 @@ def concat(images: list[Image], dim: str) -> Image:
         raise ImageError("Concatenation needs at least two images")
     axis = axis_index(dim)
     first = images[0]
+
+    def label(k, im):
+        return f"image {k}" + (f" ({os.path.basename(im.absolutepath)})" if im.absolutepath else "")
+
     for k, im in enumerate(images[1:], start=2):
-        names = ("image 1", f"image {k}")
+        names = (label(1, first), label(k, im))
         if axis == 3:
             # volumes of one series: every voxel must mean the same place in all of them
             check_same_grid(first, im, names=names)
@@ -61,9 +67,9 @@ def concat(images: list[Image], dim: str) -> Image:
         expected = prev.transfo_pix2phys([[prev.data.shape[axis] if i == axis else 0 for i in range(3)]])[0]
         if (not np.allclose(prev.affine[:3, :3], im.affine[:3, :3], atol=1e-3)
                 or not np.allclose(im.affine[:3, 3], expected, atol=1e-2)):
-            raise ImageError(f"Image {k} does not continue image {k - 1} along {dim} (the result would "
-                             f"place voxels at wrong positions): image {k - 1}: {describe_grid(prev)}; "
-                             f"image {k}: {describe_grid(im)}")
+            raise ImageError(f"{label(k, im).capitalize()} does not continue {label(k - 1, prev)} along "
+                             f"{dim} (the result would place voxels at wrong positions): "
+                             f"{label(k - 1, prev)}: {describe_grid(prev)}; {label(k, im)}: {describe_grid(im)}")
     return concat_data(images, axis)
 
 

@@ -40,8 +40,9 @@ def arithmetic(data: np.ndarray, op: str, operands) -> np.ndarray:
     """Apply ``op`` (add, sub, mul, div) with each operand in turn: ((data op a) op b)...
 
     Non-finite values: NaN/Inf already in the inputs propagate as numpy does; voxels that
-    the operation itself makes undefined (x/0) are set to 0, as FSL's fslmaths does, and
-    counted in a warning; when no voxel of the result is defined, it is an error.
+    the operation itself makes undefined (x/0) are inf/nan as numpy gives them (never hidden
+    by a replacement value) and counted in a warning; when no voxel of the result is
+    defined (e.g. ``-div 0``), it is an error and nothing is written.
     """
     funcs = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide}
     if op not in funcs:
@@ -61,8 +62,7 @@ def arithmetic(data: np.ndarray, op: str, operands) -> np.ndarray:
                 raise MathError(f"-{op}: the result is undefined (inf/nan) in every voxel "
                                 f"(e.g. division by zero); nothing written")
             why = "division by zero" if op == "div" else "overflow"
-            logger.warning("-%s: %d voxel(s) undefined (%s) set to 0", op, n, why)
-            result = np.where(undefined, 0, result)
+            logger.warning("-%s: %d voxel(s) are inf/nan in the result (%s)", op, n, why)
     return result
 
 

@@ -95,13 +95,19 @@ def check_qc_inputs(image, seg=None, qc_folder=None):
 
 
 def generate_qc(image, qc_folder, *, process, seg=None, image2=None, plane=None, command_line=None,
-                dataset=None, subject=None, contrast=None, shapes=None) -> Path:
+                dataset=None, subject=None, contrast=None, shapes=None, source=None,
+                fov_mm=None, resolution=None) -> Path:
     """Render one QC entry into ``qc_folder`` and update its index; returns the entry folder.
 
     ``image``, ``seg`` and ``image2`` are paths or :class:`~spinalcordtoolbox.image.Image`
     objects, in any orientation and on any grids (sampled through world coordinates).
     ``shapes``: list of :class:`~spinalcordtoolbox.reports.views.Shape` drawn on axial views
-    (ignored, with a log message, on sagittal ones).
+    (ignored, with a log message, on sagittal ones). ``source``: the command's input file,
+    giving the dataset/subject/contrast when ``image`` is not a file of the subject (e.g. the
+    template in template space). ``fov_mm``/``resolution``: side (mm) and sampling (mm/pixel)
+    of axial tiles, for structures smaller than the cord (gray matter).
+
+    Re-running a command on the same files replaces its previous entry (no duplicates).
     """
     from spinalcordtoolbox.reports import records, render, views
 
@@ -116,13 +122,14 @@ def generate_qc(image, qc_folder, *, process, seg=None, image2=None, plane=None,
     if plane is None:
         plane = default_plane(im, im_seg, labels)
     if plane == "axial":
-        view = views.axial_view(im, im_seg, im2, shapes=shapes)
+        zoom = {k: v for k, v in (("fov_mm", fov_mm), ("resolution", resolution)) if v}
+        view = views.axial_view(im, im_seg, im2, shapes=shapes, **zoom)
     else:
         if shapes:
             logger.info("QC: shapes are drawn on axial views only; %d ignored", len(shapes))
         view = views.sagittal_view(im, im_seg, im2, labels=labels)
 
-    meta = metadata_from_path(_path_of(image))
+    meta = metadata_from_path(_path_of(source) or _path_of(image) or _path_of(image2) or _path_of(seg))
     meta.update({k: v for k, v in (("dataset", dataset), ("subject", subject), ("contrast", contrast)) if v})
     folder = records.new_entry_folder(qc_folder, meta["dataset"], meta["subject"], meta["contrast"], process)
     try:
@@ -142,10 +149,11 @@ def generate_qc(image, qc_folder, *, process, seg=None, image2=None, plane=None,
         "background": f"{rel}/background.png", "overlay": f"{rel}/overlay.png",
         "width": width, "height": height,
         "image": _path_of(image), "seg": _path_of(seg), "image2": _path_of(image2),
+        "source": _path_of(source),
         # axial mosaics: the slice of each tile (RPI, inferior = 0), for the page's hover label
         "slices": [t[2] for t in view.tiles], "tile": view.tile_size,
     }
     records.write_record(folder, record)
-    index = records.rebuild_index(qc_folder)
+    index = records.rebuild_index(qc_folder, superseded_by=folder)
     logger.info("QC entry added: %s\nTo see the QC report, open: %s", folder, index)
     return folder

@@ -56,9 +56,10 @@ def _run(args):
         print(f"Gray matter: {int(gm.data.sum())} voxels")
     if args.qc:
         from spinalcordtoolbox.reports.qc import generate_qc
+        # gray matter is a few mm across: 24 mm tiles at 0.1 mm/pixel (240 px) show its boundary
         entry = generate_qc(args.i, args.qc, process="sct_deepseg_gm", seg=out, plane="axial",
                             command_line=" ".join(sys.argv), dataset=args.qc_dataset,
-                            subject=args.qc_subject)
+                            subject=args.qc_subject, fov_mm=24.0, resolution=0.1)
         print(f"QC entry: {entry}")
     display_viewer_syntax([args.i, out], colormaps=["gray", "red-yellow"], opacities=[1.0, 0.7],
                           verbose=args.v)

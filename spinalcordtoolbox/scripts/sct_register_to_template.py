@@ -67,7 +67,7 @@ def _run(args):
         from spinalcordtoolbox.registration.to_template import qc_images
         from spinalcordtoolbox.reports.qc import generate_qc
         fixed, moved = qc_images(result, Image(str(template.contrast(args.c))))
-        generate_qc(fixed, args.qc, image2=moved,
+        generate_qc(fixed, args.qc, image2=moved, source=args.i,
                     process="sct_register_to_template", command_line=" ".join(sys.argv),
                     dataset=args.qc_dataset, subject=args.qc_subject)
     display_viewer_syntax([args.i, paths["template2anat"]], verbose=args.v)

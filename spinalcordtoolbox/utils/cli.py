@@ -83,6 +83,33 @@ class SCTArgumentParser(argparse.ArgumentParser):
                                help="Segmentation used to centre the QC mosaic.")
         return group
 
+    def parse_known_args(self, args=None, namespace=None):
+        args, extras = super().parse_known_args(args, namespace)
+        self._check_outputs(args)
+        return args, extras
+
+    def _check_outputs(self, args):
+        """Output flags (``-o*`` naming a <file> or <folder>, ``-qc``) must be writable: a read-only
+        or misspelt output location is refused before any work, not after it."""
+        from spinalcordtoolbox.utils.fs import OutputError, check_writable_folder
+
+        for action in self._actions:
+            opt = next(iter(action.option_strings), "")
+            value = getattr(args, action.dest, None)
+            if not isinstance(value, str) or not value or not (opt.startswith("-o") or opt == "-qc"):
+                continue
+            if action.metavar not in ("<file>", "<folder>"):
+                continue
+            try:
+                if action.metavar == "<file>":
+                    if os.path.isdir(value):
+                        raise OutputError(f"{value} is a folder: give a file name")
+                    check_writable_folder(os.path.dirname(os.path.abspath(value)), "output folder")
+                else:
+                    check_writable_folder(value, "output folder" if opt != "-qc" else "QC folder")
+            except OutputError as e:
+                self.error(f"argument {opt}: {e}")
+
     def error(self, message):
         """One line: what is wrong, a 'did you mean' for near-miss flags; the usage only with -h."""
         sys.stderr.write(f"{self.prog}: error: {message}{self._suggestion(message)} (see {self.prog} -h)\n")
