@@ -57,9 +57,11 @@ def _run(args):
     from spinalcordtoolbox.template import load_template
 
     option = next(k for k in ("l", "ldisc", "lspinal", "lrootlet") if getattr(args, k))
+    # the user's files are read (and refused if unusable) before the template is located
+    im, seg, labels = Image(args.i), Image(args.s), Image(getattr(args, option))
     template = load_template(args.t)
     result = register_to_template(
-        Image(args.i), Image(args.s), Image(getattr(args, option)), label_option=option,
+        im, seg, labels, label_option=option,
         contrast=args.c, template=template, ref=args.ref, param=args.param,
         remove_temp=bool(args.r))
     paths = save_registration(result, args.ofolder)

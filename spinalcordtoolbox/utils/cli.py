@@ -51,7 +51,7 @@ class SCTArgumentParser(argparse.ArgumentParser):
     """argparse parser with the toolbox's layout: MANDATORY and OPTIONAL argument groups."""
 
     def __init__(self, description="", epilog=None, **kwargs):
-        prog = kwargs.pop("prog", None) or _prog_name()
+        prog = kwargs.pop("prog", None) or _prog_name(sys._getframe(1).f_globals.get("__name__", ""))
         super().__init__(prog=prog, description=_wrap(description), epilog=_wrap(epilog) if epilog else None,
                          formatter_class=_Formatter, add_help=False, **kwargs)
         self.mandatory = self.add_argument_group("MANDATORY ARGUMENTS")
@@ -131,7 +131,11 @@ class SCTArgumentParser(argparse.ArgumentParser):
         return ("; " + "; ".join(hints)) if hints else ""
 
 
-def _prog_name():
+def _prog_name(module=""):
+    """The command's name: from the script module that builds the parser (also right when the
+    command runs in-process, e.g. under pytest), else from the program that runs."""
+    if module.startswith("spinalcordtoolbox.scripts.sct_"):
+        return module.rsplit(".", 1)[1]
     name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "sct"
     return name[:-3] if name.endswith(".py") else name
 
