@@ -50,7 +50,7 @@ def main():
     # 1. cord segmentation with no model download, checked against the manual one
     run(f"sct_propseg -i {t2} -c t2 -qc {qc} -qc-subject sub-01")
     run(f"sct_dice_coefficient -i t2_seg.nii.gz -d {data / 't2/t2_seg-manual.nii.gz'}")
-    # 2. disc labels (C2-C3, C4-C5) reviewed in QC, then registration to the PAM50 template
+    # 2. vertebral labels (mid-C3, mid-C5) reviewed in QC, then registration to the PAM50 template
     run(f"sct_qc -i {t2} -s {data / 't2/labels.nii.gz'} -p sct_label_utils -qc {qc} -qc-subject sub-01")
     run(f"sct_register_to_template -i {t2} -s t2_seg.nii.gz -l {data / 't2/labels.nii.gz'} -c t2 "
         f"-ofolder reg_t2 -qc {qc} -qc-subject sub-01")
