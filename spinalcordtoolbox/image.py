@@ -370,15 +370,15 @@ def crop_image(img: Image, xmin=0, xmax=None, ymin=0, ymax=None, zmin=0, zmax=No
 
 
 def describe_grid(img: Image) -> str:
-    """'60x55x52 voxels of 1x1x1 mm, orientation AIL, origin (x, y, z) mm' — for error messages."""
+    """'60x55x52 vox of 1x1x1 mm, AIL, origin -32.2,31.8,-19.3' — a grid, for error messages."""
     shape = "x".join(str(n) for n in img.data.shape[:3])
     pix = "x".join(f"{p:.3g}" for p in img.pixdim)
-    origin = ", ".join(f"{v:.1f}" for v in img.affine[:3, 3])
+    origin = ",".join(f"{v:.1f}" for v in img.affine[:3, 3])
     try:
         orient = img.orientation
     except Exception:
         orient = "?"
-    return f"{shape} voxels of {pix} mm, orientation {orient}, origin ({origin}) mm"
+    return f"{shape} vox of {pix} mm, {orient}, origin {origin}"
 
 
 def check_same_grid(img1: Image, img2: Image, names=("image", "reference"), atol=1e-3):
@@ -391,11 +391,10 @@ def check_same_grid(img1: Image, img2: Image, names=("image", "reference"), atol
     same_shape = img1.data.shape[:3] == img2.data.shape[:3]
     if same_shape and np.allclose(img1.affine, img2.affine, atol=atol):
         return
-    what = "dimensions" if not same_shape else "voxel grids (same dimensions, different position/orientation)"
+    what = "dimensions" if not same_shape else "voxel grids"
     raise ImageError(
-        f"The {names[0]} and the {names[1]} have different {what}: {names[0]}: {describe_grid(img1)}; "
-        f"{names[1]}: {describe_grid(img2)}. Bring one onto the other's grid first "
-        f"(e.g. sct_register_multimodal -identity 1 -x nn)")
+        f"The {names[0]} ({describe_grid(img1)}) and the {names[1]} ({describe_grid(img2)}) have "
+        f"different {what}: resample one onto the other first (sct_register_multimodal -identity 1)")
 
 
 def check_overlap(img: Image, seg: Image, names=("image", "segmentation")):
@@ -418,9 +417,8 @@ def check_overlap(img: Image, seg: Image, names=("image", "segmentation")):
     shape = np.array(img.data.shape[:3])
     inside = np.all((vox > -0.5) & (vox < shape - 0.5), axis=1)
     if not inside.any():
-        raise ImageError(f"The {names[1]} does not overlap the {names[0]} (no voxel of it lies in the "
-                         f"{names[0]}'s field of view): {names[0]}: {describe_grid(img)}; "
-                         f"{names[1]}: {describe_grid(seg)}")
+        raise ImageError(f"The {names[1]} ({describe_grid(seg)}) does not overlap the {names[0]} "
+                         f"({describe_grid(img)}): no voxel of it lies in the {names[0]}'s field of view")
 
 
 def _savable_dtype(dtype):

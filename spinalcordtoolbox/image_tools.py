@@ -67,9 +67,9 @@ def concat(images: list[Image], dim: str) -> Image:
         expected = prev.transfo_pix2phys([[prev.data.shape[axis] if i == axis else 0 for i in range(3)]])[0]
         if (not np.allclose(prev.affine[:3, :3], im.affine[:3, :3], atol=1e-3)
                 or not np.allclose(im.affine[:3, 3], expected, atol=1e-2)):
-            raise ImageError(f"{label(k, im).capitalize()} does not continue {label(k - 1, prev)} along "
-                             f"{dim} (the result would place voxels at wrong positions): "
-                             f"{label(k - 1, prev)}: {describe_grid(prev)}; {label(k, im)}: {describe_grid(im)}")
+            raise ImageError(f"{label(k, im).capitalize()} ({describe_grid(im)}) does not continue "
+                             f"{label(k - 1, prev)} ({describe_grid(prev)}) along {dim}: the result "
+                             f"would place voxels at wrong positions")
     return concat_data(images, axis)
 
 
