@@ -295,6 +295,8 @@ def _download(name: str, urls, folder: Path) -> Path:
     if os.environ.get("SCT_OFFLINE") == "1":
         raise DownloadError(f"Cannot download {name}: SCT_OFFLINE=1; set {MIRROR_ENV}=<folder> to a "
                             f"local copy of the data")
+    # urllib3 logs every retry as a warning: the one error below says what failed
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
     errors = []
     for url in urls:
         target = folder / f"{name}.zip"
@@ -313,11 +315,13 @@ def _download(name: str, urls, folder: Path) -> Path:
                         bar.update(len(block))
             return target
         except Exception as e:
-            errors.append(f"{url}: {e.__class__.__name__}")
+            from urllib.parse import urlparse
+            errors.append(f"{urlparse(url).hostname}: {e.__class__.__name__}")
             logger.info("Download from %s failed (%s); trying the next mirror", url, e)
     raise DownloadError(
-        f"Could not download {name} from {urls[0]} ({'; '.join(errors)}). If this machine is offline, "
-        f"set {MIRROR_ENV}=<folder> to a local copy of the data")
+        f"Could not download {name} ({'; '.join(errors)}). If this machine is offline, set "
+        f"{MIRROR_ENV}=<folder> to a local copy of the data, or run 'sct_download_data -d {name}' "
+        f"on a connected machine")
 
 
 def list_assets() -> str:
