@@ -21,20 +21,23 @@ INTERPOLATIONS = {"nn": 0, "linear": 1, "spline": 3, "label": None}
 _CHUNK = 1 << 16  # output voxels interpolated at once (~1.5 MB per coordinate array)
 
 
-def _interpolate(vol: np.ndarray, src: np.ndarray, order: int) -> np.ndarray:
-    """Values of ``vol`` at voxel coordinates ``src`` (3, N), 0 outside [0, n-1] on any axis.
+def sample_at(vol: np.ndarray, src: np.ndarray, order: int, cval=0.0) -> np.ndarray:
+    """Values of ``vol`` at voxel coordinates ``src`` (3, N), ``cval`` outside [0, n-1] on any axis.
 
     Nearest neighbour and trilinear in numpy give the numbers of scipy's ``map_coordinates``
-    (``mode="constant"``, ``cval=0``) without importing scipy.ndimage, whose import alone
+    (``mode="constant"``) without importing scipy.ndimage, whose import alone
     (scipy.sparse, scipy.linalg...) costs ~30 MB and is the bulk of a light command's memory;
     cubic splines (order 3) use scipy.
     """
     if order > 1:
         from scipy import ndimage
-        return ndimage.map_coordinates(vol, src, order=order, mode="constant", cval=0.0, prefilter=False)
+        return ndimage.map_coordinates(vol, src, order=order, mode="constant", cval=cval, prefilter=False)
+    if src.shape[1] > _CHUNK:  # bounded temporaries on large grids (QC mosaics)
+        return np.concatenate([sample_at(vol, src[:, k:k + _CHUNK], order, cval)
+                               for k in range(0, src.shape[1], _CHUNK)])
     shape = np.array(vol.shape)[:, None]
     inside = np.all((src >= 0) & (src <= shape - 1), axis=0)
-    out = np.zeros(src.shape[1], dtype=np.float64)
+    out = np.full(src.shape[1], cval, dtype=np.float64)
     pts = src[:, inside]
     if order == 0:
         idx = np.floor(pts + 0.5).astype(np.intp)
@@ -135,7 +138,7 @@ def resample_to_grid(img: Image, shape, affine, interpolation="linear") -> Image
             for i in range(3):
                 src[i] = (vox2vox[i, 0] * grid[0] + vox2vox[i, 1] * grid[1] + vox2vox[i, 2] * grid[2]
                           + vox2vox[i, 3])
-            values = _interpolate(vol, src, order)
+            values = sample_at(vol, src, order)
             slab = values.reshape((x1 - x0,) + shape[1:]).astype(out_dtype)
             if img.data.ndim == 3:
                 data[x0:x1] = slab
