@@ -1,7 +1,7 @@
 """sct_dice_coefficient: Dice coefficient between two segmentations."""
 import sys
 
-from spinalcordtoolbox.utils.cli import SCTArgumentParser, input_file, run_command
+from spinalcordtoolbox.utils.cli import SCTArgumentParser, SCTError, input_file, run_command
 
 
 def get_parser():

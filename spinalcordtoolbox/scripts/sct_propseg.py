@@ -41,7 +41,7 @@ def get_parser():
 
 
 def _run(args):
-    from spinalcordtoolbox.image import Image, split_ext
+    from spinalcordtoolbox.image import Image, check_overlap, split_ext
     from spinalcordtoolbox.propseg.core import propseg
     from spinalcordtoolbox.utils.fs import check_not_input
 
@@ -54,6 +54,9 @@ def _run(args):
     im = Image(args.i).require_3d("input image")
     init_ctl = Image(args.init_centerline) if args.init_centerline else None
     init_mask = Image(args.init_mask) if args.init_mask else None
+    for name, guide in (("initial centerline", init_ctl), ("initial mask", init_mask)):
+        if guide is not None:  # a guide outside the image would silently give nothing
+            check_overlap(im, guide, names=("input image", name))
     seg, ctl = propseg(im, args.c, init_centerline=init_ctl, init_mask=init_mask, init_z=args.init,
                        radius=args.radius)
     seg.save(out)

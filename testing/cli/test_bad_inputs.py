@@ -56,31 +56,46 @@ FILES = {"t2": "t2/t2.nii.gz", "seg": "t2/t2_seg-manual.nii.gz", "labels": "t2/l
 
 #: specific refusals from the issue (numeric flags, conflicting flags, unknown values, NaN results)
 SPECIFIC = [
-    ("sct_create_mask", ["-i", "{t2}", "-size", "nan"]),
-    ("sct_maths", ["-i", "{t2}", "-thr", "nan", "-o", "out.nii.gz"]),
-    ("sct_maths", ["-i", "{t2}", "-bin", "inf", "-o", "out.nii.gz"]),
-    ("sct_maths", ["-i", "{t2}", "-smooth", "nan", "-o", "out.nii.gz"]),
-    ("sct_maths", ["-i", "{t2}", "-dilate", "-5", "-o", "out.nii.gz"]),
-    ("sct_maths", ["-i", "{t2}", "-denoise", "foo", "-o", "out.nii.gz"]),
-    ("sct_maths", ["-i", "{t2}", "-div", "0", "-o", "out.nii.gz"]),
-    ("sct_maths", ["-i", "{t2}", "-add", "{dmri}", "-o", "out.nii.gz"]),
-    ("sct_maths", ["-i", "{t2}", "-add", "{t2_shifted}", "-o", "out.nii.gz"]),
-    ("sct_maths", ["-i", "{t2}", "-corr", "{zeros}", "-o", "out.txt"]),
-    ("sct_image", ["-i", "{t2}", "{t2_shifted}", "-concat", "t", "-o", "out.nii.gz"]),
-    ("sct_get_centerline", ["-i", "{t2}", "-centerline-smooth", "-5"]),
-    ("sct_compute_compression", ["-i", "{seg}", "-l", "{labels}", "-distance", "-10"]),
-    ("sct_compute_compression", ["-i", "{seg}", "-l", "{labels}", "-extent", "0"]),
-    ("sct_label_utils", ["-i", "{t2}", "-create", "5,5,5,nan"]),
-    ("sct_label_utils", ["-i", "{t2}", "-create", "5,5,5,0"]),
-    ("sct_process_segmentation", ["-i", "{seg}", "-vertfile", "{seg}", "-discfile", "{labels}"]),
-    ("sct_process_segmentation", ["-i", "{seg}", "-qc", "qc", "-qc-image", "{t2_2d}"]),
-    ("sct_deepseg", ["spinalcord", "-i", "{t2}", "-thr", "2"]),
-    ("sct_dice_coefficient", ["-i", "{zeros}", "-d", "{zeros}"]),
-    ("sct_straighten_spinalcord", ["-i", "{t2}", "-s", "{seg_far}"]),
-    ("sct_straighten_spinalcord", ["-i", "{t2}", "-s", "{seg}", "-o", "{t2}"]),
-    ("sct_apply_transfo", ["-i", "{t2}", "-d", "{t2}", "-w", "{warp_nan}", "-o", "out.nii.gz"]),
-    ("sct_process_segmentation", ["-i", "{seg}", "-qcc", "qc"]),
-    ("sct_download_data", ["-d", "PAM50", "-o", "{t2}"]),
+    ("sct_create_mask", ["-i", "{t2}", "-size", "nan"], "-size must be a positive finite number"),
+    ("sct_maths", ["-i", "{t2}", "-thr", "nan", "-o", "out.nii.gz"],
+      "expected a finite number, got 'nan'"),
+    ("sct_maths", ["-i", "{t2}", "-bin", "inf", "-o", "out.nii.gz"],
+      "expected a finite number, got 'inf'"),
+    ("sct_maths", ["-i", "{t2}", "-smooth", "nan", "-o", "out.nii.gz"], "expected a finite number"),
+    ("sct_maths", ["-i", "{t2}", "-dilate", "-5", "-o", "out.nii.gz"], "expected an integer > 0"),
+    ("sct_maths", ["-i", "{t2}", "-denoise", "foo", "-o", "out.nii.gz"],
+      "Invalid -denoise value 'foo'"),
+    ("sct_maths", ["-i", "{t2}", "-div", "0", "-o", "out.nii.gz"],
+      "undefined (inf/nan) in every voxel"),
+    ("sct_maths", ["-i", "{t2}", "-add", "{dmri}", "-o", "out.nii.gz"],
+      "have different dimensions"),
+    ("sct_maths", ["-i", "{t2}", "-add", "{t2_shifted}", "-o", "out.nii.gz"],
+      "have different voxel grids"),
+    ("sct_maths", ["-i", "{t2}", "-corr", "{zeros}", "-o", "out.txt"],
+      "one of the images is constant"),
+    ("sct_image", ["-i", "{t2}", "{t2_shifted}", "-concat", "t", "-o", "out.nii.gz"],
+      "have different voxel grids"),
+    ("sct_get_centerline", ["-i", "{t2}", "-centerline-smooth", "-5"], "expected a number >= 0"),
+    ("sct_compute_compression", ["-i", "{seg}", "-l", "{labels}", "-distance", "-10"],
+      "expected a number > 0"),
+    ("sct_compute_compression", ["-i", "{seg}", "-l", "{labels}", "-extent", "0"],
+      "expected a number > 0"),
+    ("sct_label_utils", ["-i", "{t2}", "-create", "5,5,5,nan"], "finite non-zero number"),
+    ("sct_label_utils", ["-i", "{t2}", "-create", "5,5,5,0"], "finite non-zero number"),
+    ("sct_process_segmentation", ["-i", "{seg}", "-vertfile", "{seg}", "-discfile", "{labels}"],
+      "-vertfile and -discfile cannot be used together"),
+    ("sct_process_segmentation", ["-i", "{seg}", "-qc", "qc", "-qc-image", "{t2_2d}"],
+      "must be 3-D"),
+    ("sct_deepseg", ["spinalcord", "-i", "{t2}", "-thr", "2"], "expected a number in [0, 1]"),
+    ("sct_dice_coefficient", ["-i", "{zeros}", "-d", "{zeros}"], "Dice coefficient is undefined"),
+    ("sct_straighten_spinalcord", ["-i", "{t2}", "-s", "{seg_far}"], "does not overlap"),
+    ("sct_propseg", ["-i", "{t2}", "-c", "t2", "-init-mask", "{seg_far}"], "does not overlap"),
+    ("sct_straighten_spinalcord", ["-i", "{t2}", "-s", "{seg}", "-o", "{t2}"],
+      "Refusing to overwrite the input file"),
+    ("sct_apply_transfo", ["-i", "{t2}", "-d", "{t2}", "-w", "{warp_nan}", "-o", "out.nii.gz"],
+      "NaN or Inf displacements"),
+    ("sct_process_segmentation", ["-i", "{seg}", "-qcc", "qc"], "did you mean `-qc`?"),
+    ("sct_download_data", ["-d", "PAM50", "-o", "{t2}"], "is a file"),
 ]
 
 
@@ -149,8 +164,8 @@ def _cases():
         cases.append((cmd, "read-only output folder", base + ["-ofolder" if cmd in _OFOLDER else "-o",
                                                                "{readonly}/sub" if cmd in _OFOLDER
                                                                else "{readonly}/out.nii.gz"]))
-    for cmd, argv in SPECIFIC:
-        cases.append((cmd, "specific " + " ".join(argv[-2:]), argv))
+    for cmd, argv, expected in SPECIFIC:
+        cases.append((cmd, "specific " + " ".join(argv[-2:]) + " -> " + expected, argv))
     return cases
 
 
@@ -186,6 +201,8 @@ def test_bad_input_is_refused_cleanly(cmd, case, argv, corpus, tmp_path, monkeyp
     assert "Traceback" not in err
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert len(lines) == 1 and (lines[0].startswith("ERROR: ") or f"{cmd}: error: " in lines[0]), err
+    if " -> " in case:
+        assert case.split(" -> ", 1)[1] in lines[0]
     assert list(work.rglob("*")) == [], f"{cmd} {case}: left {list(work.rglob('*'))}"
     assert list(readonly.iterdir()) == []
     assert {p.name: _sha(p) for p in root.iterdir()} == before, f"{cmd} {case}: an input was modified"
