@@ -120,14 +120,10 @@ class SCTArgumentParser(argparse.ArgumentParser):
         if not m:
             return ""
         flags = [o for a in self._actions for o in a.option_strings]
-        hints = []
-        for token in m.group(1).split():
-            if token.startswith("-"):
-                close = difflib.get_close_matches(token, flags, n=1, cutoff=0.6)
-                if close:
-                    hints.append(f"did you mean `{close[0]}` for `{token}`?" if len(hints) or
-                                 len([t for t in m.group(1).split() if t.startswith("-")]) > 1
-                                 else f"did you mean `{close[0]}`?")
+        unknown = [t for t in m.group(1).split() if t.startswith("-")]
+        close = {t: difflib.get_close_matches(t, flags, n=1, cutoff=0.6) for t in unknown}
+        hints = [f"did you mean `{c[0]}`" + (f" for `{t}`" if len(unknown) > 1 else "") + "?"
+                 for t, c in close.items() if c]
         return ("; " + "; ".join(hints)) if hints else ""
 
 
@@ -378,8 +374,6 @@ def run_command(parser: argparse.ArgumentParser, func, argv=None) -> int:
         if old_term is not None:
             signal.signal(signal.SIGTERM, old_term)
     return 0
-
-
 
 
 def progress_bar(iterable=None, total=None, desc="", unit="it"):
