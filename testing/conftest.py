@@ -9,14 +9,21 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+_MISSING_DATA = {}
+
+
 def _data(name):
     """find_data, or skip the test with the one-line reason (what to download, which mirror
     variable to set) when the data is neither beside the checkout nor downloadable (offline).
-    CI has ../shared/data, so there every data test runs."""
+    CI has ../shared/data, so there every data test runs. A failed look-up is remembered: the
+    download is not retried for every test."""
     from spinalcordtoolbox.download import DownloadError, find_data
+    if name in _MISSING_DATA:
+        pytest.skip(_MISSING_DATA[name])
     try:
         return find_data(name)
     except DownloadError as e:
+        _MISSING_DATA[name] = str(e)
         pytest.skip(str(e))
 
 
