@@ -261,3 +261,34 @@ def test_check_dependencies_is_light_and_names_the_data(tmp_path):
     assert "HEAVY: []" in out
     assert f"SCT_DIR: {REPO}" in out and f"Data folder: {tmp_path / 'c'}" in out
     assert f"[OK]   sct_testing_data: available from the mirror {mirror / 'sct_testing_data'}" in out
+
+
+def test_qc_rerun_replaces_its_entry_and_leaves_no_lock(sct_testing_data, tmp_path):
+    from spinalcordtoolbox.reports import records
+    from spinalcordtoolbox.reports.qc import generate_qc
+
+    t2 = sct_testing_data / "t2"
+    qc = tmp_path / "qc"
+    first = generate_qc(t2 / "t2.nii.gz", qc, process="sct_deepseg_sc", seg=t2 / "t2_seg-manual.nii.gz",
+                        command_line="sct_deepseg_sc -i t2.nii.gz -c t2")
+    time.sleep(1.1)  # a re-run, not a parallel twin (those are both kept)
+    second = generate_qc(t2 / "t2.nii.gz", qc, process="sct_deepseg_sc", seg=t2 / "t2_seg-manual.nii.gz",
+                         command_line="sct_deepseg_sc -i t2.nii.gz -c t2")
+    entries = records.read_index(qc)
+    assert [e["id"] for e in entries] == [second.relative_to(qc).as_posix()] and not first.exists()
+    assert not list(qc.rglob("*.lock")) and not list(qc.rglob(".*lock*"))
+
+
+def test_qc_entry_of_an_image_without_path_is_named_from_the_source(sct_testing_data, tmp_path):
+    """Template-space views (sct_register_to_template) name dataset/subject/contrast from -i."""
+    from spinalcordtoolbox.image import Image
+    from spinalcordtoolbox.reports import records
+    from spinalcordtoolbox.reports.qc import generate_qc
+
+    src = sct_testing_data / "t2" / "t2.nii.gz"
+    im = Image(src)
+    fixed = Image(im.data, hdr=im.hdr, affine=im.affine)  # in memory: no path
+    generate_qc(fixed, tmp_path, image2=fixed, process="sct_register_to_template", source=src)
+    (entry,) = records.read_index(tmp_path)
+    assert (entry["dataset"], entry["subject"], entry["contrast"]) == (
+        src.parents[2].name, src.parents[1].name, "t2")
