@@ -143,8 +143,12 @@ def install_asset(name: str, dest=None, force=False) -> Path:
 
 def _staged_install(name: str, dest: Path, required, fill) -> Path:
     """``fill(content, staging)`` a staging folder beside ``dest``, check it, move it into place."""
+    from spinalcordtoolbox.utils.fs import staging_name_parts, sweep_stale
+
     dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.installing-", dir=dest.parent))
+    sweep_stale(dest.parent)  # installs killed half-way (their staging folders carry their pid)
+    prefix, suffix = staging_name_parts(name)
+    staging = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=dest.parent))
     try:
         content = staging / "content"
         fill(content, staging)
@@ -315,8 +319,7 @@ def _download(name: str, urls, folder: Path) -> Path:
                         bar.update(len(block))
             return target
         except Exception as e:
-            from urllib.parse import urlparse
-            errors.append(f"{urlparse(url).hostname}: {e.__class__.__name__}")
+            errors.append(f"{url}: {e.__class__.__name__}")
             logger.info("Download from %s failed (%s); trying the next mirror", url, e)
     raise DownloadError(
         f"Could not download {name} ({'; '.join(errors)}). If this machine is offline, set "

@@ -93,6 +93,12 @@ def sweep_stale(folder, min_age_s=2.0) -> list[str]:
     return removed
 
 
+def staging_name_parts(name: str) -> tuple[str, str]:
+    """(prefix, suffix) of a hidden staging folder for ``name`` that :func:`sweep_stale`
+    removes once its process is dead (for ``tempfile.mkdtemp``)."""
+    return f".{name}.{_tag()}.", ".staging"
+
+
 def _sweep_once(folder: str):
     if folder not in _SWEPT:
         _SWEPT.add(folder)
@@ -286,7 +292,8 @@ def staged_folder(dest):
     parent = os.path.dirname(dest)
     makedirs(parent)
     _sweep_once(parent)
-    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(dest)}.{_tag()}.", suffix=".staging", dir=parent)
+    prefix, suffix = staging_name_parts(os.path.basename(dest))
+    staging = tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=parent)
     try:
         yield staging
         files = []
