@@ -297,7 +297,15 @@ class _Terminated(KeyboardInterrupt):
     """SIGTERM, turned into an exception so that the command's partial outputs are removed."""
 
 
+_COMMAND_PID = []
+
+
 def _raise_terminated(signum, frame):
+    if _COMMAND_PID and os.getpid() != _COMMAND_PID[-1]:
+        # a forked worker (multiprocessing, data loaders) inherited the handler: die as usual
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
     raise _Terminated()
 
 
@@ -347,9 +355,11 @@ def run_command(parser: argparse.ArgumentParser, func, argv=None) -> int:
     args = parser.parse_args(argv)
     verbose = getattr(args, "v", 1)
     set_loglevel(verbose)
-    old_term = None
+    installed, old_term = False, None
     try:
         old_term = signal.signal(signal.SIGTERM, _raise_terminated)
+        installed = True
+        _COMMAND_PID.append(os.getpid())
     except ValueError:  # not the main thread: no signal handling
         pass
     try:
@@ -371,8 +381,9 @@ def run_command(parser: argparse.ArgumentParser, func, argv=None) -> int:
         sys.stderr.write(f"ERROR: {user_message(e)}\n")
         sys.exit(1)
     finally:
-        if old_term is not None:
-            signal.signal(signal.SIGTERM, old_term)
+        if installed:
+            signal.signal(signal.SIGTERM, old_term if old_term is not None else signal.SIG_DFL)
+            _COMMAND_PID.pop()
     return 0
 
 
