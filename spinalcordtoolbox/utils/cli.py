@@ -100,6 +100,8 @@ class SCTArgumentParser(argparse.ArgumentParser):
                 continue
             if action.metavar not in ("<file>", "<folder>"):
                 continue
+            if action.metavar == "<file>" and hasattr(args, "ofolder") and not os.path.isabs(value):
+                continue  # some commands place relative -o names inside -ofolder (checked itself)
             try:
                 if action.metavar == "<file>":
                     if os.path.isdir(value):
