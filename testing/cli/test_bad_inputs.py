@@ -94,6 +94,8 @@ SPECIFIC = [
       "Refusing to overwrite the input file"),
     ("sct_apply_transfo", ["-i", "{t2}", "-d", "{t2}", "-w", "{warp_nan}", "-o", "out.nii.gz"],
       "NaN or Inf displacements"),
+    ("sct_apply_transfo", ["-i", "{t2}", "-d", "{t2}", "-w", "{dmri}", "-o", "out.nii.gz"],
+     "not an ITK displacement field"),
     ("sct_process_segmentation", ["-i", "{seg}", "-qcc", "qc"], "did you mean `-qc`?"),
     ("sct_download_data", ["-d", "PAM50", "-o", "{t2}"], "is a file"),
 ]
