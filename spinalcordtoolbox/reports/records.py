@@ -23,7 +23,7 @@ import shutil
 from pathlib import Path
 
 from spinalcordtoolbox import REPO_DIR
-from spinalcordtoolbox.utils.fs import atomic_output, atomic_write_text
+from spinalcordtoolbox.utils.fs import atomic_output, atomic_write_text, makedirs, record_created
 
 logger = logging.getLogger(__name__)
 
@@ -44,13 +44,13 @@ def safe_name(text: str) -> str:
 def new_entry_folder(qc_folder, dataset, subject, contrast, process) -> Path:
     """Create a fresh, unique folder for one entry (unique even for simultaneous writers)."""
     parent = Path(qc_folder).joinpath(*(safe_name(p) for p in (dataset, subject, contrast, process)))
-    parent.mkdir(parents=True, exist_ok=True)
+    makedirs(parent)  # a command that fails later removes the folders it created (when empty)
     stamp = datetime.datetime.now().strftime("%Y_%m_%d_%H%M%S_%f")
     for i in range(1000):
         folder = parent / (stamp if i == 0 else f"{stamp}_{i}")
         try:
             folder.mkdir()  # atomic: exactly one writer gets each name
-            return folder
+            return record_created(folder)
         except FileExistsError:
             continue
     raise OSError(f"Cannot create a QC entry folder in {parent}")

@@ -207,6 +207,13 @@ def on_commit(action):
         action()
 
 
+def record_created(path):
+    """Declare a file or folder just created by other means: a failed command removes it."""
+    if _TXN:
+        _TXN[-1].created.append(os.path.abspath(os.fspath(path)))
+    return path
+
+
 def makedirs(folder):
     """``os.makedirs(exist_ok=True)`` that a failed command undoes (only folders it created, if empty)."""
     folder = os.fspath(folder)

@@ -292,3 +292,19 @@ def test_qc_entry_of_an_image_without_path_is_named_from_the_source(sct_testing_
     (entry,) = records.read_index(tmp_path)
     assert (entry["dataset"], entry["subject"], entry["contrast"]) == (
         src.parents[2].name, src.parents[1].name, "t2")
+
+
+def test_failed_command_leaves_no_qc_entry(sct_testing_data, tmp_path, capsys):
+    from spinalcordtoolbox.reports.qc import generate_qc
+
+    t2 = sct_testing_data / "t2"
+    qc = tmp_path / "qc"
+
+    def work(args):
+        generate_qc(t2 / "t2.nii.gz", qc, process="sct_deepseg_sc", seg=t2 / "t2_seg-manual.nii.gz")
+        raise RuntimeError("a step after the QC failed")
+
+    with pytest.raises(SystemExit):
+        cli.run_command(_parser(), work, [])
+    assert not qc.exists() or not list(qc.rglob("entry.json"))
+    assert not [p for p in qc.rglob("*") if p.is_dir() and "sct_deepseg_sc" in p.parts]
