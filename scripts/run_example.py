@@ -26,20 +26,25 @@ def run(cmd: str):
 
 def main():
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "example_output").resolve()
-    out.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(REPO))
     from spinalcordtoolbox.batch.sample_data import make_sample_dataset
-    from spinalcordtoolbox.download import MIRROR_ENV, SHARED_DATA
+    from spinalcordtoolbox.download import MIRROR_ENV, SHARED_DATA, DownloadError, find_data
 
     # Offline machines: serve templates and models from the data folder beside the checkout.
     if not os.environ.get(MIRROR_ENV) and SHARED_DATA.is_dir():
         os.environ[MIRROR_ENV] = str(SHARED_DATA)
+    try:
+        source = find_data("sct_testing_data")
+    except DownloadError as e:  # first run without data or network: one line, what to do
+        sys.stderr.write(f"ERROR: {e}\n")
+        sys.exit(1)
+    out.mkdir(parents=True, exist_ok=True)
     # the toolbox's commands must be found by the processing script
     os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
     start = time.time()
     os.chdir(out)
     if not (out / "data" / "dataset_description.json").exists():
-        make_sample_dataset(out / "data", n_subjects=1)
+        make_sample_dataset(out / "data", n_subjects=1, source=source)
         print(f"Sample BIDS dataset (sub-01 = sct_testing_data) written to {out / 'data'}")
     (out / "config.yml").write_text(
         "# sct_run_batch options (keys = flag names), as in the course\n"

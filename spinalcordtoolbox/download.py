@@ -8,6 +8,7 @@ interrupted install leaves nothing behind.
 
 ``$SCT_DATA_MIRROR`` names a local folder that serves the same assets (as folders or as
 ``<name>.zip``) without network: this is how tests and offline sites install them.
+``$SCT_OFFLINE=1`` forbids network downloads (a missing asset is then a one-line error).
 """
 from __future__ import annotations
 
@@ -90,6 +91,15 @@ def _find_in_mirrors(name: str):
     return None
 
 
+def available_source(name: str):
+    """A local copy of ``name`` that installs without network (mirror or ../shared/data), or None."""
+    source = _find_in_mirrors(name)
+    if source is not None:
+        return source
+    rel = asset_info(name).get("mirror_path", name)
+    return SHARED_DATA / rel if (SHARED_DATA / rel).is_dir() else None
+
+
 def locate(name: str, install=True) -> Path:
     """Folder of an installed asset; install it (mirror first, then URLs) when missing."""
     folder = default_location(name)
@@ -103,10 +113,17 @@ def locate(name: str, install=True) -> Path:
 def install_asset(name: str, dest=None, force=False) -> Path:
     """Install ``name`` into ``dest`` (default: the cache). Atomic; verifies before moving."""
     info = asset_info(name)
+    explicit = dest is not None
     dest = Path(dest) if dest else default_location(name)
+    if dest.exists() and not dest.is_dir():
+        raise DownloadError(f"Cannot install {name} into {dest}: it is a file; give a folder name")
     if is_installed(name, dest) and not force:
         logger.info("%s is already installed in %s", name, dest)
         return dest
+    if explicit and dest.is_dir() and any(dest.iterdir()) and not force:
+        # never replace a user's folder: its files would be deleted by the move into place
+        raise DownloadError(f"The folder {dest} is not empty: choose a new or empty folder, or use -k "
+                            f"to replace its content with {name}")
 
     def fill(content: Path, staging: Path):
         source = _find_in_mirrors(name)
@@ -126,8 +143,12 @@ def install_asset(name: str, dest=None, force=False) -> Path:
 
 def _staged_install(name: str, dest: Path, required, fill) -> Path:
     """``fill(content, staging)`` a staging folder beside ``dest``, check it, move it into place."""
+    from spinalcordtoolbox.utils.fs import staging_name_parts, sweep_stale
+
     dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.installing-", dir=dest.parent))
+    sweep_stale(dest.parent)  # installs killed half-way (their staging folders carry their pid)
+    prefix, suffix = staging_name_parts(name)
+    staging = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=dest.parent))
     try:
         content = staging / "content"
         fill(content, staging)
@@ -275,6 +296,11 @@ def _download(name: str, urls, folder: Path) -> Path:
 
     from spinalcordtoolbox.utils.cli import progress_bar
 
+    if os.environ.get("SCT_OFFLINE") == "1":
+        raise DownloadError(f"Cannot download {name}: SCT_OFFLINE=1; set {MIRROR_ENV}=<folder> to a "
+                            f"local copy of the data")
+    # urllib3 logs every retry as a warning: the one error below says what failed
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
     errors = []
     for url in urls:
         target = folder / f"{name}.zip"
@@ -294,10 +320,11 @@ def _download(name: str, urls, folder: Path) -> Path:
             return target
         except Exception as e:
             errors.append(f"{url}: {e.__class__.__name__}")
-            logger.warning("Download from %s failed (%s); trying the next mirror", url, e)
+            logger.info("Download from %s failed (%s); trying the next mirror", url, e)
     raise DownloadError(
-        f"Could not download {name} from {urls[0]} ({'; '.join(errors)}). If this machine is offline, "
-        f"set {MIRROR_ENV}=<folder> to a local copy of the data")
+        f"Could not download {name} ({'; '.join(errors)}). If this machine is offline, set "
+        f"{MIRROR_ENV}=<folder> to a local copy of the data, or run 'sct_download_data -d {name}' "
+        f"on a connected machine")
 
 
 def list_assets() -> str:
@@ -308,7 +335,8 @@ def list_assets() -> str:
 
 
 # ------------------------------------------------------------------ test data
-SHARED_DATA = REPO_DIR.parent / "shared" / "data"
+#: data folder beside the checkout (CI, shared machines); $SCT_SHARED_DATA overrides it
+SHARED_DATA = Path(os.environ.get("SCT_SHARED_DATA") or REPO_DIR.parent / "shared" / "data")
 
 
 def find_data(name: str) -> Path:
@@ -321,4 +349,14 @@ def find_data(name: str) -> Path:
     for root in mirror_folders() + [SHARED_DATA]:
         if (root / rel).is_dir():
             return root / rel
-    return locate(name, install=True)
+    try:
+        return locate(name, install=True)
+    except DownloadError as e:
+        raise DownloadError(missing_data_message(name)) from e
+
+
+def missing_data_message(name: str) -> str:
+    """One line telling a user without the data what to do (download it or point to a mirror)."""
+    return (f"{name} is not installed and could not be downloaded (offline?): run "
+            f"'sct_download_data -d {name}' on a connected machine, or set {MIRROR_ENV}=<folder> "
+            f"to a local copy of the data")

@@ -92,14 +92,22 @@ class Image:
         if not _nifti_path_ok(path):
             raise ImageError(f"Not a NIfTI file (.nii or .nii.gz expected): {path}")
         try:
-            img = nib.load(path)
-            if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
-                raise ImageError(f"Not a NIfTI image: {path}")
-            self.hdr = img.header.copy()
-            # dataobj keeps the stored dtype (no float64 promotion) unless scaling applies
-            self.data = np.asanyarray(img.dataobj)
+            if path.endswith(".gz"):
+                self.hdr, self.data = _read_gzip_verified(path)
+            else:
+                img = nib.load(path)
+                if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
+                    raise ImageError(f"Not a NIfTI image: {path}")
+                self.hdr = img.header.copy()
+                # dataobj keeps the stored dtype (no float64 promotion) unless scaling applies
+                self.data = np.asanyarray(img.dataobj)
         except ImageError:
             raise
+        except (EOFError, OSError) as e:
+            if isinstance(e, (PermissionError, IsADirectoryError)):
+                raise
+            raise ImageError(f"Corrupt or truncated compressed file {path} ({e}): the data cannot be "
+                             f"trusted; re-copy or re-export it") from None
         except Exception as e:  # nibabel raises a zoo of errors for corrupt files
             raise ImageError(f"Cannot read NIfTI file {path}: {e}") from None
         if self.hdr["scl_slope"] not in (0, 1) and np.isfinite(self.hdr["scl_slope"]):
@@ -276,6 +284,30 @@ class Image:
         return f"Image({name}, shape={self.data.shape}, orientation={self.orientation})"
 
 
+def _read_gzip_verified(path):
+    """Header and data of a .nii.gz, reading the gzip stream to its end.
+
+    nibabel stops reading once it has the voxels, so a stream corrupted in the middle (CRC
+    mismatch) would be accepted with wrong values; reading to the end makes gzip check the
+    CRC and length of what was decompressed. One decompression, no extra copy of the data.
+    """
+    import gzip
+
+    import nibabel as nib
+
+    with gzip.open(path, "rb") as gz:
+        try:
+            img = nib.Nifti1Image.from_stream(gz)
+        except nib.spatialimages.HeaderDataError:
+            gz.seek(0)
+            img = nib.Nifti2Image.from_stream(gz)
+        hdr = img.header.copy()
+        data = np.asanyarray(img.dataobj)
+        while gz.read(1 << 20):  # to the end: raises BadGzipFile on a CRC/length mismatch
+            pass
+    return hdr, data
+
+
 # ---------------------------------------------------------------- functions
 #: qforms written by some converters have b^2 + c^2 + d^2 a little above 1 (w^2 = -8e-07 seen in
 #: the field); other tools read them with w = 0, nibabel refuses anything below -3.6e-07
@@ -366,14 +398,56 @@ def crop_image(img: Image, xmin=0, xmax=None, ymin=0, ymax=None, zmin=0, zmax=No
     return Image(np.ascontiguousarray(data), hdr=img.hdr, affine=affine)
 
 
+def describe_grid(img: Image) -> str:
+    """'60x55x52 vox of 1x1x1 mm, AIL, origin -32.2,31.8,-19.3' — a grid, for error messages."""
+    shape = "x".join(str(n) for n in img.data.shape[:3])
+    pix = "x".join(f"{p:.3g}" for p in img.pixdim)
+    origin = ",".join(f"{v:.1f}" for v in img.affine[:3, 3])
+    try:
+        orient = img.orientation
+    except Exception:
+        orient = "?"
+    return f"{shape} vox of {pix} mm, {orient}, origin {origin}"
+
+
 def check_same_grid(img1: Image, img2: Image, names=("image", "reference"), atol=1e-3):
-    """Raise if two images are not on the same voxel grid (shape and affine)."""
-    if img1.data.shape[:3] != img2.data.shape[:3]:
-        raise ImageError(
-            f"The {names[0]} {img1.data.shape[:3]} and the {names[1]} {img2.data.shape[:3]} "
-            f"have different dimensions")
-    if not np.allclose(img1.affine, img2.affine, atol=atol):
-        raise ImageError(f"The {names[0]} and the {names[1]} are not on the same voxel grid (affines differ)")
+    """Raise if two images are not on the same voxel grid (shape and affine), naming both grids.
+
+    The one check used wherever two images are combined voxel by voxel (maths, concatenation,
+    label comparison, segmentation over an image, QC overlays): the toolbox never resamples
+    silently; the user resamples explicitly (sct_register_multimodal -identity 1, sct_resample).
+    """
+    same_shape = img1.data.shape[:3] == img2.data.shape[:3]
+    if same_shape and np.allclose(img1.affine, img2.affine, atol=atol):
+        return
+    what = "dimensions" if not same_shape else "voxel grids"
+    raise ImageError(
+        f"The {names[0]} ({describe_grid(img1)}) and the {names[1]} ({describe_grid(img2)}) have "
+        f"different {what}: resample one onto the other first (sct_register_multimodal -identity 1)")
+
+
+def check_overlap(img: Image, seg: Image, names=("image", "segmentation")):
+    """Raise if the non-zero voxels of ``seg`` lie entirely outside the field of view of ``img``.
+
+    For inputs on different grids (e.g. a segmentation passed to a command that samples it
+    through world coordinates): a segmentation of another subject, or from another session
+    placed far away, must be refused before any work rather than give an empty result.
+    """
+    data = np.asarray(seg.data)
+    if data.ndim > 3:
+        data = data.reshape(data.shape[:3] + (-1,)).any(axis=3)
+    elif data.ndim < 3:
+        data = data.reshape(data.shape + (1,) * (3 - data.ndim))
+    idx = np.argwhere(data)
+    if idx.size == 0:
+        raise ImageError(f"The {names[1]} is empty (no non-zero voxel)")
+    world = seg.transfo_pix2phys(idx[:, :3])
+    vox = img.transfo_phys2pix(world)
+    shape = np.array(img.data.shape[:3])
+    inside = np.all((vox > -0.5) & (vox < shape - 0.5), axis=1)
+    if not inside.any():
+        raise ImageError(f"The {names[1]} ({describe_grid(seg)}) does not overlap the {names[0]} "
+                         f"({describe_grid(img)}): no voxel of it lies in the {names[0]}'s field of view")
 
 
 def _savable_dtype(dtype):

@@ -5,9 +5,12 @@ function takes Image objects and returns new Image objects; nothing is written h
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
-from spinalcordtoolbox.image import Image, ImageError, concat_data, pad_image, split_img_data
+from spinalcordtoolbox.image import (Image, ImageError, check_same_grid, concat_data, describe_grid, pad_image,
+                                    split_img_data)
 
 AXES = {"x": 0, "y": 1, "z": 2, "t": 3}
 SPLIT_SUFFIX = {"x": "_X", "y": "_Y", "z": "_Z", "t": "_T"}
@@ -47,7 +50,27 @@ def concat(images: list[Image], dim: str) -> Image:
     """Concatenate along x, y, z or t; all images must have the same other dimensions."""
     if len(images) < 2:
         raise ImageError("Concatenation needs at least two images")
-    return concat_data(images, axis_index(dim))
+    axis = axis_index(dim)
+    first = images[0]
+
+    def label(k, im):
+        return f"image {k}" + (f" ({os.path.basename(im.absolutepath)})" if im.absolutepath else "")
+
+    for k, im in enumerate(images[1:], start=2):
+        names = (label(1, first), label(k, im))
+        if axis == 3:
+            # volumes of one series: every voxel must mean the same place in all of them
+            check_same_grid(first, im, names=names)
+            continue
+        prev = images[k - 2]
+        # spatial: same voxel axes and size, and image k starting where image k-1 ends
+        expected = prev.transfo_pix2phys([[prev.data.shape[axis] if i == axis else 0 for i in range(3)]])[0]
+        if (not np.allclose(prev.affine[:3, :3], im.affine[:3, :3], atol=1e-3)
+                or not np.allclose(im.affine[:3, 3], expected, atol=1e-2)):
+            raise ImageError(f"{label(k, im).capitalize()} ({describe_grid(im)}) does not continue "
+                             f"{label(k - 1, prev)} ({describe_grid(prev)}) along {dim}: the result "
+                             f"would place voxels at wrong positions")
+    return concat_data(images, axis)
 
 
 def select_volumes(img: Image, indices, keep: bool) -> Image:

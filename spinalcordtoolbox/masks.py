@@ -35,8 +35,8 @@ def parse_size(text: str, pixdim_x: float) -> float:
             size = float(text) * pixdim_x
     except ValueError:
         raise ImageError(f"Invalid -size '{text}': a number of voxels or a length such as 35mm") from None
-    if size <= 0:
-        raise ImageError(f"-size must be positive, got '{text}'")
+    if not 0 < size < float("inf"):
+        raise ImageError(f"-size must be a positive finite number, got '{text}'")
     return size
 
 

@@ -2,7 +2,8 @@
 
 A new grid covers the same field of view as the old one (the outer voxel edges stay where
 they were); each output voxel centre is mapped into the input grid through the affines and
-interpolated there (scipy ``map_coordinates``). Point-label images are resampled as points
+interpolated there (nearest neighbour and trilinear in numpy, cubic splines with scipy's
+``map_coordinates``). Point-label images are resampled as points
 (``interpolation="label"``): every label moves to the output voxel nearest to its world
 position, so no label is lost or duplicated, whatever the change of resolution.
 """
@@ -17,7 +18,46 @@ from spinalcordtoolbox.image import Image, ImageError
 logger = logging.getLogger(__name__)
 
 INTERPOLATIONS = {"nn": 0, "linear": 1, "spline": 3, "label": None}
-_CHUNK = 1 << 22  # output voxels interpolated at once (~100 MB of coordinates)
+_CHUNK = 1 << 16  # output voxels interpolated at once (~1.5 MB per coordinate array)
+
+
+def sample_at(vol: np.ndarray, src: np.ndarray, order: int, cval=0.0) -> np.ndarray:
+    """Values of ``vol`` at voxel coordinates ``src`` (3, N), ``cval`` outside [0, n-1] on any axis.
+
+    Nearest neighbour and trilinear in numpy give the numbers of scipy's ``map_coordinates``
+    (``mode="constant"``) without importing scipy.ndimage, whose import alone
+    (scipy.sparse, scipy.linalg...) costs ~30 MB and is the bulk of a light command's memory;
+    cubic splines (order 3) use scipy.
+    """
+    if order > 1:
+        from scipy import ndimage
+        return ndimage.map_coordinates(vol, src, order=order, mode="constant", cval=cval, prefilter=False)
+    if src.shape[1] > _CHUNK:  # bounded temporaries on large grids (QC mosaics)
+        return np.concatenate([sample_at(vol, src[:, k:k + _CHUNK], order, cval)
+                               for k in range(0, src.shape[1], _CHUNK)])
+    shape = np.array(vol.shape)[:, None]
+    inside = np.all((src >= 0) & (src <= shape - 1), axis=0)
+    out = np.full(src.shape[1], cval, dtype=np.float64)
+    pts = src[:, inside]
+    if order == 0:
+        idx = np.floor(pts + 0.5).astype(np.intp)
+        out[inside] = vol[idx[0], idx[1], idx[2]]
+        return out
+    lo = np.minimum(np.floor(pts).astype(np.intp), np.maximum(shape - 2, 0))
+    frac = pts - lo
+    hi = np.minimum(lo + 1, shape - 1)
+    acc = np.zeros(pts.shape[1], dtype=np.float64)
+    for cx in (0, 1):
+        wx = frac[0] if cx else 1 - frac[0]
+        ix = hi[0] if cx else lo[0]
+        for cy in (0, 1):
+            wxy = wx * (frac[1] if cy else 1 - frac[1])
+            iy = hi[1] if cy else lo[1]
+            for cz in (0, 1):
+                w = wxy * (frac[2] if cz else 1 - frac[2])
+                acc += w * vol[ix, iy, hi[2] if cz else lo[2]]
+    out[inside] = acc
+    return out
 
 
 def parse_dims(text: str, kind: str) -> list[float]:
@@ -26,8 +66,8 @@ def parse_dims(text: str, kind: str) -> list[float]:
         values = [float(v) for v in str(text).lower().split("x")]
     except ValueError:
         raise ImageError(f"{kind}: expected values separated by 'x' (e.g. 1x1x2), got '{text}'") from None
-    if len(values) not in (1, 3) or any(v <= 0 for v in values):
-        raise ImageError(f"{kind}: expected 1 or 3 positive values separated by 'x', got '{text}'")
+    if len(values) not in (1, 3) or any(not 0 < v < float("inf") for v in values):
+        raise ImageError(f"{kind}: expected 1 or 3 positive finite values separated by 'x', got '{text}'")
     return values * 3 if len(values) == 1 else values
 
 
@@ -84,8 +124,6 @@ def resample_to_grid(img: Image, shape, affine, interpolation="linear", fill="ze
     Memory stays bounded on large grids: output voxels are interpolated in slabs of at most
     ``_CHUNK`` voxels, so the coordinate arrays never hold the whole output grid.
     """
-    from scipy import ndimage
-
     if interpolation not in INTERPOLATIONS:
         from spinalcordtoolbox.utils.cli import choice_error
         raise choice_error("interpolation", interpolation, INTERPOLATIONS)
@@ -97,7 +135,6 @@ def resample_to_grid(img: Image, shape, affine, interpolation="linear", fill="ze
     order = INTERPOLATIONS[interpolation]
     if fill not in ("zero", "nearest"):
         raise ImageError(f"Unknown fill '{fill}' (zero or nearest)")
-    mode = "constant" if fill == "zero" else "nearest"
     vox2vox = np.linalg.inv(img.affine) @ affine
     nt = 1 if img.data.ndim == 3 else img.data.shape[3]
     out_dtype = img.data.dtype if order == 0 else np.result_type(img.data.dtype, np.float32)
@@ -110,6 +147,7 @@ def resample_to_grid(img: Image, shape, affine, interpolation="linear", fill="ze
     for t in volumes:
         vol = img.data if img.data.ndim == 3 else img.data[..., t]
         if order > 1:  # spline coefficients once per volume, not once per slab
+            from scipy import ndimage
             vol = ndimage.spline_filter(vol.astype(np.float64), order=order)
         elif order == 1:
             vol = vol.astype(np.float64)
@@ -117,9 +155,15 @@ def resample_to_grid(img: Image, shape, affine, interpolation="linear", fill="ze
             x1 = min(shape[0], x0 + rows)
             grid = np.indices((x1 - x0,) + shape[1:], dtype=np.float64).reshape(3, -1)
             grid[0] += x0
-            src = vox2vox[:3, :3] @ grid + vox2vox[:3, 3:4]
-            values = ndimage.map_coordinates(vol, src, order=order, mode=mode, cval=0.0,
-                                             prefilter=False)
+            # written out rather than a matrix product: a BLAS call would allocate its thread
+            # buffers (~10 MB) for a 3x3 product
+            src = np.empty_like(grid)
+            for i in range(3):
+                src[i] = (vox2vox[i, 0] * grid[0] + vox2vox[i, 1] * grid[1] + vox2vox[i, 2] * grid[2]
+                          + vox2vox[i, 3])
+                if fill == "nearest":  # outside the field of view: the nearest edge value
+                    np.clip(src[i], 0, vol.shape[i] - 1, out=src[i])
+            values = sample_at(vol, src, order)
             slab = values.reshape((x1 - x0,) + shape[1:]).astype(out_dtype)
             if img.data.ndim == 3:
                 data[x0:x1] = slab

@@ -9,6 +9,7 @@ Named ``sct_math`` rather than ``math`` so that it can never shadow the standard
 from __future__ import annotations
 
 import logging
+import os
 
 import numpy as np
 
@@ -39,7 +40,10 @@ def arithmetic(data: np.ndarray, op: str, operands) -> np.ndarray:
     """Apply ``op`` (add, sub, mul, div) with each operand in turn: ((data op a) op b)...
 
     Integer data and operands are computed in float64, so that nothing wraps (uint8 0 - 1 is
-    -1). Division by zero gives inf/nan as numpy does (no silent replacement); a warning is logged.
+    -1). Non-finite values: NaN/Inf already in the inputs propagate as numpy does; voxels that
+    the operation itself makes undefined (x/0) are inf/nan as numpy gives them (never hidden
+    by a replacement value) and counted in a warning; when no voxel of the result is
+    defined (e.g. ``-div 0``), it is an error and nothing is written.
     """
     funcs = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide}
     if op not in funcs:
@@ -51,10 +55,17 @@ def arithmetic(data: np.ndarray, op: str, operands) -> np.ndarray:
         operand = _check_operand(data, operand)
         if not np.isscalar(operand) and operand.dtype.kind in "iub":
             operand = operand.astype(np.float64)
-        if op == "div" and np.any(np.asarray(operand) == 0):
-            logger.warning("Division by zero in some voxels: the result there is inf or nan")
-        with np.errstate(divide="ignore", invalid="ignore"):
+        before = np.isfinite(result) & np.isfinite(operand)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             result = funcs[op](result, operand)
+        undefined = before & ~np.isfinite(result)
+        n = int(np.count_nonzero(undefined))
+        if n:
+            if n == undefined.size:
+                raise MathError(f"-{op}: the result is undefined (inf/nan) in every voxel "
+                                f"(e.g. division by zero); nothing written")
+            why = "division by zero" if op == "div" else "overflow"
+            logger.warning("-%s: %d voxel(s) are inf/nan in the result (%s)", op, n, why)
     return result
 
 
@@ -240,12 +251,18 @@ def parse_denoise(text: str) -> tuple[int, int]:
     patch, block = 1, 5
     for item in filter(None, str(text).split(",")):
         if "=" not in item:
-            continue
+            if item.strip() == "1":  # the historical '-denoise 1': defaults
+                continue
+            raise MathError(f"Invalid -denoise value '{text}': use p=<patch radius>,b=<block radius> (e.g. p=1,b=5)")
         key, value = item.split("=", 1)
+        try:
+            number = int(value)
+        except ValueError:
+            raise MathError(f"Invalid -denoise value '{text}': radii are integers (e.g. p=1,b=5)") from None
         if key.strip() == "p":
-            patch = int(value)
+            patch = number
         elif key.strip() == "b":
-            block = int(value)
+            block = number
         else:
             raise MathError(f"Unknown -denoise parameter '{key}': use p=<patch radius>,b=<block radius>")
     if patch < 1 or block < 1:
@@ -315,7 +332,12 @@ def correlation(a: np.ndarray, b: np.ndarray) -> float:
     """Pearson correlation coefficient of two images' voxel values."""
     if a.shape != b.shape:
         raise MathError(f"Images have different shapes: {a.shape} and {b.shape}")
-    return float(np.corrcoef(a.ravel().astype(np.float64), b.ravel().astype(np.float64))[0, 1])
+    a64, b64 = a.ravel().astype(np.float64), b.ravel().astype(np.float64)
+    if not (np.isfinite(a64).all() and np.isfinite(b64).all()):
+        raise MathError("Correlation: the images contain NaN or Inf values")
+    if a64.std() == 0 or b64.std() == 0:
+        raise MathError("Correlation is undefined: one of the images is constant")
+    return float(np.corrcoef(a64, b64)[0, 1])
 
 
 # ------------------------------------------------------------------ on images
@@ -344,10 +366,24 @@ def apply_operation(img, op: str, value, percent=False, shape="ball", dim=None):
     """
     from spinalcordtoolbox.image import empty_like
 
+    _check_operand_grids(img, [(op, value)])
     out = _apply_array(img.data, op, value, img.pixdim, percent=percent, shape=shape, dim=dim)
     result = empty_like(img, np.ascontiguousarray(out))
     result.absolutepath = None
     return result
+
+
+def _check_operand_grids(img, steps):
+    """Image operands of arithmetic steps must be on the input's voxel grid (never resampled)."""
+    from spinalcordtoolbox.image import Image, check_same_grid
+
+    for op, value in steps:
+        if op not in ARITHMETIC_OPS:
+            continue
+        for v in value or ():
+            if isinstance(v, Image):
+                check_same_grid(img, v, names=("input image",
+                                               f"operand {os.path.basename(v.absolutepath or '')}"))
 
 
 def _operand_data(data, value):
@@ -520,6 +556,7 @@ def run_chain(img, steps, shape="ball", dim=None, percent=False, volumewise=Fals
     for op, _ in steps[:-1]:
         if op in SIMILARITY_OPS:
             raise MathError(f"-{op}: a similarity metric can only be the last operation")
+    _check_operand_grids(img, steps)
     data = img.data
     if volumewise:
         if data.ndim != 4:

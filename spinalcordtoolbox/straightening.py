@@ -488,12 +488,10 @@ def save_straightening(result: StraighteningResult, im: Image, ofolder=".", inte
     from spinalcordtoolbox.image import split_ext
     from spinalcordtoolbox.registration.warp import write_warp
 
+    from spinalcordtoolbox.utils.fs import check_not_input
+
     order = {"nn": 0, "linear": 1, "spline": 3}[interp]
     im3 = im.copy().require_3d("input image")
-    straight = resample_through(im3, result.straight_ref, result.mapping.dest_to_src, order=order)
-    if order == 0:
-        straight.data = straight.data.astype(im3.data.dtype)
-        straight.hdr.set_data_dtype(straight.data.dtype)
     stem = split_ext(im.absolutepath or "image.nii.gz")[0]
     paths = {
         "straight_ref": os.path.join(ofolder, "straight_ref.nii.gz"),
@@ -501,6 +499,12 @@ def save_straightening(result: StraighteningResult, im: Image, ofolder=".", inte
         "warp_curve2straight": os.path.join(ofolder, "warp_curve2straight.nii.gz"),
         "warp_straight2curve": os.path.join(ofolder, "warp_straight2curve.nii.gz"),
     }
+    for path in paths.values():  # all names checked before the first file is written
+        check_not_input(path)
+    straight = resample_through(im3, result.straight_ref, result.mapping.dest_to_src, order=order)
+    if order == 0:
+        straight.data = straight.data.astype(im3.data.dtype)
+        straight.hdr.set_data_dtype(straight.data.dtype)
     straight.save(paths["straight_ref"])
     straight.save(paths["straight"])
     write_warp(result.warp_curve2straight, result.straight_ref, paths["warp_curve2straight"])

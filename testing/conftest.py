@@ -9,29 +9,43 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+_MISSING_DATA = {}
+
+
+def _data(name):
+    """find_data, or skip the test with the one-line reason (what to download, which mirror
+    variable to set) when the data is neither beside the checkout nor downloadable (offline).
+    CI has ../shared/data, so there every data test runs. A failed look-up is remembered: the
+    download is not retried for every test."""
+    from spinalcordtoolbox.download import DownloadError, find_data
+    if name in _MISSING_DATA:
+        pytest.skip(_MISSING_DATA[name])
+    try:
+        return find_data(name)
+    except DownloadError as e:
+        _MISSING_DATA[name] = str(e)
+        pytest.skip(str(e))
+
+
 @pytest.fixture(scope="session")
 def sct_testing_data():
     """Path to sct_testing_data (SCT_DATA_MIRROR, then ../shared/data, then download)."""
-    from spinalcordtoolbox.download import find_data
-    return find_data("sct_testing_data")
+    return _data("sct_testing_data")
 
 
 @pytest.fixture(scope="session")
 def pam50():
-    from spinalcordtoolbox.download import find_data
-    return find_data("PAM50")
+    return _data("PAM50")
 
 
 @pytest.fixture(scope="session")
 def pam50_normalized_metrics():
-    from spinalcordtoolbox.download import find_data
-    return find_data("PAM50_normalized_metrics")
+    return _data("PAM50_normalized_metrics")
 
 
 @pytest.fixture(scope="session")
 def models_dir():
-    from spinalcordtoolbox.download import find_data
-    return find_data("deepseg_gm_models").parent
+    return _data("deepseg_gm_models").parent
 
 
 @pytest.fixture(scope="session")
@@ -73,7 +87,9 @@ def model_cache(tmp_path_factory):
     """Pretrained weights located through the downloader, as at run time: a fresh data cache
     ($SCT_DATA_DIR) installed from the shared data as local mirror ($SCT_DATA_MIRROR, unless set).
     Module scope, so the variables do not leak into other test modules."""
-    from spinalcordtoolbox.download import SHARED_DATA
+    from spinalcordtoolbox.download import SHARED_DATA, missing_data_message
+    if not os.environ.get("SCT_DATA_MIRROR") and not (SHARED_DATA / "models").is_dir():
+        pytest.skip(missing_data_message("models"))
     cache = tmp_path_factory.mktemp("sct_data_cache")
     with pytest.MonkeyPatch.context() as mp:
         if not os.environ.get("SCT_DATA_MIRROR") and (SHARED_DATA / "models").is_dir():

@@ -30,9 +30,12 @@ def parse_points(text: str, ncoords: int) -> list[tuple]:
             raise LabelError(f"Label '{item}': expected {ncoords} coordinates and a value separated by ','")
         try:
             coords = tuple(int(p) for p in parts[:ncoords])
-            points.append(coords + (float(parts[ncoords]),))
+            value = float(parts[ncoords])
         except ValueError:
             raise LabelError(f"Label '{item}': coordinates must be integers and the value a number") from None
+        if not np.isfinite(value) or value == 0:
+            raise LabelError(f"Label '{item}': the value must be a finite non-zero number (0 means no label)")
+        points.append(coords + (value,))
     if not points:
         raise LabelError("No label given")
     return points

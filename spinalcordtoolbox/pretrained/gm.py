@@ -21,7 +21,9 @@ GM_WINDOW = 200        # largest slice window (voxels at 0.25 mm = 50 mm)
 DEFAULT_THRESHOLD = 0.999
 TTA_RUNS = 8           # test-time augmentation: runs with random intensity offsets
 TTA_MAX_OFFSET = 2.0
-GM_BATCH = 2           # slices per forward pass: bounds memory (~0.35 GB per 200 x 200 slice, large)
+#: pixels per forward pass: bounds memory (~0.35 GB per 200 x 200 slice with the large model)
+#: while a typical stack (e.g. 9 slices of 100 x 100) runs in two passes
+GM_BATCH_PIXELS = 60_000
 
 
 def gm_probabilities(slices: np.ndarray, net, tta=False, seed=0) -> np.ndarray:
@@ -33,12 +35,14 @@ def gm_probabilities(slices: np.ndarray, net, tta=False, seed=0) -> np.ndarray:
     from spinalcordtoolbox.pretrained.networks import predict
 
     batch = np.transpose(slices, (2, 0, 1))[:, None].astype(np.float32)
-    runs = [predict(net, batch, batch_size=GM_BATCH, desc="GM segmentation")]
+    size = max(1, GM_BATCH_PIXELS // max(1, slices.shape[0] * slices.shape[1]))
+    runs = [predict(net, batch, batch_size=size, desc="GM segmentation", channels_last=True)]
     if tta:
         rng = np.random.default_rng(seed)
         for _ in range(TTA_RUNS):
             offset = np.float32(rng.uniform(0, TTA_MAX_OFFSET))
-            runs.append(predict(net, batch + offset, batch_size=GM_BATCH, desc="GM segmentation (TTA)"))
+            runs.append(predict(net, batch + offset, batch_size=size, desc="GM segmentation (TTA)",
+                                channels_last=True))
     prob = np.mean(runs, axis=0)[:, 0]
     return np.transpose(prob, (1, 2, 0))
 

@@ -140,18 +140,35 @@ class Composite:
 def read_warp(path) -> tuple[Image, np.ndarray]:
     """Read an ITK displacement field: (the field's Image, displacements (nx, ny, nz, 3) LPS mm).
 
-    Accepts the 5-D (x, y, z, 1, 3) layout of ITK/ANTs and the 4-D (x, y, z, 3) variant.
+    Accepts the 5-D (x, y, z, 1, 3) layout of ITK/ANTs and the 4-D (x, y, z, 3) variant with
+    the 'vector' intent; other 4-D images (FSL warps, time series) are refused, as are fields
+    holding NaN or Inf.
     """
     im = path if isinstance(path, Image) else Image(path)
     data = im.data
     if data.ndim == 5 and data.shape[3] == 1 and data.shape[4] == 3:
         disp = data[:, :, :, 0, :]
-    elif data.ndim == 4 and data.shape[3] == 3:
+    elif data.ndim == 4 and data.shape[3] == 3 and int(im.hdr["intent_code"]) == 1007:
         disp = data
+    elif data.ndim == 4:
+        # FSL/SPM fields and 3-volume series share this shape but not the ITK convention
+        raise WarpError(f"{_name(im)} is a 4-D image {data.shape}, not an ITK displacement field "
+                        f"(x, y, z, 1, 3): an FSL warp is converted with 'sct_image -from-fsl'")
     else:
         raise WarpError(f"{_name(im)} is not a displacement field: expected shape (x, y, z, 1, 3), "
                         f"got {data.shape}")
-    return im, np.asarray(disp, dtype=np.float32)
+    disp = np.asarray(disp, dtype=np.float32)
+    if not np.isfinite(disp).all():
+        raise WarpError(f"{_name(im)} contains NaN or Inf displacements: it is not a usable warping field")
+    return im, disp
+
+
+def check_not_emptied(moved: Image, source: Image, what="image"):
+    """Raise when a non-empty ``source`` became all zero through a warp: the transforms map it
+    entirely outside its field of view (a field made for another image or template)."""
+    if np.any(source.data) and not np.any(moved.data):
+        raise WarpError(f"The warped {what} is empty: the transforms map it entirely outside its field "
+                        f"of view (is the warping field made for these images?); nothing written")
 
 
 def write_warp(disp: np.ndarray, ref: Image, path) -> Image:

@@ -50,7 +50,7 @@ def warp_template(dest: Image, warp_path, template, ofolder="label", atlas=True,
     from spinalcordtoolbox.registration import warp
     from spinalcordtoolbox.template import format_info_label, read_info_label
     from spinalcordtoolbox.utils.cli import progress_bar
-    from spinalcordtoolbox.utils.fs import atomic_write_text
+    from spinalcordtoolbox.utils.fs import atomic_write_text, staged_folder
 
     dest = dest.copy()
     if dest.data.ndim > 3:
@@ -86,6 +86,21 @@ def warp_template(dest: Image, warp_path, template, ofolder="label", atlas=True,
 
     out = {}
     bar = progress_bar(total=len(jobs), desc="Warping template", unit="file")
+    # all files are written into a staging folder moved into place at the end: an interrupted
+    # run never leaves a partial set of template files that looks complete
+    with staged_folder(ofolder) as stage:
+        _warp_jobs(jobs, dest, chain, mapped, stage, ofolder, out, bar)
+        for section, info in infos.items():
+            title = "Template labels" if section == "template" else "White matter atlas"
+            atomic_write_text(Path(stage) / section / "info_label.txt", format_info_label(info, title))
+    bar.close()
+    logger.info("Warped %d files into %s", len(out), ofolder)
+    return out
+
+
+def _warp_jobs(jobs, dest, chain, mapped, stage, ofolder, out, bar):
+    from spinalcordtoolbox.registration import warp
+
     for batch, interp in _batches(jobs):
         slabs = [read_slab(src, mapped) for _, src in batch]
         # files on the same grid go through the field together (one evaluation per batch)
@@ -101,16 +116,15 @@ def warp_template(dest: Image, warp_path, template, ofolder="label", atlas=True,
             dtype = np.float32 if interp == "linear" else im.data.dtype
             result = Image(np.asarray(data).astype(dtype), hdr=dest.hdr, affine=dest.affine)
             result.hdr.set_data_dtype(dtype)
-            path = Path(ofolder) / section / src.name
-            result.save(str(path), verbose=False)
-            out[f"{section}/{src.name}"] = str(path)
+            if section == "template" and src.name.endswith("_cord.nii.gz") \
+                    and not np.any(result.data):
+                raise warp.WarpError(
+                    f"The warped template cord is empty: the warping field does not map the "
+                    f"destination image onto this template (was it made for another template? "
+                    f"use -t); nothing written")
+            result.save(str(Path(stage) / section / src.name), verbose=False)
+            out[f"{section}/{src.name}"] = str(Path(ofolder) / section / src.name)
             bar.update(1)
-    bar.close()
-    for section, info in infos.items():
-        title = "Template labels" if section == "template" else "White matter atlas"
-        atomic_write_text(Path(ofolder) / section / "info_label.txt", format_info_label(info, title))
-    logger.info("Warped %d files into %s", len(out), ofolder)
-    return out
 
 
 def _batches(jobs, size=8):

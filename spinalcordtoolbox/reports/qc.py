@@ -26,6 +26,8 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
+
 import spinalcordtoolbox
 from spinalcordtoolbox.utils.cli import choice_error
 
@@ -75,15 +77,38 @@ def default_plane(im, im_seg, labels: bool) -> str:
     return "sagittal" if im.data.shape[2] >= MIN_SLICES_FOR_SAGITTAL else "axial"
 
 
+def check_qc_inputs(image, seg=None, qc_folder=None):
+    """Refuse, before a command does its work, QC inputs that cannot give a meaningful entry:
+    an image that is not 3-D/4-D, a segmentation lying outside the image's field of view, a
+    QC folder that cannot be written. Returns the prepared (RPI) image and segmentation."""
+    from spinalcordtoolbox.image import check_overlap
+    from spinalcordtoolbox.reports import views
+    from spinalcordtoolbox.utils.fs import check_writable_folder
+
+    if qc_folder is not None:
+        check_writable_folder(qc_folder, "QC folder")
+    im = views.prepare(image, "QC image")
+    im_seg = views.prepare(seg, "QC segmentation") if seg is not None else None
+    if im_seg is not None and np.any(im_seg.data):
+        check_overlap(im, im_seg, names=("QC image", "QC segmentation"))
+    return im, im_seg
+
+
 def generate_qc(image, qc_folder, *, process, seg=None, image2=None, plane=None, command_line=None,
-                dataset=None, subject=None, contrast=None, shapes=None, centre_seg=None) -> Path:
+                dataset=None, subject=None, contrast=None, shapes=None, centre_seg=None, source=None,
+                fov_mm=None, resolution=None) -> Path:
     """Render one QC entry into ``qc_folder`` and update its index; returns the entry folder.
 
     ``image``, ``seg`` and ``image2`` are paths or :class:`~spinalcordtoolbox.image.Image`
     objects, in any orientation and on any grids (sampled through world coordinates).
     ``shapes``: list of :class:`~spinalcordtoolbox.reports.views.Shape` drawn on axial views
     (ignored, with a log message, on sagittal ones). ``centre_seg``: a segmentation that
-    centres the axial mosaic instead of ``seg`` (e.g. the cord for a lesion mask).
+    centres the axial mosaic instead of ``seg`` (e.g. the cord for a lesion mask). ``source``:
+    the command's input file, giving the dataset/subject/contrast when ``image`` is not a file of
+    the subject (e.g. the template in template space). ``fov_mm``/``resolution``: side (mm) and
+    sampling (mm/pixel) of axial tiles, for structures smaller than the cord (gray matter).
+
+    Re-running a command on the same files replaces its previous entry (no duplicates).
     """
     from spinalcordtoolbox.reports import records, render, views
 
@@ -92,21 +117,21 @@ def generate_qc(image, qc_folder, *, process, seg=None, image2=None, plane=None,
         raise ValueError("generate_qc needs the name of the process (e.g. 'sct_deepseg_sc')")
     if plane is not None and plane not in PLANES:
         raise choice_error("QC plane", plane, PLANES)
-    im = views.prepare(image, "image")
-    im_seg = views.prepare(seg, "segmentation") if seg is not None else None
+    im, im_seg = check_qc_inputs(image, seg)
     im2 = views.prepare(image2, "second image") if image2 is not None else None
     labels = im_seg is not None and views.is_point_labels(im_seg)
     if plane is None:
         plane = default_plane(im, im_seg, labels)
     if plane == "axial":
         centre = views.prepare(centre_seg, "segmentation") if centre_seg is not None else None
-        view = views.axial_view(im, im_seg, im2, shapes=shapes, centre_seg=centre)
+        zoom = {k: v for k, v in (("fov_mm", fov_mm), ("resolution", resolution)) if v}
+        view = views.axial_view(im, im_seg, im2, shapes=shapes, centre_seg=centre, **zoom)
     else:
         if shapes:
             logger.info("QC: shapes are drawn on axial views only; %d ignored", len(shapes))
         view = views.sagittal_view(im, im_seg, im2, labels=labels)
 
-    meta = metadata_from_path(_path_of(image))
+    meta = metadata_from_path(_path_of(source) or _path_of(image) or _path_of(image2) or _path_of(seg))
     meta.update({k: v for k, v in (("dataset", dataset), ("subject", subject), ("contrast", contrast)) if v})
     folder = records.new_entry_folder(qc_folder, meta["dataset"], meta["subject"], meta["contrast"], process)
     try:
@@ -126,10 +151,11 @@ def generate_qc(image, qc_folder, *, process, seg=None, image2=None, plane=None,
         "background": f"{rel}/background.png", "overlay": f"{rel}/overlay.png",
         "width": width, "height": height,
         "image": _path_of(image), "seg": _path_of(seg), "image2": _path_of(image2),
+        "source": _path_of(source),
         # axial mosaics: the slice of each tile (RPI, inferior = 0), for the page's hover label
         "slices": [t[2] for t in view.tiles], "tile": view.tile_size,
     }
     records.write_record(folder, record)
-    index = records.rebuild_index(qc_folder)
+    index = records.rebuild_index(qc_folder, superseded_by=folder)
     logger.info("QC entry added: %s\nTo see the QC report, open: %s", folder, index)
     return folder

@@ -3,8 +3,8 @@
 A QC folder holds one folder per entry, ``<dataset>/<subject>/<contrast>/<process>/<timestamp>/``,
 with its PNGs and an ``entry.json`` record, each written atomically. The index is never edited
 in place: after adding a record, a writer rebuilds ``qc_entries.js`` from *all* records under a
-file lock (short critical section: a directory scan and one atomic write). If the lock cannot be
-taken in time (stale lock on a network file system), the index is still rebuilt, atomically, so
+lock on the QC folder (short critical section: a directory scan and one atomic write; no lock
+file is left behind). If the lock cannot be taken in time (e.g. on a network file system), the index is still rebuilt, atomically, so
 the page always reads a complete, valid list; the next writer (or ``sct_qc -qc <folder>``)
 restores any entry a lost race left out.
 
@@ -13,6 +13,7 @@ Pages opened over ``file://`` cannot fetch JSON, so the entries are published as
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import logging
@@ -22,7 +23,7 @@ import shutil
 from pathlib import Path
 
 from spinalcordtoolbox import REPO_DIR
-from spinalcordtoolbox.utils.fs import atomic_output, atomic_write_text
+from spinalcordtoolbox.utils.fs import atomic_output, atomic_write_text, makedirs, record_created
 
 logger = logging.getLogger(__name__)
 
@@ -43,13 +44,13 @@ def safe_name(text: str) -> str:
 def new_entry_folder(qc_folder, dataset, subject, contrast, process) -> Path:
     """Create a fresh, unique folder for one entry (unique even for simultaneous writers)."""
     parent = Path(qc_folder).joinpath(*(safe_name(p) for p in (dataset, subject, contrast, process)))
-    parent.mkdir(parents=True, exist_ok=True)
+    makedirs(parent)  # a command that fails later removes the folders it created (when empty)
     stamp = datetime.datetime.now().strftime("%Y_%m_%d_%H%M%S_%f")
     for i in range(1000):
         folder = parent / (stamp if i == 0 else f"{stamp}_{i}")
         try:
             folder.mkdir()  # atomic: exactly one writer gets each name
-            return folder
+            return record_created(folder)
         except FileExistsError:
             continue
     raise OSError(f"Cannot create a QC entry folder in {parent}")
@@ -112,19 +113,99 @@ def read_index(qc_folder) -> list[dict]:
     return json.loads(payload)  # "<\/" written by _write_index is JSON's own escape of "/"
 
 
-def rebuild_index(qc_folder, timeout: float = LOCK_TIMEOUT_S) -> Path:
-    """Rebuild ``index.html`` + ``qc_entries.js`` from all records; returns the index path."""
-    from filelock import FileLock, Timeout
+#: record fields that identify "the same step on the same files" (a re-run replaces the entry)
+SAME_ENTRY_KEYS = ("dataset", "subject", "contrast", "process", "plane", "image", "seg", "image2", "source",
+                   "command")
 
+
+def remove_superseded(entry_folder) -> int:
+    """Remove older entries of the same step on the same files as ``entry_folder``'s record.
+
+    Entries of one dataset/subject/contrast/process share a parent folder, so only that
+    folder is scanned. Returns the number of entries removed.
+    """
+    entry_folder = Path(entry_folder)
+    try:
+        new = json.loads((entry_folder / RECORD_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 0
+    key = tuple(new.get(k) for k in SAME_ENTRY_KEYS)
+    removed = 0
+    for other in entry_folder.parent.iterdir():
+        if other == entry_folder or not (other / RECORD_NAME).is_file():
+            continue
+        try:
+            old = json.loads((other / RECORD_NAME).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        # strictly older: two identical runs at the same moment (parallel batch) both stay
+        if tuple(old.get(k) for k in SAME_ENTRY_KEYS) == key and old.get("date", "") < new.get("date", ""):
+            shutil.rmtree(other, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+class _FolderLock:
+    """Exclusive lock on the QC folder itself (fcntl on the directory: no lock file is left
+    behind); filelock's lock file where fcntl does not exist. Raises TimeoutError."""
+
+    def __init__(self, folder: Path, timeout: float):
+        self.folder, self.timeout, self.fd, self.other = folder, timeout, None, None
+
+    def __enter__(self):
+        import time
+        try:
+            import fcntl
+        except ImportError:
+            from filelock import FileLock, Timeout
+            self.other = FileLock(str(self.folder / LOCK_NAME), timeout=self.timeout)
+            try:
+                self.other.acquire()
+            except Timeout:
+                raise TimeoutError from None
+            return self
+        self.fd = os.open(self.folder, os.O_RDONLY)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(self.fd)
+                    self.fd = None
+                    raise TimeoutError from None
+                time.sleep(0.05)
+
+    def __exit__(self, *exc):
+        if self.other is not None:
+            self.other.release()
+        elif self.fd is not None:
+            os.close(self.fd)  # closing the descriptor releases the lock
+
+
+def rebuild_index(qc_folder, timeout: float = LOCK_TIMEOUT_S, superseded_by=None) -> Path:
+    """Rebuild ``index.html`` + ``qc_entries.js`` from all records; returns the index path.
+
+    ``superseded_by``: a new entry folder; older entries of the same step on the same files
+    are removed first (re-running a script does not double its entries)."""
     qc_folder = Path(qc_folder)
     qc_folder.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(qc_folder / LOCK_NAME), timeout=timeout)
+
+    def update():
+        if superseded_by is not None:
+            remove_superseded(superseded_by)
+        return _write_index(qc_folder)
+
     try:
-        with lock:
-            n = _write_index(qc_folder)
-    except Timeout:
-        logger.warning("QC index lock %s busy for %.0f s: rebuilding without it",
-                       qc_folder / LOCK_NAME, timeout)
-        n = _write_index(qc_folder)
+        with _FolderLock(qc_folder, timeout):
+            n = update()
+    except TimeoutError:
+        logger.warning("QC index lock on %s busy for %.0f s: rebuilding without it", qc_folder, timeout)
+        n = update()
+    stale = qc_folder / LOCK_NAME  # left by earlier versions, which used a lock file
+    if stale.is_file():
+        with contextlib.suppress(OSError):
+            stale.unlink()
     logger.debug("QC index of %s lists %d entries", qc_folder, n)
     return qc_folder / "index.html"

@@ -1,4 +1,5 @@
-"""Drawing QC views into PNG files with matplotlib's Agg backend (no window, thread-safe).
+"""Drawing QC views into PNG files: numpy and Pillow for images and segmentations, matplotlib's
+Agg backend (no window, thread-safe) only where text is drawn (point labels, shape labels).
 
 The background PNG is the grey image; the overlay PNG has the same size and is fully
 transparent except where it draws (segmentation in colour, point labels as coloured dots
@@ -34,11 +35,18 @@ def save_grey(array: np.ndarray, path):
         PILImage.fromarray(grey).save(tmp, format="PNG", optimize=False)
 
 
+def to_rgb(colour) -> tuple:
+    """'#ff5a5f' or an (r, g, b) tuple in [0, 1] -> (r, g, b) in [0, 1] (no matplotlib import:
+    segmentation entries, the most common, are drawn with numpy and Pillow only)."""
+    if isinstance(colour, str):
+        text = colour.lstrip("#")
+        return tuple(int(text[i:i + 2], 16) / 255.0 for i in (0, 2, 4))
+    return tuple(float(c) for c in colour[:3])
+
+
 def mask_rgba(mask: np.ndarray) -> np.ndarray:
     """RGBA overlay of a segmentation: red for a binary/soft mask, one colour per value for
     a multi-label map (e.g. vertebral levels); transparent where the mask is 0."""
-    from matplotlib.colors import to_rgb
-
     rgba = np.zeros(mask.shape + (4,), dtype=np.float32)
     positive = mask[mask > 0]
     if positive.size == 0:
@@ -55,10 +63,13 @@ def mask_rgba(mask: np.ndarray) -> np.ndarray:
 
 
 def save_rgba(rgba: np.ndarray, path):
-    from matplotlib.image import imsave
+    """Write a [0, 1] RGBA array as an 8-bit RGBA PNG (values truncated to 8 bits, as
+    matplotlib's ``imsave`` does), with Pillow."""
+    from PIL import Image as PILImage
 
+    data = (np.clip(np.nan_to_num(rgba), 0, 1) * 255).astype(np.uint8)
     with atomic_output(path) as tmp:
-        imsave(tmp, np.clip(rgba, 0, 1), format="png")
+        PILImage.fromarray(data, mode="RGBA").save(tmp, format="PNG", optimize=False)
 
 
 def label_colour(value: float) -> str:
@@ -105,8 +116,6 @@ def draw_polyline(rgba: np.ndarray, points: np.ndarray, colour, closed=False):
     its full colour over the segmentation (an antialiased thin line blends into the red and
     turns grey) and every drawn pixel is within 0.71 px of the exact curve.
     """
-    from matplotlib.colors import to_rgb
-
     pts = np.asarray(points, dtype=float)
     if closed:
         pts = np.vstack([pts, pts[:1]])

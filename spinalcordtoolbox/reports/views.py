@@ -16,7 +16,7 @@ Callers may add shapes (:class:`Shape`: ellipses, line segments, in world coordi
 axial mosaic: each is drawn on the tile of the slice that holds it (e.g. the ellipse fitted to
 the cord section by sct_process_segmentation, with its two diameters).
 
-Only numpy and scipy are used here; drawing lives in :mod:`spinalcordtoolbox.reports.render`.
+Only numpy is used here (scipy only for cubic sampling); drawing lives in :mod:`spinalcordtoolbox.reports.render`.
 """
 from __future__ import annotations
 
@@ -134,11 +134,10 @@ def _to_voxels(src: Image, dst: Image, vox_src: np.ndarray) -> np.ndarray:
 
 
 def _sample(ref: Image, other: Image, vox_ref: np.ndarray, order: int) -> np.ndarray:
-    from scipy.ndimage import map_coordinates
+    from spinalcordtoolbox.resampling import sample_at
 
     vox = _to_voxels(ref, other, vox_ref.reshape(-1, 3))
-    return map_coordinates(other.data, vox.T, order=order, mode="constant", cval=np.nan,
-                           output=np.float32).reshape(vox_ref.shape[:-1])
+    return sample_at(other.data, vox.T, order, cval=np.nan).astype(np.float32).reshape(vox_ref.shape[:-1])
 
 
 def window(values: np.ndarray) -> np.ndarray:

@@ -57,7 +57,8 @@ def _run(args):
     check_not_input(out_xlsx)
     result = analyze_lesions(Image(args.m), Image(args.s) if args.s else None, template_dir=args.f,
                              im_intensity=Image(args.i) if args.i else None, nli_slice=args.nli_slice)
-    os.makedirs(args.ofolder, exist_ok=True)
+    from spinalcordtoolbox.utils.fs import makedirs
+    makedirs(args.ofolder)
     write_xlsx(result, out_xlsx)
     result["label_image"].save(out_label)
     print(f"{result['count']} lesion(s), total volume {result['total_volume']:.1f} mm3")

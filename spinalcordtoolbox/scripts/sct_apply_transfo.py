@@ -35,13 +35,14 @@ def get_parser():
 def _run(args):
     import os
     from spinalcordtoolbox.image import Image, add_suffix
-    from spinalcordtoolbox.registration.warp import apply_transforms, natural_to_ants
+    from spinalcordtoolbox.registration.warp import apply_transforms, check_not_emptied, natural_to_ants
     from spinalcordtoolbox.utils.cli import display_viewer_syntax
 
     transforms, inverse = natural_to_ants(args.w, args.winv)
     out_path = args.o or add_suffix(os.path.basename(args.i), "_reg")
     img, ref = Image(args.i), Image(args.d)
     result = apply_transforms(img, ref, transforms, inverse=inverse, interp=args.x, crop=args.crop)
+    check_not_emptied(result, img)
     result.save(out_path)
     display_viewer_syntax([args.d, out_path], verbose=args.v)
 

@@ -1,5 +1,6 @@
 """sct_compute_compression: MSCC-style compression ratios of the spinal cord."""
-from spinalcordtoolbox.utils.cli import SCTArgumentParser, display_open, input_file, run_command
+from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_open, input_file, nonnegative_int,
+                                         positive_float, run_command)
 
 METRICS = ("diameter_AP", "area", "diameter_RL", "eccentricity", "solidity")
 
@@ -33,12 +34,12 @@ def get_parser():
                    help="Normalise by healthy controls at the same PAM50 slices. Default: 0")
     o.add_argument("-sex", metavar="<str>", choices=["F", "M"],
                    help="Healthy controls of this sex only (F or M).")
-    o.add_argument("-age", metavar="<int>", type=int, nargs=2,
+    o.add_argument("-age", metavar="<int>", type=nonnegative_int, nargs=2,
                    help="Healthy controls within this age range, e.g. -age 40 60.")
-    o.add_argument("-distance", metavar="<float>", type=float, default=10.0,
+    o.add_argument("-distance", metavar="<float>", type=positive_float, default=10.0,
                    help="Distance [mm] from the compression to the non-compressed slices. "
                         "Default: 10")
-    o.add_argument("-extent", metavar="<float>", type=float, default=20.0,
+    o.add_argument("-extent", metavar="<float>", type=positive_float, default=20.0,
                    help="Extent [mm] of the non-compressed slabs above and below. Default: 20")
     o.add_argument("-o", metavar="<file>", default="compression_metrics.csv",
                    help="Output CSV. Default: compression_metrics.csv (current folder)")

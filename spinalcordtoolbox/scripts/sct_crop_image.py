@@ -1,12 +1,12 @@
 """sct_crop_image: crop an image by index bounds, a mask's bounding box, or a reference's extent."""
 import sys
 
-from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, input_file, list_type,
-                                         run_command)
+from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, finite_float,
+                                         input_file, list_type, nonnegative_int, run_command)
 
 
 def _dilation(text):
-    return list_type("x" if "x" in text else ",", int)(text)
+    return list_type("x" if "x" in text else ",", nonnegative_int)(text)
 
 
 def get_parser():
@@ -32,7 +32,7 @@ def get_parser():
     parser.optional.add_argument("-dilate", metavar="<int list>", type=_dilation, default=[0],
                                  help="With -m: enlarge the box by this many voxels: one value, or x,y,z "
                                       "(also written 5x5x0).")
-    parser.optional.add_argument("-b", metavar="<float>", type=float,
+    parser.optional.add_argument("-b", metavar="<float>", type=finite_float,
                                  help="Do not cut: set voxels outside the box to this value instead.")
     parser.add_common_args()
     return parser

@@ -2,8 +2,8 @@
 import sys
 
 from spinalcordtoolbox.deepseg.models import task_list_text
-from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, input_file,
-                                         run_command)
+from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, float_in_range,
+                                         input_file, run_command)
 
 
 def _qc_plane(text):
@@ -30,7 +30,7 @@ def get_parser():
         help="Output file name. Default: next to the input, input name + the task's suffix (e.g. "
              "t2_seg.nii.gz). For tasks with several outputs, each suffix is added to this name.")
     parser.optional.add_argument(
-        "-thr", metavar="<float>", type=float,
+        "-thr", metavar="<float>", type=float_in_range(0, 1),
         help="Binarise each output above this value (0-1). 0: no binarisation (soft output for "
              "models that predict one). nnU-Net models already give binary masks.")
     parser.optional.add_argument(

@@ -2,8 +2,8 @@
 import sys
 
 from spinalcordtoolbox.pretrained.options import add_device_arg
-from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, input_file,
-                                         run_command)
+from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, float_in_range,
+                                         input_file, run_command)
 
 MODELS = ("large", "challenge")
 
@@ -24,7 +24,7 @@ def get_parser():
     o.add_argument("-m", metavar="<str>", default="large",
                    help="Model: 'large' (trained on 232 subjects, healthy and pathological; slower) "
                         "or 'challenge' (GM challenge data, healthy; ~3x faster). Default: large")
-    o.add_argument("-thr", metavar="<float>", type=float, default=0.999,
+    o.add_argument("-thr", metavar="<float>", type=float_in_range(0, 1), default=0.999,
                    help="Threshold applied to the predicted probabilities; 0 writes the probability "
                         "map instead of a mask. Default: 0.999")
     o.add_argument("-t", action="store_true",
@@ -56,9 +56,10 @@ def _run(args):
         print(f"Gray matter: {int(gm.data.sum())} voxels")
     if args.qc:
         from spinalcordtoolbox.reports.qc import generate_qc
+        # gray matter is a few mm across: 24 mm tiles at 0.1 mm/pixel (240 px) show its boundary
         entry = generate_qc(args.i, args.qc, process="sct_deepseg_gm", seg=out, plane="axial",
                             command_line=" ".join(sys.argv), dataset=args.qc_dataset,
-                            subject=args.qc_subject)
+                            subject=args.qc_subject, fov_mm=24.0, resolution=0.1)
         print(f"QC entry: {entry}")
     display_viewer_syntax([args.i, out], colormaps=["gray", "red-yellow"], opacities=[1.0, 0.7],
                           verbose=args.v)

@@ -46,7 +46,8 @@ def _run(args):
     check_not_input(out)
     centerline = Image(args.file_centerline) if args.centerline == "file" else None
     seg = segment_lesion(Image(args.i), args.c, centerline=centerline, device=args.device)
-    os.makedirs(args.ofolder, exist_ok=True)
+    from spinalcordtoolbox.utils.fs import makedirs
+    makedirs(args.ofolder)
     seg.save(out)
     if seg.data.any():
         print(f"Lesions: {int(seg.data.sum())} voxels")

@@ -1,7 +1,7 @@
 """sct_dice_coefficient: Dice coefficient between two segmentations."""
 import sys
 
-from spinalcordtoolbox.utils.cli import SCTArgumentParser, input_file, run_command
+from spinalcordtoolbox.utils.cli import SCTArgumentParser, SCTError, input_file, run_command
 
 
 def get_parser():
@@ -25,7 +25,10 @@ def _run(args):
     from spinalcordtoolbox.utils.fs import atomic_write_text
 
     a, b, _ = compare_images(Image(args.i), Image(args.d))
-    lines = [f"3D Dice coefficient = {dice(a, b):.6f}"]
+    value = dice(a, b)
+    if value != value:
+        raise SCTError("Both segmentations are empty: the Dice coefficient is undefined")
+    lines = [f"3D Dice coefficient = {value:.6f}"]
     if args.slices is not None:
         for i, d in enumerate(dice_per_slice(a, b, args.slices)):
             lines.append(f"Slice {i}: Dice = {d:.6f}" if d == d else f"Slice {i}: empty")

@@ -10,9 +10,11 @@ def get_parser():
     parser.mandatory.add_argument("-d", metavar="<name>", help="Name of the asset to install (see -l).")
     parser.optional.add_argument("-l", action="store_true", help="List the available assets and exit.")
     parser.optional.add_argument("-o", metavar="<folder>",
-                                 help="Install into this folder instead of the toolbox's data cache.")
+                                 help="Install into this folder instead of the toolbox's data cache. "
+                                      "It must be new or empty (a file or a non-empty folder is refused).")
     parser.optional.add_argument("-k", action="store_true",
-                                 help="Reinstall even if the asset is already installed.")
+                                 help="Reinstall even if the asset is already installed; with -o, "
+                                      "replace the content of a non-empty folder.")
     parser.add_common_args()
     return parser
 

@@ -2,7 +2,7 @@
 import sys
 
 from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, input_file,
-                                         run_command)
+                                         nonnegative_float, run_command)
 
 METHODS = ("fitseg", "optic", "cnn", "viewer")
 CONTRASTS = ("t1", "t2", "t2s", "dwi")
@@ -28,7 +28,7 @@ def get_parser():
     o.add_argument("-c", metavar="<str>", help=f"Contrast for optic/cnn: {', '.join(CONTRASTS)}.")
     o.add_argument("-centerline-algo", metavar="<str>", default="bspline",
                    help=f"Fitting: {', '.join(ALGOS)}. Default: bspline")
-    o.add_argument("-centerline-smooth", metavar="<float>", type=float, default=30,
+    o.add_argument("-centerline-smooth", metavar="<float>", type=nonnegative_float, default=30,
                    help="Smoothing [mm]: wiggles shorter than this are removed (bspline, "
                         "linear; knot spacing for nurbs). Default: 30")
     o.add_argument("-o", metavar="<file>",

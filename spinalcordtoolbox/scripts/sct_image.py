@@ -1,8 +1,8 @@
 """sct_image: header and array manipulations (orientation, flip, split/concat, pad, header copy)."""
 import sys
 
-from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, input_file, list_type,
-                                         run_command)
+from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, input_file,
+                                         list_type, nonnegative_int, run_command)
 
 DIMS = ("x", "y", "z", "t")
 # operations that output an image, with the suffix of the default output name (<input><suffix>)
@@ -49,17 +49,17 @@ def get_parser():
                        help="Stitch the -i images (overlapping chunks of one spine, same orientation) "
                             "into one volume on a common grid, matching intensities in the overlaps "
                             "(see spinalcordtoolbox/stitching.py). Use with -qc to check the result.")
-    multi.add_argument("-remove-vol", metavar="<int list>", type=list_type(",", int),
+    multi.add_argument("-remove-vol", metavar="<int list>", type=list_type(",", nonnegative_int),
                        help="Remove these volumes (0-based, e.g. 0,3) of a 4-D image.")
-    multi.add_argument("-keep-vol", metavar="<int list>", type=list_type(",", int),
+    multi.add_argument("-keep-vol", metavar="<int list>", type=list_type(",", nonnegative_int),
                        help="Keep only these volumes (0-based, e.g. 1,2) of a 4-D image.")
     misc = parser.add_argument_group("MISC")
     misc.add_argument("-type", choices=("uint8", "int8", "uint16", "int16", "int32", "uint32", "float32",
                                         "float64"),
                       help="Change the data type (refused when values do not fit).")
-    misc.add_argument("-pad", metavar="<x,y,z>", type=list_type(",", int),
+    misc.add_argument("-pad", metavar="<x,y,z>", type=list_type(",", nonnegative_int),
                       help="Zero-pad each side of x, y, z by this many voxels, e.g. 0,0,5.")
-    misc.add_argument("-pad-asym", metavar="<x0,x1,y0,y1,z0,z1>", type=list_type(",", int),
+    misc.add_argument("-pad-asym", metavar="<x0,x1,y0,y1,z0,z1>", type=list_type(",", nonnegative_int),
                       help="Zero-pad asymmetrically (before,after for each axis).")
     misc.add_argument("-copy-header", metavar="<file>", type=input_file,
                       help="Write the data of this image with the header of -i.")

@@ -1,8 +1,8 @@
 """sct_label_utils: create, inspect and edit point labels and vertebral labelling."""
 import sys
 
-from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, input_file, list_type,
-                                         run_command)
+from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, finite_float,
+                                         finite_list, input_file, list_type, run_command)
 
 OPS = ("create", "create_add", "create_seg", "create_seg_mid", "cubic_to_point", "disc", "display",
        "increment", "keep", "remove", "remove_reference", "project_centerline", "vert_body",
@@ -23,7 +23,7 @@ def get_parser():
     ops.add_argument("-create-seg", metavar="<z,v:...>",
                      help="Labels at the cord centre of slices z of the segmentation -i (z=-1: the image's mid "
                           "slice), e.g. 5,1:14,2.")
-    ops.add_argument("-create-seg-mid", metavar="<int>", type=float,
+    ops.add_argument("-create-seg-mid", metavar="<int>", type=finite_float,
                      help="One label of this value on the cord (centre of mass) in the image's middle "
                           "I-S slice, round(nz/2), as the established toolbox.")
     ops.add_argument("-cubic-to-point", action="store_true",
@@ -33,8 +33,8 @@ def get_parser():
     ops.add_argument("-display", action="store_true", help="Print the labels as x,y,z,v:x,y,z,v.")
     ops.add_argument("-increment", action="store_true",
                      help="Renumber labels 1, 2, 3... from the most superior one down.")
-    ops.add_argument("-keep", metavar="<v1,v2>", type=list_type(",", float), help="Keep only these labels.")
-    ops.add_argument("-remove", metavar="<v1,v2>", type=list_type(",", float), help="Remove these labels.")
+    ops.add_argument("-keep", metavar="<v1,v2>", type=finite_list(",", float), help="Keep only these labels.")
+    ops.add_argument("-remove", metavar="<v1,v2>", type=finite_list(",", float), help="Remove these labels.")
     ops.add_argument("-remove-reference", metavar="<file>", type=input_file,
                      help="Remove the labels whose value is absent from this reference.")
     ops.add_argument("-project-centerline", metavar="<file>", type=input_file,

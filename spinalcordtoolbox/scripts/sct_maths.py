@@ -2,8 +2,9 @@
 import argparse
 import sys
 
-from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, input_file, list_type,
-                                         run_command)
+from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, finite_float,
+                                         finite_list, input_file, list_type, nonnegative_float,
+                                         positive_int, run_command)
 
 DTYPES = ("uint8", "int8", "int16", "uint16", "int32", "uint32", "float32", "float64")
 
@@ -62,36 +63,36 @@ def get_parser():
     ops.add_argument("-symmetrize", type=int, choices=(0, 1, 2), action=_Step,
                      help="Average the image with its mirror along this axis.")
     thr = parser.add_argument_group("THRESHOLDING")
-    thr.add_argument("-bin", metavar="<float>", type=float, action=_Step,
+    thr.add_argument("-bin", metavar="<float>", type=finite_float, action=_Step,
                      help="Binarize: 1 where the value is above the threshold, else 0.")
-    thr.add_argument("-thr", metavar="<float>", type=float, action=_Step, help="Set values below this to 0.")
-    thr.add_argument("-uthr", metavar="<float>", type=float, action=_Step, help="Set values above this to 0.")
+    thr.add_argument("-thr", metavar="<float>", type=finite_float, action=_Step, help="Set values below this to 0.")
+    thr.add_argument("-uthr", metavar="<float>", type=finite_float, action=_Step, help="Set values above this to 0.")
     thr.add_argument("-percent", metavar="<int>", type=float, nargs="?", action=_Percent,
                      help="With a value N: binarize above the N-th percentile of the image values. "
                           "Without a value: the -bin, -thr and -uthr values are percentiles (0-100).")
-    thr.add_argument("-otsu", metavar="<int>", type=int, action=_Step,
+    thr.add_argument("-otsu", metavar="<int>", type=positive_int, action=_Step,
                      help="Binarize with the Otsu threshold computed with this many histogram bins.")
     thr.add_argument("-otsu-median", metavar="<size,iter>", type=list_type(",", int), action=_Step,
                      dest="otsu_median",
                      help="Mask by dipy's median_otsu: median filter of this radius (voxels) applied "
                           "this many times, then Otsu threshold, e.g. 3,5.")
-    thr.add_argument("-adap", metavar="<block,offset>", type=list_type(",", float), action=_Step,
+    thr.add_argument("-adap", metavar="<block,offset>", type=finite_list(",", float), action=_Step,
                      help="Adaptive threshold per axial slice (scikit-image threshold_local): block "
                           "size in voxels (odd) and offset, e.g. 7,0.")
     mor = parser.add_argument_group("MATHEMATICAL MORPHOLOGY")
-    mor.add_argument("-dilate", metavar="<int>", type=int, action=_Step,
+    mor.add_argument("-dilate", metavar="<int>", type=positive_int, action=_Step,
                      help="Dilate with a structuring element of this size (radius for ball and disk, "
                           "side for cube and square), in voxels.")
-    mor.add_argument("-erode", metavar="<int>", type=int, action=_Step,
+    mor.add_argument("-erode", metavar="<int>", type=positive_int, action=_Step,
                      help="Erode (same element as -dilate).")
     mor.add_argument("-shape", choices=("ball", "cube", "disk", "square"), default="ball",
                      help="Structuring element; disk and square are 2-D (see -dim). Default: ball")
     mor.add_argument("-dim", type=int, choices=(0, 1, 2),
                      help="For -shape disk or square: axis perpendicular to the element. Default: 2")
     fil = parser.add_argument_group("FILTERING")
-    fil.add_argument("-smooth", metavar="<sigma>", type=list_type(",", float), action=_Step,
+    fil.add_argument("-smooth", metavar="<sigma>", type=list_type(",", nonnegative_float), action=_Step,
                      help="Gaussian smoothing, sigma in mm (one value, or x,y,z).")
-    fil.add_argument("-laplacian", metavar="<sigma>", type=list_type(",", float), action=_Step,
+    fil.add_argument("-laplacian", metavar="<sigma>", type=list_type(",", nonnegative_float), action=_Step,
                      help="Laplacian of Gaussian, sigma in mm (one value, or x,y,z).")
     fil.add_argument("-denoise", metavar="<p=1,b=5>", action=_Step,
                      help="Non-local means denoising (dipy): p = patch radius, b = block radius "

@@ -1,7 +1,8 @@
 """sct_process_segmentation: cross-sectional area and shape metrics of a spinal cord segmentation."""
 import sys
 
-from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_open, input_file, run_command)
+from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_open, input_file, nonnegative_float,
+                                         positive_float, run_command)
 
 CENTERLINE_ALGOS = ("polyfit", "bspline", "linear", "nurbs")
 
@@ -45,13 +46,13 @@ def get_parser():
                         "of the centerline of the segmentation.")
     o.add_argument("-centerline-algo", metavar="<str>", default="bspline",
                    help=f"Centerline fitting: {', '.join(CENTERLINE_ALGOS)}. Default: bspline")
-    o.add_argument("-centerline-smooth", metavar="<float>", type=float, default=30,
+    o.add_argument("-centerline-smooth", metavar="<float>", type=nonnegative_float, default=30,
                    help="Centerline smoothing [mm] (bspline, linear, nurbs). Default: 30")
     o.add_argument("-pmj", metavar="<file>", type=input_file,
                    help="Pontomedullary junction label (one point), same grid as -i.")
-    o.add_argument("-pmj-distance", metavar="<float>", type=float,
+    o.add_argument("-pmj-distance", metavar="<float>", type=nonnegative_float,
                    help="Distance [mm] from the PMJ along the centerline at which to compute CSA.")
-    o.add_argument("-pmj-extent", metavar="<float>", type=float, default=20.0,
+    o.add_argument("-pmj-extent", metavar="<float>", type=positive_float, default=20.0,
                    help="Extent [mm] of the slab centred on -pmj-distance. Default: 20")
     o.add_argument("-normalize-PAM50", metavar="<int>", type=int, choices=[0, 1], default=0,
                    dest="normalize_PAM50",
@@ -77,7 +78,7 @@ def _run(args):
     from spinalcordtoolbox.image import Image
     from spinalcordtoolbox.shape.morphometry import morphometry
     from spinalcordtoolbox.shape.aggregate_slicewise import COLUMNS, SYMMETRY_COLUMNS
-    from spinalcordtoolbox.utils.cli import choice_error
+    from spinalcordtoolbox.utils.cli import choice_error, refuse_together
     from spinalcordtoolbox.utils.csvio import write_results_csv
     from spinalcordtoolbox.utils.fs import check_not_input
 
@@ -86,9 +87,14 @@ def _run(args):
     if not args.o.endswith(".csv"):
         raise ValueError(f"The output must be a .csv file: {args.o}")
     check_not_input(args.o)
+    refuse_together(args, "-vertfile", "-discfile")
+    im_seg = Image(args.i)
+    if args.qc:  # refuse a QC image that cannot be used before computing and writing anything
+        from spinalcordtoolbox.reports.qc import check_qc_inputs
+        check_qc_inputs(args.qc_image or im_seg, im_seg, args.qc)
     opt = lambda path: Image(path) if path else None  # noqa: E731
     result = morphometry(
-        Image(args.i), z=args.z, vert=args.vert, im_vertfile=opt(args.vertfile),
+        im_seg, z=args.z, vert=args.vert, im_vertfile=opt(args.vertfile),
         im_discfile=opt(args.discfile), perslice=bool(args.perslice), perlevel=bool(args.perlevel),
         angle_corr=bool(args.angle_corr), im_angle_centerline=opt(args.angle_corr_centerline),
         centerline_algo=args.centerline_algo, centerline_smooth=args.centerline_smooth,

@@ -2,7 +2,8 @@
 import os
 import sys
 
-from spinalcordtoolbox.utils.cli import SCTArgumentParser, display_viewer_syntax, input_file, run_command
+from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, finite_float,
+                                         input_file, positive_float, run_command)
 
 
 def get_parser():
@@ -27,10 +28,10 @@ def get_parser():
     parser.optional.add_argument("-init-mask", metavar="<file>", type=input_file,
                                  help="Mask with points or blobs on the cord that the detection must "
                                       "pass through.")
-    parser.optional.add_argument("-init", metavar="<float>", type=float,
+    parser.optional.add_argument("-init", metavar="<float>", type=finite_float,
                                  help="Axial slice where the detection is anchored: a slice index, or a "
                                       "fraction of the image (0-1).")
-    parser.optional.add_argument("-radius", metavar="<float>", type=float, default=4.0,
+    parser.optional.add_argument("-radius", metavar="<float>", type=positive_float, default=4.0,
                                  help="Approximate radius of the cord, in mm. Default: 4")
     parser.optional.add_argument("-centerline-binary", action="store_true",
                                  help="Also write the centerline: <input>_centerline.nii.gz.")
@@ -40,7 +41,7 @@ def get_parser():
 
 
 def _run(args):
-    from spinalcordtoolbox.image import Image, split_ext
+    from spinalcordtoolbox.image import Image, check_overlap, split_ext
     from spinalcordtoolbox.propseg.core import propseg
     from spinalcordtoolbox.utils.fs import check_not_input
 
@@ -53,6 +54,9 @@ def _run(args):
     im = Image(args.i).require_3d("input image")
     init_ctl = Image(args.init_centerline) if args.init_centerline else None
     init_mask = Image(args.init_mask) if args.init_mask else None
+    for name, guide in (("initial centerline", init_ctl), ("initial mask", init_mask)):
+        if guide is not None:  # a guide outside the image would silently give nothing
+            check_overlap(im, guide, names=("input image", name))
     seg, ctl = propseg(im, args.c, init_centerline=init_ctl, init_mask=init_mask, init_z=args.init,
                        radius=args.radius)
     seg.save(out)

@@ -57,9 +57,11 @@ def _run(args):
     from spinalcordtoolbox.template import load_template
 
     option = next(k for k in ("l", "ldisc", "lspinal", "lrootlet") if getattr(args, k))
+    # the user's files are read (and refused if unusable) before the template is located
+    im, seg, labels = Image(args.i), Image(args.s), Image(getattr(args, option))
     template = load_template(args.t)
     result = register_to_template(
-        Image(args.i), Image(args.s), Image(getattr(args, option)), label_option=option,
+        im, seg, labels, label_option=option,
         contrast=args.c, template=template, ref=args.ref, param=args.param,
         remove_temp=bool(args.r))
     paths = save_registration(result, args.ofolder)
@@ -67,7 +69,7 @@ def _run(args):
         from spinalcordtoolbox.registration.to_template import qc_images
         from spinalcordtoolbox.reports.qc import generate_qc
         fixed, moved = qc_images(result, Image(str(template.contrast(args.c))))
-        generate_qc(fixed, args.qc, image2=moved,
+        generate_qc(fixed, args.qc, image2=moved, source=args.i,
                     process="sct_register_to_template", command_line=" ".join(sys.argv),
                     dataset=args.qc_dataset, subject=args.qc_subject)
     display_viewer_syntax([args.i, paths["template2anat"]], verbose=args.v)

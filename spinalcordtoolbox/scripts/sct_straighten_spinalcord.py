@@ -39,15 +39,18 @@ def get_parser():
 def _run(args):
     import os
 
-    from spinalcordtoolbox.image import Image
+    from spinalcordtoolbox.image import Image, check_overlap
     from spinalcordtoolbox.straightening import save_straightening, straighten
+    from spinalcordtoolbox.utils.fs import check_not_input
 
-    im = Image(args.i)
+    if args.o:
+        check_not_input(os.path.join(args.ofolder, args.o))
+    im, seg = Image(args.i), Image(args.s)
+    check_overlap(im, seg, names=("input image", "segmentation"))
     optional = {k: (Image(getattr(args, k)) if getattr(args, k) else None)
                 for k in ("ldisc_input", "ldisc_dest", "dest")}
-    result = straighten(im, Image(args.s), labels_input=optional["ldisc_input"],
+    result = straighten(im, seg, labels_input=optional["ldisc_input"],
                         labels_dest=optional["ldisc_dest"], dest=optional["dest"])
-    os.makedirs(args.ofolder, exist_ok=True)
     paths = save_straightening(result, im, args.ofolder, args.x,
                                os.path.join(args.ofolder, args.o) if args.o else None)
     print(f"Straightening accuracy: RMS {result.rms_mm:.2f} mm, max {result.max_mm:.2f} mm "

@@ -39,8 +39,10 @@ def _run(args):
     from spinalcordtoolbox.registration.warp_template import warp_template
     from spinalcordtoolbox.template import load_template
 
+    dest = Image(args.d)
+    Image(args.w)  # a corrupt or truncated field is refused before the template is located
     template = load_template(args.t)
-    outputs = warp_template(Image(args.d), args.w, template, args.ofolder, atlas=bool(args.a),
+    outputs = warp_template(dest, args.w, template, args.ofolder, atlas=bool(args.a),
                             spinal_levels=bool(args.s))
     cord = os.path.join(args.ofolder, "template", f"{template.prefix}_cord.nii.gz")
     levels = os.path.join(args.ofolder, "template", f"{template.prefix}_levels.nii.gz")

@@ -54,14 +54,21 @@ def format_range(values) -> str:
 
 def levels_per_slice(im_levels: Image) -> np.ndarray:
     """Vertebral level of each RPI slice of a level image (most frequent non-zero value; NaN if none)."""
-    im = im_levels.copy().require_3d("vertebral level file").change_orientation("RPI")
-    data = np.rint(np.nan_to_num(np.asarray(im.data, dtype=float))).astype(np.int64)
-    if data.min() < 0:
-        raise ImageError("The vertebral level file has negative values")
+    # a view of the caller's data (reorientation makes the one copy), converted slice by slice:
+    # the PAM50 level map (20 M voxels) never exists as a float64 or int64 volume
+    im = Image(im_levels.data, hdr=im_levels.hdr, affine=im_levels.affine)
+    data = im.require_3d("vertebral level file").change_orientation("RPI").data
     nz = data.shape[2]
     out = np.full(nz, np.nan)
-    for z in np.flatnonzero(data.any(axis=(0, 1))):
-        counts = np.bincount(data[:, :, z].ravel())
+    for z in range(nz):
+        sl = data[:, :, z]
+        if sl.dtype.kind == "f":
+            sl = np.rint(np.nan_to_num(sl))
+        if sl.min() < 0:
+            raise ImageError("The vertebral level file has negative values")
+        if not sl.any():
+            continue
+        counts = np.bincount(sl.ravel().astype(np.int64))
         counts[0] = 0
         out[z] = int(np.argmax(counts))
     return out

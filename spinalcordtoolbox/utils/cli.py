@@ -3,7 +3,12 @@
 Every ``sct_*`` command builds an :class:`SCTArgumentParser`, declares its arguments in the
 ``mandatory`` / ``optional`` groups, and hands its work function to :func:`run_command`, which
 parses, sets the log level from ``-v``, turns any exception into a one-line error on stderr
-with exit code 1 (argparse usage errors exit 2), and shows a traceback only with ``-v 2``.
+with exit code 1 (argparse usage errors: one line with a "did you mean" hint, exit 2), and
+shows a traceback only with ``-v 2``. The command runs as an output transaction
+(:func:`utils.fs.output_transaction`): when it fails, the files it wrote are removed.
+
+Numeric flags use the argument types below (:func:`positive_float`, :func:`finite_float`...),
+so that ``nan``, ``inf`` or negative values are refused where they mean nothing.
 
 This module must stay light: it is imported by ``sct_x -h``.
 """
@@ -12,11 +17,14 @@ from __future__ import annotations
 import argparse
 import difflib
 import logging
+import math
 import os
+import re
+import signal
 import sys
 import textwrap
 
-from spinalcordtoolbox.utils.fs import clear_registered_inputs, register_input
+from spinalcordtoolbox.utils.fs import clear_registered_inputs, output_transaction, register_input
 
 logger = logging.getLogger("spinalcordtoolbox")
 
@@ -43,7 +51,7 @@ class SCTArgumentParser(argparse.ArgumentParser):
     """argparse parser with the toolbox's layout: MANDATORY and OPTIONAL argument groups."""
 
     def __init__(self, description="", epilog=None, allow_no_args=False, **kwargs):
-        prog = kwargs.pop("prog", None) or _prog_name()
+        prog = kwargs.pop("prog", None) or _prog_name(sys._getframe(1).f_globals.get("__name__", ""))
         #: False: a call without any argument prints the help and exits 2 (as the established
         #: toolbox); True for commands whose plain call does something (sct_version...)
         self.allow_no_args = allow_no_args
@@ -99,13 +107,57 @@ class SCTArgumentParser(argparse.ArgumentParser):
                                help="Segmentation used to centre the QC mosaic.")
         return group
 
+    def parse_known_args(self, args=None, namespace=None):
+        args, extras = super().parse_known_args(args, namespace)
+        self._check_outputs(args)
+        return args, extras
+
+    def _check_outputs(self, args):
+        """Output flags (``-o*`` naming a <file> or <folder>, ``-qc``) must be writable: a read-only
+        or misspelt output location is refused before any work, not after it."""
+        from spinalcordtoolbox.utils.fs import OutputError, check_writable_folder
+
+        for action in self._actions:
+            opt = next(iter(action.option_strings), "")
+            value = getattr(args, action.dest, None)
+            if not isinstance(value, str) or not value or not (opt.startswith("-o") or opt == "-qc"):
+                continue
+            if action.metavar not in ("<file>", "<folder>"):
+                continue
+            if action.metavar == "<file>" and hasattr(args, "ofolder") and not os.path.isabs(value):
+                continue  # some commands place relative -o names inside -ofolder (checked itself)
+            try:
+                if action.metavar == "<file>":
+                    if os.path.isdir(value):
+                        raise OutputError(f"{value} is a folder: give a file name")
+                    check_writable_folder(os.path.dirname(os.path.abspath(value)), "output folder")
+                else:
+                    check_writable_folder(value, "output folder" if opt != "-qc" else "QC folder")
+            except OutputError as e:
+                self.error(f"argument {opt}: {e}")
+
     def error(self, message):
-        self.print_usage(sys.stderr)
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        """One line: what is wrong, a 'did you mean' for near-miss flags; the usage only with -h."""
+        sys.stderr.write(f"{self.prog}: error: {message}{self._suggestion(message)} (see {self.prog} -h)\n")
         sys.exit(2)
 
+    def _suggestion(self, message):
+        m = re.match(r"unrecognized arguments: (.*)", message)
+        if not m:
+            return ""
+        flags = [o for a in self._actions for o in a.option_strings]
+        unknown = [t for t in m.group(1).split() if t.startswith("-")]
+        close = {t: difflib.get_close_matches(t, flags, n=1, cutoff=0.6) for t in unknown}
+        hints = [f"did you mean `{c[0]}`" + (f" for `{t}`" if len(unknown) > 1 else "") + "?"
+                 for t, c in close.items() if c]
+        return ("; " + "; ".join(hints)) if hints else ""
 
-def _prog_name():
+
+def _prog_name(module=""):
+    """The command's name: from the script module that builds the parser (also right when the
+    command runs in-process, e.g. under pytest), else from the program that runs."""
+    if module.startswith("spinalcordtoolbox.scripts.sct_"):
+        return module.rsplit(".", 1)[1]
     name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "sct"
     return name[:-3] if name.endswith(".py") else name
 
@@ -137,10 +189,88 @@ def list_type(delimiter=",", subtype=str):
     def parse(text):
         try:
             return [subtype(t) for t in text.split(delimiter) if t != ""]
+        except argparse.ArgumentTypeError as e:
+            raise argparse.ArgumentTypeError(f"in '{text}': {e}") from None
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a '{delimiter}'-separated list of "
-                                             f"{subtype.__name__}, got '{text}'")
+                                             f"{getattr(subtype, '__name__', 'value')}, got '{text}'")
     return parse
+
+
+def _number(text, kind=float):
+    try:
+        return kind(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+
+
+def finite_float(text) -> float:
+    """argparse type: a float that is not nan/inf."""
+    value = _number(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got '{text}'")
+    return value
+
+
+def positive_float(text) -> float:
+    """argparse type: a finite float > 0 (sizes, distances, thresholds of extent...)."""
+    value = finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got '{text}'")
+    return value
+
+
+def nonnegative_float(text) -> float:
+    """argparse type: a finite float >= 0 (smoothing sigmas, margins...)."""
+    value = finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got '{text}'")
+    return value
+
+
+def positive_int(text) -> int:
+    """argparse type: an integer > 0."""
+    value = _number(text, int)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected an integer > 0, got '{text}'")
+    return value
+
+
+def nonnegative_int(text) -> int:
+    """argparse type: an integer >= 0."""
+    value = _number(text, int)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got '{text}'")
+    return value
+
+
+def float_in_range(low, high):
+    """argparse type: a float in [low, high] (e.g. probabilities, thresholds)."""
+    def parse(text):
+        value = finite_float(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected a number in [{low:g}, {high:g}], got '{text}'")
+        return value
+    return parse
+
+
+def finite_list(delimiter=",", subtype=float):
+    """argparse type: a list of finite numbers (``"1,2,nan"`` is refused)."""
+    parse_list = list_type(delimiter, subtype)
+
+    def parse(text):
+        values = parse_list(text)
+        if any(not math.isfinite(v) for v in values):
+            raise argparse.ArgumentTypeError(f"expected finite numbers, got '{text}'")
+        return values
+    return parse
+
+
+def refuse_together(args, *flags):
+    """Raise an SCTError when more than one of ``flags`` (e.g. "-vertfile", "-discfile") is given."""
+    given = [f for f in flags if getattr(args, f.lstrip("-").replace("-", "_"), None) not in (None, False)]
+    if len(given) > 1:
+        raise SCTError(f"{' and '.join(given)} cannot be used together: choose one")
 
 
 def choice_error(name, value, allowed) -> SCTError:
@@ -168,16 +298,81 @@ class _CurrentStdoutHandler(logging.StreamHandler):
         pass
 
 
+def _third_party_quiet(record: logging.LogRecord) -> bool:
+    """Libraries' info messages ("NumExpr defaulting to 2 threads", "generated new fontManager")
+    are noise for the user: only the toolbox's own loggers speak below WARNING, unless -v 2."""
+    if record.levelno >= logging.WARNING or os.environ.get("SCT_VERBOSE") == "2":
+        return True
+    return record.name.startswith(("spinalcordtoolbox", "__main__", "sct_")) or record.name == "root"
+
+
 def set_loglevel(verbose: int):
     level = {0: logging.WARNING, 1: logging.INFO, 2: logging.DEBUG}.get(verbose, logging.INFO)
     root = logging.getLogger()
     if not any(getattr(h, "_sct", False) for h in root.handlers):
         handler = _CurrentStdoutHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.addFilter(_third_party_quiet)
         handler._sct = True
         root.addHandler(handler)
     root.setLevel(level)
     os.environ["SCT_VERBOSE"] = str(verbose)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an exception so that the command's partial outputs are removed."""
+
+
+_COMMAND_PID = []
+
+
+def _raise_terminated(signum, frame):
+    if _COMMAND_PID and os.getpid() != _COMMAND_PID[-1]:
+        # a forked worker (multiprocessing, data loaders) inherited the handler: die as usual
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
+    raise _Terminated()
+
+
+def user_message(e: BaseException) -> str:
+    """A sentence about the user's input for the common library exceptions (numpy, nibabel, OS)."""
+    import errno
+
+    text = str(e).strip()
+    first = text.splitlines()[0] if text else ""
+    name = type(e).__name__
+    filename = getattr(e, "filename", None)
+    if isinstance(e, SCTError):
+        return first or name
+    if isinstance(e, MemoryError):
+        return "Not enough memory for this operation: use a smaller image (crop it, or resample it)"
+    if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+        return f"No space left on the disk while writing{' ' + filename if filename else ''}: free some space"
+    if isinstance(e, PermissionError):
+        return f"Permission denied: {filename or first}: check that you can read the inputs and write the output folder"
+    if isinstance(e, IsADirectoryError):
+        return f"Expected a file but got a folder: {filename or first}"
+    if isinstance(e, NotADirectoryError):
+        return f"Expected a folder but got a file: {filename or first}"
+    if isinstance(e, FileNotFoundError):
+        if filename and filename not in first:
+            return f"{first}: {filename}" if first else f"File not found: {filename}"
+        return first or "File not found"
+    if name in ("ImageFileError", "HeaderDataError", "BadGzipFile", "error") or isinstance(e, EOFError):
+        return f"Cannot read an input image (corrupt or not a NIfTI file): {first}"
+    if "could not be broadcast" in first:
+        shapes = re.findall(r"\([0-9, ]*\)", first)
+        return ("The images do not have the same dimensions"
+                + (f" ({' vs '.join(shapes[:2])})" if shapes else "") + ": use images on the same grid")
+    if name == "LinAlgError":
+        return f"A transformation in the computation cannot be inverted (degenerate affine or field): {first}"
+    if isinstance(e, (ValueError, RuntimeError)) and first:
+        return first
+    if isinstance(e, (IndexError, KeyError, TypeError, AttributeError, AssertionError, ZeroDivisionError)):
+        return (f"Unexpected internal error ({name}: {first or 'no message'}) with these inputs: "
+                f"rerun with -v 2 and report it")
+    return first or name
 
 
 def run_command(parser: argparse.ArgumentParser, func, argv=None) -> int:
@@ -186,20 +381,35 @@ def run_command(parser: argparse.ArgumentParser, func, argv=None) -> int:
     args = parser.parse_args(argv)
     verbose = getattr(args, "v", 1)
     set_loglevel(verbose)
+    installed, old_term = False, None
     try:
-        func(args)
-    except KeyboardInterrupt:
-        sys.stderr.write("ERROR: interrupted\n")
-        sys.exit(130)
+        old_term = signal.signal(signal.SIGTERM, _raise_terminated)
+        installed = True
+        _COMMAND_PID.append(os.getpid())
+    except ValueError:  # not the main thread: no signal handling
+        pass
+    try:
+        with output_transaction():
+            try:
+                func(args)
+                sys.stdout.flush()
+            except BrokenPipeError:
+                # `cmd | head`: the reader has gone; the work is done, leave quietly
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+    except KeyboardInterrupt as e:
+        sys.stderr.write("ERROR: terminated\n" if isinstance(e, _Terminated) else "ERROR: interrupted\n")
+        sys.exit(143 if isinstance(e, _Terminated) else 130)
     except Exception as e:  # every failure becomes one clear line
         if verbose >= 2:
             import traceback
             traceback.print_exc()
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        if isinstance(e, FileNotFoundError) and e.filename and e.filename not in msg:
-            msg = f"{msg}: {e.filename}"
-        sys.stderr.write(f"ERROR: {msg}\n")
+        sys.stderr.write(f"ERROR: {user_message(e)}\n")
         sys.exit(1)
+    finally:
+        if installed:
+            signal.signal(signal.SIGTERM, old_term if old_term is not None else signal.SIG_DFL)
+            _COMMAND_PID.pop()
     return 0
 
 

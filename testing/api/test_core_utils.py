@@ -105,13 +105,13 @@ def test_outputs_get_normal_permissions(tmp_path):
         os.umask(umask)
 
 
-def test_mirror_install_is_writable(tmp_path, monkeypatch):
+def test_mirror_install_is_writable(models_dir, tmp_path, monkeypatch):
     """A read-only mirror (as in CI) must give a normal, removable installed copy."""
     import shutil
     import stat
 
     from spinalcordtoolbox import download
-    src = download.find_data("deepseg_lesion_models")
+    src = models_dir / "deepseg_lesion"  # through the fixture: skipped without data
     mirror = tmp_path / "mirror" / "models" / "deepseg_lesion"
     shutil.copytree(src, mirror)
     for p in [mirror, *mirror.iterdir()]:

@@ -222,7 +222,8 @@ def test_overlay_is_transparent_outside_the_segmentation(t2_views, tmp_path):
 
 # ------------------------------------------------------------------ records and index
 def test_index_survives_a_held_lock_and_a_corrupt_record(sct_testing_data, tmp_path, caplog):
-    from filelock import FileLock
+    import fcntl
+    import os
 
     from spinalcordtoolbox.reports.qc import generate_qc
 
@@ -232,8 +233,12 @@ def test_index_survives_a_held_lock_and_a_corrupt_record(sct_testing_data, tmp_p
     broken = records.new_entry_folder(qc, "d", "s", "c", "p")
     (broken / records.RECORD_NAME).write_text("{ not json")
     # a lock held elsewhere (e.g. a stale lock on a network file system) delays, never blocks
-    with FileLock(str(qc / records.LOCK_NAME)):
+    fd = os.open(qc, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
         records.rebuild_index(qc, timeout=0.2)
+    finally:
+        os.close(fd)
     assert "busy" in caplog.text and "unreadable" in caplog.text.lower()
     entries = records.read_index(qc)
     assert [e["id"] for e in entries] == [folder.relative_to(qc).as_posix()]

@@ -4,7 +4,7 @@ import pytest
 from scipy import ndimage
 
 from spinalcordtoolbox import sct_math
-from spinalcordtoolbox.image import Image, crop_image
+from spinalcordtoolbox.image import Image, ImageError, crop_image
 from spinalcordtoolbox.sct_math import MathError, apply_operation
 
 
@@ -40,7 +40,7 @@ def test_division_by_zero_is_not_hidden(t2, seg):
 
 
 def test_arithmetic_shape_mismatch(t2, dmri):
-    with pytest.raises(MathError, match="different shapes"):
+    with pytest.raises(ImageError, match=r"The input image \(30x30x20 vox of 1x1x1 mm, AIL, .*different dimensions"):
         apply_operation(t2, "add", [dmri])
 
 

@@ -55,7 +55,7 @@ def test_gm_bad_inputs(sct_testing_data, in_tmp, capsys):
     code, line = run_error(main, capsys, ["-i", t2s, "-o", t2s])
     assert code == 1 and line.startswith("ERROR:")
     code, line = run_error(main, capsys, ["-i", t2s, "-thr", "1.5"])
-    assert code == 1 and "-thr" in line
+    assert code == 2 and "-thr" in line  # refused when parsing, before any work
     code, line = run_error(main, capsys, ["-i", t2s, "-device", "gpu"])
     assert code == 1 and "Allowed: auto, cpu, cuda" in line
     import torch
