@@ -91,7 +91,9 @@ class SCTArgumentParser(argparse.ArgumentParser):
         if not list(args) and not self.allow_no_args:
             self.print_help()
             self.exit(2)
-        return super().parse_known_args(args, namespace)
+        args, extras = super().parse_known_args(args, namespace)
+        self._check_outputs(args)
+        return args, extras
 
     def add_qc_args(self, group=None, seg=False):
         """``-qc`` folder and its companions, identical in every command."""
@@ -106,11 +108,6 @@ class SCTArgumentParser(argparse.ArgumentParser):
             group.add_argument("-qc-seg", metavar="<file>", type=input_file,
                                help="Segmentation used to centre the QC mosaic.")
         return group
-
-    def parse_known_args(self, args=None, namespace=None):
-        args, extras = super().parse_known_args(args, namespace)
-        self._check_outputs(args)
-        return args, extras
 
     def _check_outputs(self, args):
         """Output flags (``-o*`` naming a <file> or <folder>, ``-qc``) must be writable: a read-only

@@ -25,7 +25,7 @@ def _env(**extra):
 
 
 def _parser():
-    p = cli.SCTArgumentParser(description="test")
+    p = cli.SCTArgumentParser(description="test", allow_no_args=True)
     p.optional.add_argument("-qc", metavar="<folder>")
     p.optional.add_argument("-size", metavar="<float>", type=cli.positive_float)
     p.add_common_args()
@@ -82,7 +82,7 @@ _SLOW_WRITER = textwrap.dedent("""
             open(tmp, "w").write("partial")
             print("ready", flush=True)
             time.sleep(60)
-    cli.run_command(cli.SCTArgumentParser(), work, [])
+    cli.run_command(cli.SCTArgumentParser(allow_no_args=True), work, [])
 """)
 
 
@@ -112,7 +112,7 @@ _APPENDER = textwrap.dedent("""
     from spinalcordtoolbox.utils.csvio import write_results_csv
     path, who = sys.argv[1], sys.argv[2]
     for k in range(15):
-        run_command(SCTArgumentParser(), lambda a: write_results_csv(
+        run_command(SCTArgumentParser(allow_no_args=True), lambda a: write_results_csv(
             path, [{"subject": who, "k": k}], ["subject", "k"], filename=who, append=True), [])
 """)
 
