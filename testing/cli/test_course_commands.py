@@ -13,6 +13,7 @@ lines still test their own command.
 from __future__ import annotations
 
 import shutil
+import socket
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -34,6 +35,7 @@ class Line:
     expect: str = "ok"              # ok: exit 0; usage: exit 2 with a usage error; any: check decides
     fallback: dict = field(default_factory=dict)  # output -> callable(course, path) if skipped/failed
     needs: tuple = ()               # commands whose output it reads and that have no fallback
+    offline: bool = False           # run with name resolution failing (a download must not be tried)
     note: str = ""
 
 
@@ -122,11 +124,12 @@ def _t2_slice_areas(c, seg_rel):
 
 
 def _qc_entry(process):
+    """A new QC entry for ``process`` since the previous check of this kind."""
     def check(c, r):
-        hits = [p for p in c.qc.rglob("*") if p.is_file() and process in str(p.relative_to(c.qc))]
-        if not hits:  # a record file naming the process
-            hits = [p for p in c.qc.rglob("*.json") if process in p.read_text(errors="ignore")]
-        assert hits, f"no QC entry for {process} in {c.qc}"
+        hits = {p for p in c.qc.rglob("*") if process in str(p.relative_to(c.qc))}
+        seen = c.qc_seen.setdefault(process, set())
+        assert hits - seen, f"no new QC entry for {process} in {c.qc}"
+        seen |= hits
     return check
 
 
@@ -647,7 +650,7 @@ REG_FMRI = ('sct_register_multimodal -i "${{SCT_DIR}}"/data/PAM50/template/{tpl}
 LINES = [
     # Installation and data: offline, the download must fail with a one-line message and leave
     # nothing behind (or succeed from a mirror that holds the course data).
-    Line(".", "sct_download_data -d sct_course_data -o sct_course_data", expect="any",
+    Line(".", "sct_download_data -d sct_course_data -o sct_course_data", expect="any", offline=True,
          check=_download_offline("sct_course_data", "sct_course_data")),
 
     # Cord segmentation. `sct_deepseg spinalcord` downloads its model: sct_propseg (no download)
@@ -926,7 +929,7 @@ LINES = [
     Line("batch", "sct_run_batch -script process_data.sh -config config.yml -jobs 3",
          sub=[_write_batch, "sct_run_batch -script process_data.sh -config config.yml -jobs 3"],
          check=_check_batch("output")),
-    Line("batch", "sct_download_data -d manual-correction -o manual-correction", expect="any",
+    Line("batch", "sct_download_data -d manual-correction -o manual-correction", expect="any", offline=True,
          check=_download_offline("manual-correction", "batch/manual-correction")),
     Line("batch", "sct_run_batch -script process_data.sh -path-data data/ -path-output output_correction -jobs 3",
          check=_check_batch("output_correction")),
@@ -1020,6 +1023,10 @@ def _ids(lines):
     return out
 
 
+def _no_network(*args, **kwargs):
+    raise socket.gaierror(socket.EAI_NONAME, "offline (test)")
+
+
 def _run(course, line, capfd):
     for name in line.needs:
         if not command_exists(name):
@@ -1030,7 +1037,10 @@ def _run(course, line, capfd):
         if callable(step):
             step(course)
             continue
-        code, out, err = course.run(step, line.folder, capfd)
+        with pytest.MonkeyPatch.context() as mp:
+            if line.offline:
+                mp.setattr(socket, "getaddrinfo", _no_network)
+            code, out, err = course.run(step, line.folder, capfd)
         result = Result(code, out, err, shell_words(step))
         if line.expect == "ok":
             assert code == 0, f"exit {code}: {last_line(err) or last_line(out)}"

@@ -59,6 +59,7 @@ class Course:
         self.root = Path(root)
         self.data = Path(testing_data)
         self.qc = self.root / "home" / "qc_singleSubj"
+        self.qc_seen: dict[str, set] = {}
 
     def path(self, rel) -> Path:
         return self.root / rel
