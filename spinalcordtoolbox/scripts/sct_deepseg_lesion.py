@@ -55,7 +55,9 @@ def _run(args):
         print("No lesion found: the output mask is empty")
     if args.qc:
         from spinalcordtoolbox.reports.qc import generate_qc
-        entry = generate_qc(args.i, args.qc, process="sct_deepseg_lesion", seg=out,
+        # no lesion is a valid result: the entry then shows the image alone
+        entry = generate_qc(args.i, args.qc, process="sct_deepseg_lesion",
+                            seg=out if seg.data.any() else None,
                             command_line=" ".join(sys.argv), dataset=args.qc_dataset,
                             subject=args.qc_subject, contrast=args.c)
         print(f"QC entry: {entry}")

@@ -23,9 +23,11 @@ def test_lesion_t2s_with_centerline_file(sct_testing_data, in_tmp, capsys):
 
 
 def test_lesion_healthy_t2_empty(sct_testing_data, in_tmp, capsys):
-    assert main(["-i", str(sct_testing_data / "t2" / "t2.nii.gz"), "-c", "t2_ax"]) == 0
+    # -qc with no lesion: an entry showing the image (the course's healthy-subject run), not an error
+    assert main(["-i", str(sct_testing_data / "t2" / "t2.nii.gz"), "-c", "t2_ax", "-qc", "qc"]) == 0
     assert Image(in_tmp / "t2_lesionseg.nii.gz").data.sum() == 0
     assert "No lesion found" in capsys.readouterr().out
+    assert list((in_tmp / "qc").rglob("sct_deepseg_lesion"))
 
 
 def test_lesion_bad_inputs(sct_testing_data, in_tmp, capsys):
