@@ -159,8 +159,20 @@ def _check_present(img: Image, values):
 
 
 def keep_labels(img: Image, values) -> Image:
-    """Keep only the labels with these values (error if one is absent)."""
-    _check_present(img, values)
+    """Keep only the labels with these values.
+
+    Values absent from the image are skipped with a warning, as the established toolbox does
+    (the course keeps discs 3 and 9 of images whose field of view may stop above disc 9); an
+    error when none of them is present (the result would be empty).
+    """
+    present = set(np.unique(img.data[img.data != 0]).tolist())
+    if not any(v in present for v in values):
+        _check_present(img, values)
+    absent = [v for v in values if v not in present]
+    if absent:
+        logger.warning("Label value(s) %s not found in the image: kept the others (%s)",
+                       ", ".join(str(_number(v)) for v in absent),
+                       ", ".join(str(_number(v)) for v in values if v in present))
     out = img.copy()
     out.data = np.where(np.isin(img.data, values), img.data, 0).astype(img.data.dtype)
     out.absolutepath = None

@@ -32,8 +32,11 @@ def test_create_and_add(t2_labels):
 def test_keep_remove_and_absent_values(t2_labels):
     assert lab.display_text(lab.keep_labels(t2_labels, [3])) == "31,44,26,3"
     assert lab.display_text(lab.remove_labels(t2_labels, [3])) == "32,9,26,5"
+    # an absent value is skipped with a warning (the course keeps 3,9 where 9 may be outside the
+    # field of view); none present is an error
+    assert lab.display_text(lab.keep_labels(t2_labels, [3, 9])) == "31,44,26,3"
     with pytest.raises(lab.LabelError, match="4 not found"):
-        lab.keep_labels(t2_labels, [3, 4])
+        lab.keep_labels(t2_labels, [4])
     ref = lab.create_labels(t2_labels, [(0, 0, 0, 5)])
     assert lab.display_text(lab.remove_missing_from_reference(t2_labels, ref)) == "32,9,26,5"
 

@@ -154,7 +154,7 @@ BAD_INPUTS = [
     (sct_create_mask, ["-i", "t2.nii.gz", "-p", "centreline,x", "-o", "out.nii.gz"], 1, "Did you mean"),
     (sct_label_utils, ["-i", "missing.nii.gz", "-display"], 2, "file not found"),
     (sct_label_utils, ["-i", "notes.txt", "-keep", "3", "-o", "out.nii.gz"], 1, "Not a NIfTI"),
-    (sct_label_utils, ["-i", "labels.nii.gz", "-keep", "3,4", "-o", "out.nii.gz"], 1, "4 not found"),
+    (sct_label_utils, ["-i", "labels.nii.gz", "-keep", "4", "-o", "out.nii.gz"], 1, "4 not found"),
     (sct_label_utils, ["-i", "dmri.nii.gz", "-display"], 1, "must be 3-D"),
     (sct_label_utils, ["-i", "t2_seg-manual.nii.gz", "-disc", "dmri.nii.gz", "-o", "out.nii.gz"], 1,
      "different dimensions"),
