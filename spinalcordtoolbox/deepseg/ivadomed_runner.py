@@ -1,0 +1,317 @@
+"""Run a model of the old ivadomed framework (ONNX network + JSON training config) on an Image.
+
+The published releases of these tasks hold ``<name>.onnx`` (the trained network, final activation
+included) and ``<name>.json`` (ivadomed's training configuration). The ivadomed package is
+unmaintained, so its test-time pipeline is re-implemented here from the configuration:
+
+- the image is brought to the canonical orientation (nibabel RAS, "LPI" in the toolbox's naming),
+  then to (height, width, depth) by ``loader_parameters.slice_axis`` (axial: x, y, z;
+  sagittal: z, y, x; coronal: z, x, y);
+- 2-D models run slice by slice along depth (slices that are all zero are not run and predict 0,
+  ivadomed's ``filter_empty_input``); 3-D models (``Modified3DUNet.applied`` or a non-2-D
+  ``default_model``) run on sub-volumes of ``length_3D`` every ``stride_3D``, averaged where they
+  overlap;
+- test-time transforms, in the configuration's order: ``Resample`` (scipy zoom to
+  ``hspace``/``wspace``/``dspace`` mm, spline order 2), ``CenterCrop`` (``ROICrop`` without a prior
+  becomes one; zero-padded where the image is smaller), ``NormalizeInstance`` ((x - mean) / std);
+  random augmentations are training-only and skipped;
+- the prediction is put back by undoing them in reverse order (un-crop with zeros, zoom back to
+  the original shape with spline order 1), back to the input's orientation, values <= 0.01 set to 0;
+- then the configuration's ``postprocessing`` block, in its order (``binarize_prediction``: value >=
+  thr -> 1; ``binarize_maxpooling``; ``keep_largest``; ``fill_holes``; ``remove_small``;
+  ``remove_noise``), with the user's options overriding it the way ivadomed's ``segment_volume``
+  options do.
+
+One output per channel of the network (``loader_parameters.target_suffix``).
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from spinalcordtoolbox.image import Image, ImageError, empty_like
+
+logger = logging.getLogger(__name__)
+
+#: toolbox orientation of nibabel's canonical RAS array, ivadomed's working space
+CANONICAL = "LPI"
+SLICE_AXES = {"sagittal": 0, "coronal": 1, "axial": 2}
+#: training-time augmentations (skipped at inference)
+AUGMENTATIONS = ("Random", "Elastic", "Clahe", "AdditiveGaussianNoise", "DilateGT", "HistogramClipping",
+                 "Bias")
+GEOMETRY = ("Resample", "CenterCrop", "ROICrop")
+NOISE_THR = 1e-2
+
+
+def find_ivadomed_model(model_dir) -> tuple[Path, Path]:
+    """(network .onnx, config .json) of an ivadomed release folder: a JSON with a sibling
+    network of the same name."""
+    model_dir = Path(model_dir)
+    for cfg in sorted(model_dir.rglob("*.json")):
+        onnx = cfg.with_suffix(".onnx")
+        if onnx.is_file():
+            return onnx, cfg
+    raise ImageError(f"No ivadomed model (<name>.onnx with <name>.json) found in {model_dir}")
+
+
+def read_config(path) -> dict:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _to_hwd(data, axis):
+    return {0: lambda a: a.transpose(2, 1, 0), 1: lambda a: a.transpose(2, 0, 1), 2: lambda a: a}[axis](data)
+
+
+def _from_hwd(data, axis):
+    return {0: lambda a: a.transpose(2, 1, 0), 1: lambda a: a.transpose(1, 2, 0), 2: lambda a: a}[axis](data)
+
+
+def _hwd_zooms(zooms, axis):
+    z = list(zooms)
+    return {0: [z[2], z[1], z[0]], 1: [z[2], z[0], z[1]], 2: z}[axis]
+
+
+def test_transforms(config: dict) -> list[tuple[str, dict]]:
+    """The configuration's transforms run at inference, in order (name, parameters)."""
+    out = []
+    for name, params in config.get("transformation", {}).items():
+        params = params or {}
+        types = params.get("dataset_type")
+        if name.startswith(AUGMENTATIONS) or (types is not None and "testing" not in types):
+            continue
+        if name in ("NumpyToTensor",):
+            continue
+        if "im" not in params.get("applied_to", ["im", "gt", "roi"]):
+            continue
+        if name == "ROICrop":  # no prior given: ivadomed crops around the centre instead
+            name = "CenterCrop"
+        if name not in GEOMETRY + ("NormalizeInstance",):
+            raise ImageError(f"ivadomed transform '{name}' is not supported by this toolbox")
+        out.append((name, params))
+    return out
+
+
+def _zoom(data, factors, order):
+    from scipy.ndimage import zoom
+    return zoom(data, zoom=factors, order=order).astype(data.dtype)
+
+
+def _crop(data, size):
+    """Centred crop (zero-padded where ``data`` is smaller); returns (crop, start offsets)."""
+    starts = [int(round((n - t) / 2.)) for n, t in zip(data.shape, size)]
+    out = np.zeros(tuple(size), dtype=data.dtype)
+    src, dst = [], []
+    for n, t, s in zip(data.shape, size, starts):
+        a, b = max(s, 0), min(s + t, n)
+        src.append(slice(a, max(a, b)))
+        dst.append(slice(a - s, a - s + max(0, b - a)))
+    out[tuple(dst)] = data[tuple(src)]
+    return out, starts
+
+
+def _uncrop(data, shape, starts):
+    out = np.zeros(tuple(shape), dtype=data.dtype)
+    src, dst = [], []
+    for n, t, s in zip(shape, data.shape, starts):
+        a, b = max(s, 0), min(s + t, n)
+        dst.append(slice(a, max(a, b)))
+        src.append(slice(a - s, a - s + max(0, b - a)))
+    out[tuple(dst)] = data[tuple(src)]
+    return out
+
+
+def _apply(transforms, data, zooms, is_2d):
+    """Forward transforms on one (h, w, d) array (d = 1 for a slice); returns (data, undo record)."""
+    record = []
+    for name, p in transforms:
+        if name == "Resample":
+            factors = [zooms[0] / p["hspace"], zooms[1] / p["wspace"],
+                       1.0 if is_2d else zooms[2] / p.get("dspace", 1.0)]
+            record.append(("Resample", data.shape))
+            data = _zoom(data, factors, order=2)
+        elif name == "CenterCrop":
+            size = list(p["size"]) + ([data.shape[2]] if len(p["size"]) == 2 else [])
+            if is_2d:
+                size[2] = data.shape[2]
+            record.append(("CenterCrop", data.shape, None))
+            data, starts = _crop(data, size)
+            record[-1] = ("CenterCrop", record[-1][1], starts)
+        elif name == "NormalizeInstance":
+            data = (data - data.mean()) / data.std()
+    return data, record
+
+
+def _undo(record, data):
+    """Undo the geometric transforms on one channel (h, w, d)."""
+    for entry in reversed(record):
+        if entry[0] == "CenterCrop":
+            data = _uncrop(data, entry[1], entry[2])
+        else:
+            data = _zoom(data, [o / c for o, c in zip(entry[1], data.shape)], order=1)
+    return data
+
+
+class _Network:
+    def __init__(self, path):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.name = self.session.get_inputs()[0].name
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.name: batch.astype(np.float32)})[0]
+
+
+def is_3d(config: dict) -> bool:
+    m3d = config.get("Modified3DUNet") or {}
+    return bool(m3d.get("applied")) or not config.get("default_model", {}).get("is_2d", True)
+
+
+def _predict_2d(net, hwd, zooms, transforms, batch_size, n_channels):
+    n_slices = hwd.shape[2]
+    preds, todo = [None] * n_slices, []
+    for k in range(n_slices):
+        sl = hwd[:, :, k:k + 1]
+        if not np.any(sl) or np.std(sl) == 0:  # empty input slices are not segmented
+            continue
+        data, record = _apply(transforms, sl, zooms, is_2d=True)
+        todo.append((k, data[:, :, 0], record))
+    for start in range(0, len(todo), batch_size):
+        chunk = todo[start:start + batch_size]
+        out = net(np.stack([c[1] for c in chunk])[:, None])
+        for (k, _, record), pred in zip(chunk, out):
+            preds[k] = np.stack([_undo(record, ch[:, :, None].astype(np.float32))[:, :, 0] for ch in pred])
+    n_ch = next((p.shape[0] for p in preds if p is not None), n_channels)
+    full = np.zeros((n_ch,) + hwd.shape, dtype=np.float32)
+    for k, p in enumerate(preds):
+        if p is not None:
+            full[:, :, :, k] = p
+    return full
+
+
+def _predict_3d(net, hwd, zooms, transforms, length, stride):
+    # geometry on the whole volume (ivadomed's "preprocessing" transforms), intensity per sub-volume
+    data, record = _apply([t for t in transforms if t[0] in GEOMETRY], hwd, zooms, is_2d=False)
+    normalise = [t for t in transforms if t[0] not in GEOMETRY]
+    shape = data.shape
+    volume = weights = None
+    ranges = [range(0, shape[i] - length[i] + 1, stride[i]) for i in range(3)]
+    for x in ranges[0]:
+        for y in ranges[1]:
+            for z in ranges[2]:
+                box = (slice(x, x + length[0]), slice(y, y + length[1]), slice(z, z + length[2]))
+                sub, _ = _apply(normalise, data[box], zooms, is_2d=False)
+                out = net(sub[None, None])[0]
+                if volume is None:
+                    volume = np.zeros((out.shape[0],) + shape, dtype=np.float32)
+                    weights = np.zeros(shape, dtype=np.float32)
+                volume[(slice(None),) + box] += out
+                weights[box] += 1
+    if volume is None or not weights.all():
+        raise ImageError(f"The 3-D model's sub-volumes ({length}, every {stride}) do not cover the "
+                         f"preprocessed image {shape}")
+    volume /= weights
+    return np.stack([_undo(record, ch) for ch in volume])
+
+
+def postprocess(data: np.ndarray, steps: dict, voxel_volume: float) -> np.ndarray:
+    """ivadomed's post-processing (``steps`` = its ``postprocessing`` block) on (C, x, y, z)."""
+    from scipy import ndimage
+
+    data = data.copy()
+    for name, p in steps.items():
+        p = p or {}
+        if name == "binarize_prediction" and p.get("thr", -1) >= 0:
+            data = (data >= p["thr"]).astype(np.float32)
+        elif name == "binarize_maxpooling":
+            out = np.zeros_like(data)
+            idx = np.argmax(data, axis=0)
+            np.put_along_axis(out, idx[None], 1.0, axis=0)
+            data = out
+        elif name == "keep_largest":
+            for c in range(len(data)):
+                mask = data[c] >= 0.001
+                labels, n = ndimage.label(mask)
+                if n > 1:
+                    keep = np.bincount(labels.ravel())[1:].argmax() + 1
+                    data[c][labels != keep] = 0
+                data[c][~mask] = 0
+        elif name == "fill_holes":
+            for c in range(len(data)):
+                if not np.isin(data[c], (0, 1)).all():
+                    raise ImageError("fill_holes needs a binary prediction (binarize it first)")
+                data[c] = ndimage.binary_fill_holes(data[c], structure=np.ones((3, 3, 3)))
+        elif name == "remove_small":
+            thrs = p["thr"] if isinstance(p["thr"], list) else [p["thr"]] * len(data)
+            for c in range(len(data)):
+                thr = thrs[c] if c < len(thrs) else thrs[-1]
+                min_vox = thr / voxel_volume if p.get("unit", "vox") == "mm3" else thr
+                labels, n = ndimage.label(data[c] > 0)
+                sizes = np.bincount(labels.ravel())
+                small = sizes < min_vox
+                small[0] = False
+                data[c][small[labels]] = 0
+        elif name == "remove_noise" and p.get("thr", -1) != -1:
+            data[data < p["thr"]] = 0
+    return data
+
+
+def postprocessing_steps(config: dict, thr=None, largest=False, fill_holes=False, remove_small=None) -> dict:
+    """The configuration's post-processing with the user's options applied as ivadomed's
+    ``segment_volume`` options: a threshold replaces the binarisation threshold (0: soft output),
+    ``largest``/``fill_holes``/``remove_small`` add their step."""
+    steps = {k: v for k, v in (config.get("postprocessing") or {}).items() if k != "uncertainty"}
+    if thr is not None:
+        if thr:
+            steps["binarize_prediction"] = {"thr": float(thr)}
+        else:
+            steps.pop("binarize_prediction", None)
+    if largest:
+        steps["keep_largest"] = {}
+    if fill_holes:
+        steps["fill_holes"] = {}
+    if remove_small:
+        from spinalcordtoolbox.deepseg.postprocessing import parse_sizes
+        sizes, unit = parse_sizes(remove_small)
+        steps["remove_small"] = {"unit": unit, "thr": sizes}
+    return steps
+
+
+def predict(im: Image, model_dir, *, thr=None, largest=False, fill_holes=False, remove_small=None,
+            batch_size=16) -> list[Image]:
+    """Segment ``im`` with the ivadomed model in ``model_dir``: one Image per output channel, on
+    ``im``'s grid and header."""
+    onnx_path, cfg_path = find_ivadomed_model(model_dir)
+    config = read_config(cfg_path)
+    im = im.copy().require_3d("input image")
+    if not np.isfinite(im.data).all():
+        raise ImageError("The input image contains NaN or infinite values")
+    axis = SLICE_AXES[config.get("loader_parameters", {}).get("slice_axis", "axial")]
+    work = im.copy().change_orientation(CANONICAL)
+    hwd = _to_hwd(np.asarray(work.data, dtype=np.float64), axis)
+    zooms = _hwd_zooms([float(z) for z in work.pixdim[:3]], axis)
+    transforms = test_transforms(config)
+    net = _Network(onnx_path)
+    if is_3d(config):
+        m3d = config.get("Modified3DUNet") or config.get("UNet3D") or {}
+        pred = _predict_3d(net, hwd, zooms, transforms, list(m3d["length_3D"]), list(m3d["stride_3D"]))
+    else:
+        n_channels = len(config.get("loader_parameters", {}).get("target_suffix") or [1])
+        pred = _predict_2d(net, hwd, zooms, transforms, batch_size, n_channels)
+    pred = np.stack([_from_hwd(ch, axis) for ch in pred])
+    outputs = []
+    for ch in pred:
+        back = empty_like(work, ch.astype(np.float32)).change_orientation(im.orientation)
+        outputs.append(back.data)
+    data = np.stack(outputs)
+    data[data <= NOISE_THR] = 0
+    steps = postprocessing_steps(config, thr, largest, fill_holes, remove_small)
+    data = postprocess(data, steps, float(np.prod(im.pixdim[:3])))
+    binary = np.isin(data, (0, 1)).all()
+    return [empty_like(im, d.astype(np.uint8) if binary else d.astype(np.float32)) for d in data]
