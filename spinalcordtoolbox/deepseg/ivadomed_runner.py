@@ -17,10 +17,9 @@ unmaintained, so its test-time pipeline is re-implemented here from the configur
   random augmentations are training-only and skipped;
 - the prediction is put back by undoing them in reverse order (un-crop with zeros, zoom back to
   the original shape with spline order 1), back to the input's orientation, values <= 0.01 set to 0;
-- then the configuration's ``postprocessing`` block, in its order (``binarize_prediction``: value >=
-  thr -> 1; ``binarize_maxpooling``; ``keep_largest``; ``fill_holes``; ``remove_small``;
-  ``remove_noise``), with the user's options overriding it the way ivadomed's ``segment_volume``
-  options do.
+- then the configuration's ``postprocessing`` block, in its order (see :func:`postprocess`), with
+  the user's options applied as the established toolbox passes them to ivadomed's
+  ``segment_volume`` (see :func:`postprocessing_steps`).
 
 One output per channel of the network (``loader_parameters.target_suffix``).
 """
@@ -220,62 +219,88 @@ def _predict_3d(net, hwd, zooms, transforms, length, stride):
     return np.stack([_undo(record, ch) for ch in volume])
 
 
-def postprocess(data: np.ndarray, steps: dict, voxel_volume: float) -> np.ndarray:
-    """ivadomed's post-processing (``steps`` = its ``postprocessing`` block) on (C, x, y, z)."""
+def _binarize(data, thr):
+    return (data >= thr).astype(np.float32)
+
+
+def _remove_small(mask, size_min):
     from scipy import ndimage
 
-    data = data.copy()
+    labels, _ = ndimage.label(mask, structure=ndimage.generate_binary_structure(3, 2))
+    small = np.bincount(labels.ravel()) < size_min
+    small[0] = False
+    out = mask.copy()
+    out[small[labels]] = 0
+    return out
+
+
+def postprocess(data: np.ndarray, steps: dict, voxel_volume: float) -> np.ndarray:
+    """ivadomed's post-processing (``steps``: its ``postprocessing`` block, run in its order) on
+    the prediction (C, x, y, z):
+
+    - ``binarize_prediction`` (thr >= 0): value >= thr -> 1, else 0;
+    - ``keep_largest``: on a soft prediction, values < 0.001 are background; the largest connected
+      object of the 4-D (x, y, z, class) array (scipy's default face connectivity, so touching
+      classes form one object) is kept, the prediction masked by it;
+    - ``fill_holes``: binarised at 0.5, then 3-D hole filling per class (3x3x3 element);
+    - ``remove_small`` ({unit: vox|mm3, thr}): per class, 18-connected objects under thr voxels
+      (mm3: round(thr / voxel volume)) removed; a list gives one size per class;
+    - ``remove_noise`` (thr >= 0): values <= thr set to 0;
+    - ``binarize_maxpooling``: 1 for the class of highest value, per voxel.
+    """
+    from scipy import ndimage
+
+    data = data.astype(np.float32, copy=True)
     for name, p in steps.items():
         p = p or {}
-        if name == "binarize_prediction" and p.get("thr", -1) >= 0:
-            data = (data >= p["thr"]).astype(np.float32)
-        elif name == "binarize_maxpooling":
-            out = np.zeros_like(data)
-            idx = np.argmax(data, axis=0)
-            np.put_along_axis(out, idx[None], 1.0, axis=0)
-            data = out
+        if name == "binarize_prediction":
+            if p.get("thr", -1) >= 0:
+                data = _binarize(data, p["thr"])
         elif name == "keep_largest":
-            for c in range(len(data)):
-                mask = data[c] >= 0.001
-                labels, n = ndimage.label(mask)
-                if n > 1:
-                    keep = np.bincount(labels.ravel())[1:].argmax() + 1
-                    data[c][labels != keep] = 0
-                data[c][~mask] = 0
+            mask = np.moveaxis(data >= 0.001, 0, -1)
+            labels, n = ndimage.label(mask)
+            if n > 1:
+                keep = np.bincount(labels.ravel())[1:].argmax() + 1
+                mask = labels == keep
+            data = data * np.moveaxis(mask, -1, 0)
         elif name == "fill_holes":
-            for c in range(len(data)):
-                if not np.isin(data[c], (0, 1)).all():
-                    raise ImageError("fill_holes needs a binary prediction (binarize it first)")
-                data[c] = ndimage.binary_fill_holes(data[c], structure=np.ones((3, 3, 3)))
+            data = np.stack([ndimage.binary_fill_holes(c, structure=np.ones((3, 3, 3)))
+                             for c in _binarize(data, 0.5)]).astype(np.float32)
         elif name == "remove_small":
-            thrs = p["thr"] if isinstance(p["thr"], list) else [p["thr"]] * len(data)
+            thrs = p["thr"] if isinstance(p["thr"], (list, tuple)) else [p["thr"]]
             for c in range(len(data)):
                 thr = thrs[c] if c < len(thrs) else thrs[-1]
-                min_vox = thr / voxel_volume if p.get("unit", "vox") == "mm3" else thr
-                labels, n = ndimage.label(data[c] > 0)
-                sizes = np.bincount(labels.ravel())
-                small = sizes < min_vox
-                small[0] = False
-                data[c][small[labels]] = 0
-        elif name == "remove_noise" and p.get("thr", -1) != -1:
-            data[data < p["thr"]] = 0
+                size_min = np.round(thr / voxel_volume) if p.get("unit", "vox") == "mm3" else thr
+                data[c] = _remove_small(data[c], size_min)
+        elif name == "remove_noise":
+            if p.get("thr", -1) >= 0:
+                data = data * (data > p["thr"])
+        elif name == "binarize_maxpooling":
+            out = np.zeros_like(data)
+            np.put_along_axis(out, np.argmax(data, axis=0)[None], 1.0, axis=0)
+            data = out
+        elif name == "uncertainty":
+            if p.get("thr", -1) >= 0:
+                raise ImageError("The model's config asks for uncertainty-based post-processing, which "
+                                 "needs Monte-Carlo uncertainty maps this toolbox does not compute")
+        else:
+            raise ImageError(f"ivadomed post-processing step '{name}' is not supported by this toolbox")
     return data
 
 
 def postprocessing_steps(config: dict, thr=None, largest=False, fill_holes=False, remove_small=None) -> dict:
-    """The configuration's post-processing with the user's options applied as ivadomed's
-    ``segment_volume`` options: a threshold replaces the binarisation threshold (0: soft output),
-    ``largest``/``fill_holes``/``remove_small`` add their step."""
-    steps = {k: v for k, v in (config.get("postprocessing") or {}).items() if k != "uncertainty"}
-    if thr is not None:
-        if thr:
-            steps["binarize_prediction"] = {"thr": float(thr)}
+    """The configuration's post-processing with the user's options applied the way the established
+    toolbox hands them to ivadomed: a threshold > 0 replaces (or adds) the binarisation (None or 0
+    keep the config's), ``largest``/``fill_holes`` add their step when set and remove the config's
+    when not, ``remove_small`` replaces it. A step that already exists keeps its place."""
+    steps = dict(config.get("postprocessing") or {})
+    if thr:
+        steps["binarize_prediction"] = {"thr": float(thr)}
+    for key, on in (("keep_largest", largest), ("fill_holes", fill_holes)):
+        if on:
+            steps[key] = {}
         else:
-            steps.pop("binarize_prediction", None)
-    if largest:
-        steps["keep_largest"] = {}
-    if fill_holes:
-        steps["fill_holes"] = {}
+            steps.pop(key, None)
     if remove_small:
         from spinalcordtoolbox.deepseg.postprocessing import parse_sizes
         sizes, unit = parse_sizes(remove_small)

@@ -51,15 +51,14 @@ def output_suffixes(task: str, model_dirs, soft=False, step1_only=False) -> list
 
 def segment_ivadomed(im: Image, task: str, model_dir, *, thr=None, largest=False, fill_holes=False,
                      remove_small=None) -> dict:
-    """An ivadomed task: the network's channels in the order of the task's label values; ``thr``
-    None: the model's default threshold (0: soft output)."""
+    """An ivadomed task: the network's channels in the order of the task's label values. As in the
+    established toolbox, the model's own config decides the default post-processing (``thr``
+    None or 0 keeps its binarisation; ``largest``/``fill_holes`` off remove its steps)."""
     from spinalcordtoolbox.deepseg.ivadomed_runner import predict as predict_ivadomed
 
     info = task_info(task)
-    if thr is None:
-        thr = MODELS[info["models"][-1]]["thr"]
-    channels = predict_ivadomed(im, model_dir, thr=thr, largest=largest or bool(info.get("largest")),
-                                fill_holes=fill_holes, remove_small=remove_small)
+    channels = predict_ivadomed(im, model_dir, thr=thr, largest=largest, fill_holes=fill_holes,
+                                remove_small=remove_small)
     outputs = {}
     for suffix, values in info["outputs"].items():
         if values[0] > len(channels):

@@ -16,8 +16,13 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 pytest.importorskip("onnxruntime")
 
 ORIENTATIONS = ["AIL", "RPI", "LAS", "SRP"]
-POST = {"binarize_prediction": {"thr": 0.5}, "keep_largest": {}, "fill_holes": {},
-        "remove_small": {"unit": "vox", "thr": 3}, "uncertainty": {"thr": -1}}
+# the order and content of the published 7T and lumbar configs
+POST = {"remove_noise": {"thr": -1}, "keep_largest": {}, "binarize_prediction": {"thr": 0.5},
+        "uncertainty": {"thr": -1, "suffix": "_unc-vox.nii.gz"}, "fill_holes": {},
+        "remove_small": {"unit": "vox", "thr": 3}}
+# user options per kind: (thr, largest, fill_holes, remove_small)
+OPTIONS = {"axial": (None, False, False, None), "sagittal2ch": (None, True, True, ["3mm3"]),
+           "3d": (0.6, True, False, None)}
 
 
 def _net(dim, n_out, seed):
@@ -43,7 +48,6 @@ def _config(kind):
     if kind == "sagittal2ch":
         cfg["loader_parameters"]["slice_axis"] = "sagittal"
         cfg["loader_parameters"]["target_suffix"] = ["_seg-manual", "_gmseg-manual"]
-        cfg["postprocessing"] = {"binarize_prediction": {"thr": 0.5}}
     if kind == "3d":
         cfg["Modified3DUNet"]["applied"] = True
         cfg["transformation"]["Resample"]["preprocessing"] = True
@@ -117,7 +121,7 @@ def _ref_forward(net, x):
         return net(torch.from_numpy(x.astype(np.float32))[None, None]).numpy()[0]
 
 
-def _reference(path, release, thr=0.5):
+def _reference(path, release, thr=None, largest=False, fill_holes=False, remove_small=None):
     _, net, cfg = release
     nii = nib.load(str(path))
     can = nib.as_closest_canonical(nii)
@@ -166,23 +170,44 @@ def _reference(path, release, thr=0.5):
                                            nib.orientations.io_orientation(nii.affine))
     out = np.stack([nib.orientations.apply_orientation(ch, back) for ch in out])
     out[out <= 0.01] = 0
-    res_post = []
-    for ch in out:
-        if thr:
-            ch = (ch >= thr).astype(float)
-        post = cfg["postprocessing"]
-        if "keep_largest" in post:
-            lab, n = ndimage.label(ch)
-            if n > 1:
-                ch = ch * (lab == np.argmax(np.bincount(lab.ravel())[1:]) + 1)
-        if "fill_holes" in post:
-            ch = ndimage.binary_fill_holes(ch, np.ones((3, 3, 3))).astype(float)
-        if "remove_small" in post:
-            lab, n = ndimage.label(ch)
-            sizes = np.bincount(lab.ravel())
-            ch = ch * (sizes[lab] >= post["remove_small"]["thr"]) * (lab > 0)
-        res_post.append(ch)
-    return res_post
+    # the established toolbox's options on the config's post-processing, then the steps in order
+    post = dict(cfg["postprocessing"])
+    if thr:
+        post["binarize_prediction"] = {"thr": thr}
+    if not largest:
+        post.pop("keep_largest", None)
+    if not fill_holes:
+        post.pop("fill_holes", None)
+    if remove_small:
+        post["remove_small"] = {"unit": "mm3", "thr": [float(remove_small[0][:-3])]}
+    vox = float(np.prod(nii.header.get_zooms()[:3]))
+    x = np.moveaxis(out.astype(np.float32), 0, -1)  # (x, y, z, class) as ivadomed holds it
+    for step, p in post.items():
+        if step == "binarize_prediction":
+            x = np.where(x >= p["thr"], 1.0, 0.0)
+        elif step == "keep_largest":
+            lab, n = ndimage.label(x >= 0.001)
+            keep = lab == np.argmax(np.bincount(lab.ravel())[1:]) + 1 if n > 1 else x >= 0.001
+            x = np.where(keep, x, 0.0)
+        elif step == "fill_holes":
+            x = np.stack([ndimage.binary_fill_holes(x[..., c] >= 0.5, np.ones((3, 3, 3)))
+                          for c in range(x.shape[-1])], -1).astype(float)
+        elif step == "remove_small":
+            size = p["thr"][0] if isinstance(p["thr"], list) else p["thr"]
+            size = np.round(size / vox) if p["unit"] == "mm3" else size
+            for c in range(x.shape[-1]):
+                lab, n = ndimage.label(x[..., c], np.ones((3, 3, 3)) - _corners())
+                for k in range(1, n + 1):
+                    if np.count_nonzero(lab == k) < size:
+                        x[..., c][lab == k] = 0
+    return list(np.moveaxis(x, -1, 0))
+
+
+def _corners():
+    """18-connectivity = the 3x3x3 cube minus its 8 corners."""
+    c = np.zeros((3, 3, 3))
+    c[::2, ::2, ::2] = 1
+    return c
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
@@ -193,8 +218,9 @@ def test_ivadomed_runner_equals_reference(releases, image_file, tmp_path, kind, 
 
     path = _oriented(image_file, orientation, tmp_path)
     im = Image(str(path))
-    ours = predict(im, releases[kind][0], thr=0.5)
-    ref = _reference(path, releases[kind])
+    thr, largest, fill, small = OPTIONS[kind]
+    ours = predict(im, releases[kind][0], thr=thr, largest=largest, fill_holes=fill, remove_small=small)
+    ref = _reference(path, releases[kind], thr, largest, fill, small)
     assert len(ours) == len(ref)
     for o, r in zip(ours, ref):
         assert o.data.shape == im.data.shape and o.orientation == orientation
@@ -203,16 +229,26 @@ def test_ivadomed_runner_equals_reference(releases, image_file, tmp_path, kind, 
 
 
 def test_ivadomed_soft_output(releases, image_file, tmp_path):
-    """-thr 0 removes the config's binarisation: the soft prediction (values <= 0.01 zeroed)."""
+    """A config without post-processing (as the mouse models') gives the soft prediction (values
+    <= 0.01 zeroed); -thr 0.7 binarises it."""
     from spinalcordtoolbox.deepseg.ivadomed_runner import predict
     from spinalcordtoolbox.image import Image
 
+    folder, net, cfg = releases["sagittal2ch"]
+    soft = tmp_path / "soft" / "model_soft"
+    soft.mkdir(parents=True)
+    shutil.copy(folder / "model_sagittal2ch" / "model_sagittal2ch.onnx", soft / "model_soft.onnx")
+    cfg = dict(cfg, postprocessing={})
+    (soft / "model_soft.json").write_text(json.dumps(cfg))
     path = _oriented(image_file, "AIL", tmp_path)
-    ours = predict(Image(str(path)), releases["sagittal2ch"][0], thr=0)
-    ref = _reference(path, releases["sagittal2ch"], thr=0)
+    ours = predict(Image(str(path)), soft.parent, thr=0)
+    ref = _reference(path, (soft.parent, net, cfg))
     for o, r in zip(ours, ref):
         assert o.data.dtype == np.float32 and 0.5 < o.data.max() <= 1
         np.testing.assert_allclose(o.data, r, atol=1e-5)
+    binar = predict(Image(str(path)), soft.parent, thr=0.7)
+    for o, r in zip(binar, _reference(path, (soft.parent, net, cfg), thr=0.7)):
+        assert np.array_equal(o.data, r.astype(np.uint8))
 
 
 def test_sct_deepseg_ivadomed_task(releases, image_file, tmp_path, monkeypatch):
