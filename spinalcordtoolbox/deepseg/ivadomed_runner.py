@@ -10,7 +10,7 @@ unmaintained, so its test-time pipeline is re-implemented here from the configur
 - 2-D models run slice by slice along depth (slices that are all zero are not run and predict 0,
   ivadomed's ``filter_empty_input``); 3-D models (``Modified3DUNet.applied`` or a non-2-D
   ``default_model``) run on sub-volumes of ``length_3D`` every ``stride_3D``, averaged where they
-  overlap;
+  overlap, after the transforms ran on the whole volume;
 - test-time transforms, in the configuration's order: ``Resample`` (scipy zoom to
   ``hspace``/``wspace``/``dspace`` mm, spline order 2), ``CenterCrop`` (``ROICrop`` without a prior
   becomes one; zero-padded where the image is smaller), ``NormalizeInstance`` ((x - mean) / std);
@@ -195,26 +195,25 @@ def _predict_2d(net, hwd, zooms, transforms, batch_size, n_channels):
 
 
 def _predict_3d(net, hwd, zooms, transforms, length, stride):
-    # geometry on the whole volume (ivadomed's "preprocessing" transforms), intensity per sub-volume
-    data, record = _apply([t for t in transforms if t[0] in GEOMETRY], hwd, zooms, is_2d=False)
-    normalise = [t for t in transforms if t[0] not in GEOMETRY]
+    # every transform runs on the whole volume, then the network on each sub-volume (ivadomed's
+    # 3-D loader), predictions averaged where sub-volumes overlap
+    data, record = _apply(transforms, hwd, zooms, is_2d=False)
     shape = data.shape
+    if any(n < L or (n - L) % s for n, L, s in zip(shape, length, stride)):
+        raise ImageError(f"The 3-D model's sub-volumes ({length}, every {stride}) do not tile the "
+                         f"preprocessed image {shape}")
     volume = weights = None
     ranges = [range(0, shape[i] - length[i] + 1, stride[i]) for i in range(3)]
     for x in ranges[0]:
         for y in ranges[1]:
             for z in ranges[2]:
                 box = (slice(x, x + length[0]), slice(y, y + length[1]), slice(z, z + length[2]))
-                sub, _ = _apply(normalise, data[box], zooms, is_2d=False)
-                out = net(sub[None, None])[0]
+                out = net(data[box][None, None])[0]
                 if volume is None:
                     volume = np.zeros((out.shape[0],) + shape, dtype=np.float32)
                     weights = np.zeros(shape, dtype=np.float32)
                 volume[(slice(None),) + box] += out
                 weights[box] += 1
-    if volume is None or not weights.all():
-        raise ImageError(f"The 3-D model's sub-volumes ({length}, every {stride}) do not cover the "
-                         f"preprocessed image {shape}")
     volume /= weights
     return np.stack([_undo(record, ch) for ch in volume])
 

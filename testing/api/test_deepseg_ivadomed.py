@@ -37,7 +37,7 @@ def _config(kind):
     cfg = {"loader_parameters": {"slice_axis": "axial", "target_suffix": ["_seg-manual"],
                                  "slice_filter_params": {"filter_empty_mask": False, "filter_empty_input": True}},
            "default_model": {"name": "Unet", "final_activation": "sigmoid"},
-           "Modified3DUNet": {"applied": False, "length_3D": [16, 16, 8], "stride_3D": [16, 16, 8]},
+           "Modified3DUNet": {"applied": False, "length_3D": [16, 16, 8], "stride_3D": [16, 8, 4]},
            "postprocessing": dict(POST),
            "transformation": {
                "Resample": {"hspace": 1.0, "wspace": 1.2, "dspace": 1.5},
@@ -138,13 +138,17 @@ def _reference(path, release, thr=None, largest=False, fill_holes=False, remove_
         f = (z[0] / res["hspace"], z[1] / res["wspace"], z[2] / res["dspace"])
         r = ndimage.zoom(hwd, f, order=2)
         c, starts = _ref_crop(r, crop)
-        L = cfg["Modified3DUNet"]["length_3D"]
+        c = (c - c.mean()) / c.std()  # on the whole volume, before the sub-volumes
+        L, S = cfg["Modified3DUNet"]["length_3D"], cfg["Modified3DUNet"]["stride_3D"]
         pred = np.zeros((1,) + c.shape, np.float32)
-        for x0 in range(0, c.shape[0] - L[0] + 1, L[0]):
-            for y0 in range(0, c.shape[1] - L[1] + 1, L[1]):
-                for z0 in range(0, c.shape[2] - L[2] + 1, L[2]):
-                    sub = c[x0:x0 + L[0], y0:y0 + L[1], z0:z0 + L[2]]
-                    pred[:, x0:x0 + L[0], y0:y0 + L[1], z0:z0 + L[2]] = _ref_forward(net, (sub - sub.mean()) / sub.std())
+        count = np.zeros(c.shape, np.float32)
+        for x0 in range(0, c.shape[0] - L[0] + 1, S[0]):
+            for y0 in range(0, c.shape[1] - L[1] + 1, S[1]):
+                for z0 in range(0, c.shape[2] - L[2] + 1, S[2]):
+                    box = (slice(x0, x0 + L[0]), slice(y0, y0 + L[1]), slice(z0, z0 + L[2]))
+                    pred[(slice(None),) + box] += _ref_forward(net, c[box])
+                    count[box] += 1
+        pred /= count
         chans = []
         for p in pred:
             u = _ref_uncrop(p, r.shape, starts)
@@ -270,3 +274,19 @@ def test_sct_deepseg_ivadomed_task(releases, image_file, tmp_path, monkeypatch):
         out = nib.load(str(tmp_path / f"t2s{suffix}.nii.gz"))
         assert np.array_equal(np.asarray(out.dataobj), r)
         assert (tmp_path / f"t2s{suffix}.json").is_file()
+
+
+def test_ivadomed_3d_tiling_refused(releases, image_file, tmp_path):
+    """Sub-volumes that do not tile the preprocessed image are refused, as ivadomed's loader does."""
+    from spinalcordtoolbox.deepseg.ivadomed_runner import predict
+    from spinalcordtoolbox.image import Image, ImageError
+
+    folder, _, cfg = releases["3d"]
+    bad = tmp_path / "bad" / "model_bad"
+    bad.mkdir(parents=True)
+    shutil.copy(folder / "model_3d" / "model_3d.onnx", bad / "model_bad.onnx")
+    cfg = json.loads(json.dumps(cfg))
+    cfg["Modified3DUNet"]["stride_3D"] = [16, 12, 8]
+    (bad / "model_bad.json").write_text(json.dumps(cfg))
+    with pytest.raises(ImageError, match="do not tile"):
+        predict(Image(str(image_file)), bad.parent)
