@@ -161,10 +161,17 @@ class _Network:
         options = ort.SessionOptions()
         options.log_severity_level = 3
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self.name = self.session.get_inputs()[0].name
+        first = self.session.get_inputs()[0]
+        self.name = first.name
+        # a network exported with a fixed batch size takes its inputs that many at a time
+        self.fixed_batch = first.shape[0] if isinstance(first.shape[0], int) else None
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {self.name: batch.astype(np.float32)})[0]
+        batch = batch.astype(np.float32)
+        if self.fixed_batch in (None, len(batch)):
+            return self.session.run(None, {self.name: batch})[0]
+        return np.concatenate([self.session.run(None, {self.name: batch[i:i + 1]})[0]
+                               for i in range(len(batch))])
 
 
 def is_3d(config: dict) -> bool:
