@@ -329,6 +329,8 @@ def predict(im: Image, model_dir, *, thr=None, largest=False, fill_holes=False, 
     zooms = _hwd_zooms([float(z) for z in work.pixdim[:3]], axis)
     transforms = test_transforms(config)
     net = _Network(onnx_path)
+    logger.info("Running %s (%s, %s slices/sub-volumes) with onnxruntime", onnx_path.name,
+                "3-D" if is_3d(config) else "2-D", config.get("loader_parameters", {}).get("slice_axis", "axial"))
     if is_3d(config):
         m3d = config.get("Modified3DUNet") or config.get("UNet3D") or {}
         pred = _predict_3d(net, hwd, zooms, transforms, list(m3d["length_3D"]), list(m3d["stride_3D"]))
