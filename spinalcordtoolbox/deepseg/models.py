@@ -13,8 +13,9 @@ written for it keep working. This module is imported by ``sct_deepseg -h``: keep
 """
 from __future__ import annotations
 
-#: framework values: "nnunet" (run here), "ivadomed" (ONNX models of the old ivadomed
-#: framework, not run by this toolbox yet), "totalspineseg" (needs the totalspineseg package).
+#: framework values: "nnunet" (run here), "ivadomed" (ONNX network + JSON config of the old ivadomed
+#: framework, run by deepseg/ivadomed_runner.py; the two-model tumor tasks not yet),
+#: "totalspineseg" (needs the totalspineseg package).
 MODELS = {
     "mice_uqueensland_sc": {
         "urls": ["https://github.com/ivadomed/mice_uqueensland_sc/releases/download/r20200622/"

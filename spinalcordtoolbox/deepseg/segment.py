@@ -16,10 +16,10 @@ def check_runnable(task: str, step1_only=False, soft_ms_lesion=False, thr=None, 
     """Raise a clear error for tasks or options this toolbox cannot run (before any work)."""
     info = task_info(task)
     frameworks = {MODELS[m]["framework"] for m in info["models"]}
-    if "ivadomed" in frameworks:
+    if "ivadomed" in frameworks and len(info["models"]) > 1:
         raise NotImplementedError(
-            f"Task '{task}' uses a model of the ivadomed framework, which this toolbox does not run; "
-            f"use 'spinalcord' (contrast-agnostic nnU-Net) for cord segmentation")
+            f"Task '{task}' chains two ivadomed models (cord localisation, then a crop around it, then "
+            f"a multi-contrast segmentation), which this toolbox does not run yet")
     if "totalspineseg" in frameworks:
         raise NotImplementedError(
             "Task 'totalspineseg' (two nnU-Net steps and their post-processing) is not run by this "
@@ -38,9 +38,37 @@ def nnunet_outputs(model_dir, soft=False) -> dict:
     return output_classes(dataset, soft=soft)
 
 
+def is_ivadomed(task: str) -> bool:
+    return MODELS[task_info(task)["models"][-1]]["framework"] == "ivadomed"
+
+
 def output_suffixes(task: str, model_dirs, soft=False, step1_only=False) -> list[str]:
     """The suffixes of the files ``task`` writes with the installed models."""
+    if is_ivadomed(task):
+        return list(task_info(task)["outputs"])
     return list(nnunet_outputs(model_dirs[-1], soft))
+
+
+def segment_ivadomed(im: Image, task: str, model_dir, *, thr=None, largest=False, fill_holes=False,
+                     remove_small=None) -> dict:
+    """An ivadomed task: the network's channels in the order of the task's label values. As in the
+    established toolbox, the model's own config decides the default post-processing (``thr``
+    None or 0 keeps its binarisation; ``largest``/``fill_holes`` off remove its steps)."""
+    from spinalcordtoolbox.deepseg.ivadomed_runner import predict as predict_ivadomed
+
+    info = task_info(task)
+    channels = predict_ivadomed(im, model_dir, thr=thr, largest=largest, fill_holes=fill_holes,
+                                remove_small=remove_small)
+    outputs = {}
+    for suffix, values in info["outputs"].items():
+        if values[0] > len(channels):
+            raise ValueError(f"The model of '{task}' gives {len(channels)} output(s); {suffix} needs "
+                             f"channel {values[0]}")
+        out = channels[values[0] - 1]
+        if not np.any(out.data):
+            logger.warning("WARNING: the %s output is empty: no structure was found in the image", suffix)
+        outputs[suffix] = out
+    return outputs
 
 
 def postprocess(data: np.ndarray, *, thr=None, largest=False, fill_holes=False, remove_small=None,
@@ -72,6 +100,9 @@ def segment(im: Image, task: str, model_dirs, *, thr=None, largest=False, fill_h
     """
     info = task_info(task)
     pp.check_threshold(thr)
+    if is_ivadomed(task):
+        return segment_ivadomed(im, task, model_dirs[-1], thr=thr, largest=largest, fill_holes=fill_holes,
+                                remove_small=remove_small)
     from spinalcordtoolbox.deepseg.inference import output_classes, predict
 
     result = predict(im, model_dirs[-1], single_fold=single_fold, device=device,

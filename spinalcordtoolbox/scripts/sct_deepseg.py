@@ -32,7 +32,8 @@ def get_parser():
     parser.optional.add_argument(
         "-thr", metavar="<float>", type=float_in_range(0, 1),
         help="Binarise each output above this value (0-1). 0: no binarisation (soft output for "
-             "models that predict one). nnU-Net models already give binary masks.")
+             "models that predict one). nnU-Net models already give binary masks. ivadomed-format "
+             "tasks: replaces the threshold of the model's config (0 keeps it).")
     parser.optional.add_argument(
         "-largest", metavar="<int>", type=int, choices=[0, 1], default=0,
         help="1: keep only the largest connected object of each output (always done for "
