@@ -1,10 +1,11 @@
 """The deepseg_gm network as an ONNX graph run on CPU by onnxruntime (no torch).
 
 Why a second runtime for this one network: on CPU, onnxruntime imports in ~0.1 s where torch
-takes ~1.5 s, and it runs this network ~1.7x faster on 2 threads, which together make
-``sct_deepseg_gm`` about twice as fast. The graph is built here from the Keras HDF5 weights
-(layer names and wiring shared with :class:`networks.DilatedGMNet` through
-:data:`GM_BRANCHES`, which runs the same network with torch on a GPU); both agree to < 1e-5.
+takes ~1.5 s, and runs this network faster on 2 threads; ``sct_deepseg_gm`` on t2s went from
+6.7 to 1.6 CPU-seconds (testing/benchmarks/bench_pretrained.py). The graph is built here from
+the Keras HDF5 weights (branch wiring shared with :class:`networks.DilatedGMNet` through
+:data:`GM_BRANCHES`; torch runs the same network on a GPU). Both agree to ~1e-4 (float32
+summation order) and give the same masks on the test data.
 """
 from __future__ import annotations
 
@@ -24,8 +25,10 @@ GM_BRANCHES = (("branch1x1_1", "branch1x1_2", 1), ("rate6_1", "rate6_2", 6),
 GM_POOL_POSITION = 4
 KERAS_BN_EPSILON = 1e-3
 ONNX_OPSET = 17
-# pixels per forward pass (slices x H x W): 2 slices of 200 x 200, the former memory bound
-GM_PIXELS_PER_PASS = 2 * 200 * 200
+# pixels per forward pass (slices x H x W): one 200 x 200 window. onnxruntime runs a slice in
+# about the same time per pixel alone or batched (measured 0.13 vs 0.11 s per 98 x 108 slice),
+# while its peak memory grows with the pass (t2s, large: ~300 MiB for 3 slices, 480 for 7)
+GM_PIXELS_PER_PASS = 200 * 200
 
 
 def build_gm_graph(weights: dict):
@@ -136,9 +139,11 @@ def load_gm_session(path):
 
 
 def run_gm_session(session, batch: np.ndarray, desc: str | None = None) -> np.ndarray:
-    """GM probabilities of (N, 1, H, W) slices, as few slices per pass as the pixel budget allows."""
+    """GM probabilities of (N, 1, H, W) slices, in passes of equal size within the pixel budget
+    (one shape: onnxruntime reuses its memory plan)."""
     n, _, h, w = batch.shape
-    per_pass = max(1, GM_PIXELS_PER_PASS // (h * w))
+    passes = -(-n * h * w // GM_PIXELS_PER_PASS)
+    per_pass = max(1, -(-n // max(passes, 1)))
     starts = range(0, n, per_pass)
     if desc is not None and len(starts) > 1:
         from spinalcordtoolbox.utils.cli import progress_bar

@@ -13,7 +13,7 @@ def get_parser():
         description="Segment the spinal cord gray matter of an axial T2*-weighted image (or similar "
                     "contrast: GM bright) with the deepseg_gm dilated convolutional network "
                     "(Perone et al., Sci Rep 2018). Slices are taken along the inferior-superior "
-                    "axis, resampled to 0.25 mm in-plane and processed one by one (slices wider than "
+                    "axis, resampled to 0.25 mm in-plane and segmented (slices wider than "
                     "50 mm are cropped to a 50 mm window centred on the cord); the mask is returned "
                     "on the input's grid.")
     parser.mandatory.add_argument("-i", metavar="<file>", type=input_file, required=True,
@@ -38,7 +38,7 @@ def get_parser():
 
 def _run(args):
     from spinalcordtoolbox.image import Image, split_ext
-    from spinalcordtoolbox.pretrained.gm import segment_gm
+    from spinalcordtoolbox.pretrained.gm import QC_FOV_MM, QC_RESOLUTION_MM, segment_gm
     from spinalcordtoolbox.pretrained.options import check_device
     from spinalcordtoolbox.utils.cli import choice_error
     from spinalcordtoolbox.utils.fs import check_not_input
@@ -58,7 +58,8 @@ def _run(args):
         from spinalcordtoolbox.reports.qc import generate_qc
         entry = generate_qc(args.i, args.qc, process="sct_deepseg_gm", seg=out, plane="axial",
                             command_line=" ".join(sys.argv), dataset=args.qc_dataset,
-                            subject=args.qc_subject)
+                            subject=args.qc_subject, axial_fov_mm=QC_FOV_MM,
+                            axial_resolution_mm=QC_RESOLUTION_MM)
         print(f"QC entry: {entry}")
     display_viewer_syntax([args.i, out], colormaps=["gray", "red-yellow"], opacities=[1.0, 0.7],
                           verbose=args.v)
