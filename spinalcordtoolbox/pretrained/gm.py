@@ -3,8 +3,9 @@
 Pipeline of the published method: axial slices resampled in-plane to 0.25 mm, cropped to a
 200 x 200 (50 mm) window when larger (the network is fully convolutional: smaller slices run
 whole), standardised with the stack's mean and standard deviation, per-slice prediction (a few
-slices per pass; onnxruntime on CPU, torch on GPU), threshold, then back to the input's grid. Unlike the original, which centres the window on
-the slice centre, the window follows the cord (t2s centerline detector) by default.
+slices per pass; onnxruntime on CPU, torch on GPU), threshold, then back to the input's grid.
+Unlike the original, which centres the window on the slice centre, the window follows the cord
+(t2s centerline detector) by default.
 """
 from __future__ import annotations
 
@@ -22,10 +23,6 @@ GM_WINDOW = 200        # largest slice window (voxels at 0.25 mm = 50 mm)
 DEFAULT_THRESHOLD = 0.999
 TTA_RUNS = 8           # test-time augmentation: runs with random intensity offsets
 TTA_MAX_OFFSET = 2.0
-# QC mosaic: the cord and its CSF ring at 0.1 mm per pixel (200-pixel tiles), close enough to
-# judge the GM boundary (the default 40 mm at 0.5 mm gives 80-pixel tiles)
-QC_FOV_MM = 20.0
-QC_RESOLUTION_MM = 0.1
 
 
 def _use_gpu(device) -> bool:

@@ -76,18 +76,13 @@ def default_plane(im, im_seg, labels: bool) -> str:
 
 
 def generate_qc(image, qc_folder, *, process, seg=None, image2=None, plane=None, command_line=None,
-                dataset=None, subject=None, contrast=None, shapes=None, axial_fov_mm=None,
-                axial_resolution_mm=None) -> Path:
+                dataset=None, subject=None, contrast=None, shapes=None) -> Path:
     """Render one QC entry into ``qc_folder`` and update its index; returns the entry folder.
 
     ``image``, ``seg`` and ``image2`` are paths or :class:`~spinalcordtoolbox.image.Image`
     objects, in any orientation and on any grids (sampled through world coordinates).
     ``shapes``: list of :class:`~spinalcordtoolbox.reports.views.Shape` drawn on axial views
-    (ignored, with a log message, on sagittal ones). ``axial_fov_mm`` / ``axial_resolution_mm``:
-    side and pixel size of the axial tiles around the cord (default
-    :data:`~spinalcordtoolbox.reports.views.AXIAL_FOV_MM` at
-    :data:`~spinalcordtoolbox.reports.views.QC_RESOLUTION_MM`), e.g. a closer, finer view for
-    structures inside the cord.
+    (ignored, with a log message, on sagittal ones).
     """
     from spinalcordtoolbox.reports import records, render, views
 
@@ -103,8 +98,7 @@ def generate_qc(image, qc_folder, *, process, seg=None, image2=None, plane=None,
     if plane is None:
         plane = default_plane(im, im_seg, labels)
     if plane == "axial":
-        zoom = {k: v for k, v in (("fov_mm", axial_fov_mm), ("resolution", axial_resolution_mm)) if v}
-        view = views.axial_view(im, im_seg, im2, shapes=shapes, **zoom)
+        view = views.axial_view(im, im_seg, im2, shapes=shapes)
     else:
         if shapes:
             logger.info("QC: shapes are drawn on axial views only; %d ignored", len(shapes))

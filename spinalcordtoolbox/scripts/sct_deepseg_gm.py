@@ -38,7 +38,7 @@ def get_parser():
 
 def _run(args):
     from spinalcordtoolbox.image import Image, split_ext
-    from spinalcordtoolbox.pretrained.gm import QC_FOV_MM, QC_RESOLUTION_MM, segment_gm
+    from spinalcordtoolbox.pretrained.gm import segment_gm
     from spinalcordtoolbox.pretrained.options import check_device
     from spinalcordtoolbox.utils.cli import choice_error
     from spinalcordtoolbox.utils.fs import check_not_input
@@ -58,8 +58,7 @@ def _run(args):
         from spinalcordtoolbox.reports.qc import generate_qc
         entry = generate_qc(args.i, args.qc, process="sct_deepseg_gm", seg=out, plane="axial",
                             command_line=" ".join(sys.argv), dataset=args.qc_dataset,
-                            subject=args.qc_subject, axial_fov_mm=QC_FOV_MM,
-                            axial_resolution_mm=QC_RESOLUTION_MM)
+                            subject=args.qc_subject)
         print(f"QC entry: {entry}")
     display_viewer_syntax([args.i, out], colormaps=["gray", "red-yellow"], opacities=[1.0, 0.7],
                           verbose=args.v)

