@@ -2,13 +2,15 @@
 
 Pipeline of the published method: axial slices resampled in-plane to 0.25 mm, cropped to a
 200 x 200 (50 mm) window when larger (the network is fully convolutional: smaller slices run
-whole), standardised with the stack's mean and standard deviation, per-slice prediction,
-threshold, then back to the input's grid. Unlike the original, which centres the window on
-the slice centre, the window follows the cord (t2s centerline detector) by default.
+whole), standardised with the stack's mean and standard deviation, per-slice prediction (a few
+slices per pass; onnxruntime on CPU, torch on GPU), threshold, then back to the input's grid.
+Unlike the original, which centres the window on the slice centre, the window follows the cord
+(t2s centerline detector) by default.
 """
 from __future__ import annotations
 
 import logging
+import os
 
 import numpy as np
 
@@ -21,28 +23,55 @@ GM_WINDOW = 200        # largest slice window (voxels at 0.25 mm = 50 mm)
 DEFAULT_THRESHOLD = 0.999
 TTA_RUNS = 8           # test-time augmentation: runs with random intensity offsets
 TTA_MAX_OFFSET = 2.0
-#: pixels per forward pass: bounds memory (~0.35 GB per 200 x 200 slice with the large model)
-#: while a typical stack (e.g. 9 slices of 100 x 100) runs in two passes
-GM_BATCH_PIXELS = 60_000
+
+
+def _use_gpu(device) -> bool:
+    """Whether to run on a GPU (torch) rather than on the CPU (onnxruntime, no torch import).
+
+    'auto' imports torch to ask for CUDA only where an NVIDIA driver is present.
+    """
+    if device == "cpu":
+        return False
+    if str(device).startswith("cuda"):
+        return True
+    if not os.path.exists("/dev/nvidiactl"):
+        return False
+    from spinalcordtoolbox.pretrained.networks import select_device
+    return select_device(device).type == "cuda"
+
+
+def gm_network(model: str = "large", device="auto"):
+    """The deepseg_gm network of ``model`` as a function (N, 1, H, W) float32 -> probabilities.
+
+    On CPU it runs with onnxruntime; on a GPU with torch (same weights, same graph).
+    """
+    from spinalcordtoolbox.pretrained.gm_onnx import GM_PIXELS_PER_PASS, load_gm_session, run_gm_session
+    from spinalcordtoolbox.pretrained.models import gm_model_path
+
+    path = gm_model_path(model)
+    if not _use_gpu(device):
+        session = load_gm_session(path)
+        return lambda batch, desc=None: run_gm_session(session, batch, desc)
+    from spinalcordtoolbox.pretrained.networks import load_network, predict
+    net = load_network(path, device)
+    return lambda batch, desc=None: predict(
+        net, batch, batch_size=max(1, GM_PIXELS_PER_PASS // (batch.shape[2] * batch.shape[3])), desc=desc)
 
 
 def gm_probabilities(slices: np.ndarray, net, tta=False, seed=0) -> np.ndarray:
-    """GM probability of standardised slices (x, y, nz) -> same shape.
+    """GM probability of standardised slices (x, y, nz) -> same shape, with ``net`` from
+    :func:`gm_network`.
 
     With ``tta``, the average of the plain run and 8 runs with a random intensity offset
     drawn in [0, 2) (seeded: results are reproducible).
     """
-    from spinalcordtoolbox.pretrained.networks import predict
-
     batch = np.transpose(slices, (2, 0, 1))[:, None].astype(np.float32)
-    size = max(1, GM_BATCH_PIXELS // max(1, slices.shape[0] * slices.shape[1]))
-    runs = [predict(net, batch, batch_size=size, desc="GM segmentation", channels_last=True)]
+    runs = [net(batch, "GM segmentation")]
     if tta:
         rng = np.random.default_rng(seed)
         for _ in range(TTA_RUNS):
             offset = np.float32(rng.uniform(0, TTA_MAX_OFFSET))
-            runs.append(predict(net, batch + offset, batch_size=size, desc="GM segmentation (TTA)",
-                                channels_last=True))
+            runs.append(net(batch + offset, "GM segmentation (TTA)"))
     prob = np.mean(runs, axis=0)[:, 0]
     return np.transpose(prob, (1, 2, 0))
 
@@ -84,8 +113,6 @@ def segment_gm(im: Image, model: str = "large", threshold: float = DEFAULT_THRES
     orientation; with ``threshold <= 0`` the probability map (float32) instead. Raises
     :class:`ImageError` for unusable images.
     """
-    from spinalcordtoolbox.pretrained.models import gm_model_path
-    from spinalcordtoolbox.pretrained.networks import load_network
     from spinalcordtoolbox.pretrained.preprocessing import (
         crop_around_centerline, resample_onto, resample_to_spacing, uncrop)
 
@@ -103,7 +130,7 @@ def segment_gm(im: Image, model: str = "large", threshold: float = DEFAULT_THRES
     if max(px, py) > 1.5:
         logger.warning("In-plane resolution %.2f x %.2f mm is coarse for gray-matter segmentation "
                        "(the networks expect ~0.5 mm axial slices)", px, py)
-    net = load_network(gm_model_path(model), device)
+    net = gm_network(model, device)
 
     res = resample_to_spacing(work, (GM_SPACING_MM, GM_SPACING_MM, None))
     if max(res.data.shape[:2]) > GM_WINDOW:

@@ -5,7 +5,8 @@ Two builders:
   centerline U-Nets and the deepseg_lesion 3-D U-Nets): it walks the stored layer list and
   maps each Keras layer to its torch equivalent.
 - :class:`DilatedGMNet` is the deepseg_gm dilated network (Perone et al. 2018), whose files
-  hold weights only; its graph is written here from the published architecture.
+  hold weights only; its graph is written here from the published architecture (used on GPU;
+  on CPU the same graph runs with onnxruntime, see ``gm_onnx``).
 
 All modules take torch's channels-first layout (N, C, spatial...) whatever the Keras data
 format was. This module imports torch at import time: import it only where a net is run.
@@ -20,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from spinalcordtoolbox.pretrained.gm_onnx import GM_BRANCHES, GM_POOL_POSITION
 from spinalcordtoolbox.pretrained.h5weights import (
     WeightFileError, conv_kernel_to_torch, conv_transpose_kernel_to_torch, read_model_config,
     read_weights)
@@ -180,11 +182,6 @@ class DilatedGMNet(nn.Module):
     BatchNormalization layer k pairs with the k-th convolution in creation order.
     """
 
-    # (first conv, second conv, dilation) of each parallel branch, in concatenation order
-    _BRANCHES = (("branch1x1_1", "branch1x1_2", 1), ("rate6_1", "rate6_2", 6),
-                 ("rate12_1", "rate12_2", 12), ("rate18_1", "rate18_2", 18))
-    _LAST_BRANCH = ("rate24_1", "rate24_2", 24)
-
     def __init__(self, weights: dict):
         super().__init__()
         w = weights
@@ -197,7 +194,7 @@ class DilatedGMNet(nn.Module):
         self.rate2 = nn.Sequential(_ConvReluBN(w["rate2_1"], bn(3), 2), _ConvReluBN(w["rate2_2"], bn(4), 2))
         branches = []
         k = 5
-        for first, second, dil in self._BRANCHES + (self._LAST_BRANCH,):
+        for first, second, dil in GM_BRANCHES:
             # branch1x1_2 is 1x1: dilation is irrelevant there, as in the original
             branches.append(nn.Sequential(_ConvReluBN(w[first], bn(k), dil),
                                           _ConvReluBN(w[second], bn(k + 1), dil)))
@@ -215,7 +212,7 @@ class DilatedGMNet(nn.Module):
         outs = [branch(stem) for branch in self.branches]
         # global context: the first block's output averaged over the slice, broadcast back
         pooled = first.mean(dim=(2, 3), keepdim=True).expand(-1, -1, x.shape[2], x.shape[3])
-        y = torch.cat(outs[:4] + [pooled, outs[4]], dim=1)
+        y = torch.cat(outs[:GM_POOL_POSITION] + [pooled] + outs[GM_POOL_POSITION:], dim=1)
         y = self.bn_amort(torch.relu(self.amort(self.bn_concat(y))))
         return torch.sigmoid(self.predictions(y))
 

@@ -30,13 +30,40 @@ def _axis_map(n_old: int, spacing_old: float, spacing_new: float | None):
     return n_new, n_old / n_new, 0.0
 
 
+def _linear_diagonal(data: np.ndarray, scale, offset, shape) -> np.ndarray:
+    """Linear interpolation of ``data`` at old index = scale * new index + offset, per axis,
+    positions beyond the edges taking the edge value.
+
+    What ``scipy.ndimage.affine_transform(order=1, mode='nearest')`` computes for a diagonal
+    matrix, done axis by axis in numpy: importing scipy.ndimage costs more than the whole
+    resampling of a typical stack (~0.2 s of a 1 s segmentation).
+    """
+    out = data.astype(np.float32, copy=False)
+    for axis, (n_new, s, o) in enumerate(zip(shape, scale, offset)):
+        n_old = out.shape[axis]
+        pos = np.clip(np.arange(n_new) * s + o, 0, n_old - 1)
+        if n_old == 1 or (n_new == n_old and np.allclose(pos, np.arange(n_old))):
+            out = np.take(out, np.zeros(n_new, int), axis=axis) if n_old == 1 else out
+            continue
+        low = np.minimum(np.floor(pos).astype(int), n_old - 2)
+        frac = (pos - low).astype(np.float32).reshape([-1 if a == axis else 1 for a in range(out.ndim)])
+        out = np.take(out, low, axis=axis) * (1 - frac) + np.take(out, low + 1, axis=axis) * frac
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def _affine_diagonal(data, scale, offset, shape, order):
+    if order == 1:
+        return _linear_diagonal(data, scale, offset, shape)
+    from scipy.ndimage import affine_transform
+    return affine_transform(data.astype(np.float32, copy=False), np.diag(scale), offset=offset,
+                            output_shape=shape, order=order, mode="nearest", prefilter=order > 1)
+
+
 def resample_to_spacing(img: Image, spacing, order: int = 1) -> Image:
     """Resample a 3-D image to ``spacing`` (mm per axis; None keeps that axis), linear by default.
 
     Returns a new float32 Image whose affine places every voxel at its true world position.
     """
-    from scipy.ndimage import affine_transform
-
     if img.data.ndim != 3:
         raise ImageError(f"Resampling needs a 3-D image, got shape {img.data.shape}")
     maps = [_axis_map(n, p, s) for n, p, s in zip(img.data.shape, img.pixdim, spacing)]
@@ -47,8 +74,7 @@ def resample_to_spacing(img: Image, spacing, order: int = 1) -> Image:
     if np.allclose(scale, 1) and np.allclose(offset, 0):
         out = data.copy()
     else:
-        out = affine_transform(data, np.diag(scale), offset=offset, output_shape=shape, order=order,
-                               mode="nearest", prefilter=order > 1)
+        out = _affine_diagonal(data, scale, offset, shape, order)
     new_vox2old = np.diag(np.append(scale, 1.0))
     new_vox2old[:3, 3] = offset
     affine = img.affine @ new_vox2old
@@ -66,16 +92,12 @@ def resample_onto(data: np.ndarray, src: Image, ref: Image, order: int = 1) -> n
     Both grids must share their axes (same orientation, as produced by
     :func:`resample_to_spacing`), so the mapping is a per-axis scale and shift.
     """
-    from scipy.ndimage import affine_transform
-
     ref2src = np.linalg.inv(src.affine) @ ref.affine
     if not np.allclose(ref2src[:3, :3], np.diag(np.diag(ref2src[:3, :3])), atol=1e-4):
         raise ImageError("resample_onto needs grids with the same axes (use the same orientation)")
-    return affine_transform(data.astype(np.float32, copy=False), np.diag(np.diag(ref2src[:3, :3])),
-                            offset=ref2src[:3, 3], output_shape=ref.data.shape[:3], order=order,
-                            # 'nearest' (not 'constant'): a voxel centre landing a rounding error
-                            # beyond the last source slice must keep that slice's value
-                            mode="nearest", prefilter=order > 1)
+    # edge values beyond the edges (not zeros): a voxel centre landing a rounding error beyond
+    # the last source slice must keep that slice's value
+    return _affine_diagonal(data, np.diag(ref2src[:3, :3]), ref2src[:3, 3], ref.data.shape[:3], order)
 
 
 # ---------------------------------------------------------------------- intensities

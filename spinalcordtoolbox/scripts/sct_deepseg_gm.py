@@ -13,7 +13,7 @@ def get_parser():
         description="Segment the spinal cord gray matter of an axial T2*-weighted image (or similar "
                     "contrast: GM bright) with the deepseg_gm dilated convolutional network "
                     "(Perone et al., Sci Rep 2018). Slices are taken along the inferior-superior "
-                    "axis, resampled to 0.25 mm in-plane and processed one by one (slices wider than "
+                    "axis, resampled to 0.25 mm in-plane and segmented (slices wider than "
                     "50 mm are cropped to a 50 mm window centred on the cord); the mask is returned "
                     "on the input's grid.")
     parser.mandatory.add_argument("-i", metavar="<file>", type=input_file, required=True,

@@ -182,6 +182,60 @@ def test_gm_window_follows_off_centre_cord(sct_testing_data):
     assert segment_gm(im, "challenge", centre_on="image").data.sum() == 0
 
 
+def test_gm_onnx_graph_matches_torch_network(models_dir, sct_testing_data):
+    """The onnxruntime graph (CPU path) and the torch module (GPU path) built from the same
+    HDF5 file give the same probabilities and masks on real standardised T2* slices."""
+    import torch
+
+    from spinalcordtoolbox.pretrained.gm_onnx import load_gm_session, run_gm_session
+    from spinalcordtoolbox.pretrained.networks import load_network
+    from spinalcordtoolbox.pretrained.preprocessing import resample_to_spacing
+
+    path = models_dir / "deepseg_gm" / "challenge_model.hdf5"
+    im = Image(sct_testing_data / "t2s" / "t2s.nii.gz").change_orientation("RPI")
+    data = resample_to_spacing(im, (0.25, 0.25, None)).data[..., 3:6]  # the networks' resolution
+    batch = np.transpose((data - data.mean()) / data.std(), (2, 0, 1))[:, None].astype(np.float32)
+    ours = run_gm_session(load_gm_session(path), batch)
+    with torch.inference_mode():
+        ref = load_network(path, "cpu")(torch.from_numpy(batch)).numpy()
+    assert ours.shape == ref.shape == batch.shape
+    assert (ref > 0.999).sum() > 50  # the slices hold gray matter at the default threshold
+    # float32 summation order differs: measured max 1.3e-4 (torch vs Keras: 3.2e-4)
+    np.testing.assert_allclose(ours, ref, atol=5e-4)
+    assert np.array_equal(ours > 0.999, ref > 0.999)
+
+
+def test_linear_resampling_equals_scipy_affine_transform():
+    """The numpy separable resampler computes what scipy.ndimage.affine_transform (order 1,
+    mode 'nearest') does for diagonal maps, including positions beyond the edges."""
+    from scipy.ndimage import affine_transform
+
+    from spinalcordtoolbox.pretrained.preprocessing import _linear_diagonal
+
+    data = np.random.default_rng(0).normal(size=(20, 30, 5)).astype(np.float32)
+    for scale, offset, shape in [((0.5, 0.5, 1), (0, 0, 0), (40, 60, 5)),
+                                 ((0.61, 1.77, 0.37), (-0.3, 0.2, 0.1), (33, 17, 12)),
+                                 ((2, 2, 1), (0.5, 0, 0), (10, 15, 5))]:
+        ref = affine_transform(data, np.diag(scale), offset=offset, output_shape=shape, order=1,
+                               mode="nearest", prefilter=False)
+        np.testing.assert_allclose(_linear_diagonal(data, scale, offset, shape), ref, atol=1e-5)
+
+
+def test_gm_on_cpu_imports_neither_torch_nor_scipy_ndimage(sct_testing_data, tmp_path):
+    """The CPU path's start-up cost: segmenting a small stack loads no torch (~1.5 s) and no
+    scipy.ndimage."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from spinalcordtoolbox.image import Image, crop_image; "
+            "from spinalcordtoolbox.pretrained.gm import segment_gm; "
+            f"im = crop_image(Image({str(sct_testing_data / 't2s' / 't2s.nii.gz')!r}), zmin=4, zmax=4); "
+            "assert segment_gm(im, 'challenge', device='cpu').data.any(); "
+            "print(sorted(m for m in ('torch', 'scipy.ndimage') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
 # ------------------------------------------------------------------ centerline detectors
 def test_t2_centerline_close_to_manual(sct_testing_data):
     from spinalcordtoolbox.pretrained.centerline import detect_centerline, detect_centerline_points
