@@ -229,39 +229,69 @@ def _ants_step(s: ParamStep, cur, fixed, mask, tmp):
 
 
 def _ants_slicewise(s, cur, fixed, ref, mask, tmp):
-    """2-D ANTs registration of each axial slice (translation/rigid/affine), stacked into a field."""
-    import ants
+    """2-D ANTs registration of each axial slice, stacked into a 3-D in-plane field.
 
-    if s.algo not in ("translation", "rigid", "affine"):
-        raise SCTError(f"-param step {s.step}: slicewise=1 works with algo=translation, rigid or "
-                       f"affine, not {s.algo}")
+    translation/rigid/affine: one 2-D transform per slice; syn/bsplinesyn: one 2-D
+    diffeomorphic field per slice (forward and inverse), as the established toolbox does with
+    ``slicewise=1``. Slices where the fixed or the moving image is flat (no content, e.g. outside
+    the other image's coverage) keep a zero displacement.
+    """
     key = "im" if s.type in ("im", "imseg") else "seg"
     mov, fix = cur[key].data.astype(np.float32), fixed[key].data.astype(np.float32)
+    msk = None if mask is None else (mask.data > 0).astype(np.float32)
+    px, py = (float(v) for v in ref.pixdim[:2])
     nx, ny, nz = fix.shape
-    px, py = ref.pixdim[:2]
-    ii, jj = np.meshgrid(np.arange(nx, dtype=float), np.arange(ny, dtype=float), indexing="ij")
-    pts = np.stack([ii.ravel() * px, jj.ravel() * py], axis=1)
     fwd = np.zeros((nx, ny, nz, 3))
     inv = np.zeros((nx, ny, nz, 3))
-    metric = {"CC": "GC", "MI": "mattes", "MeanSquares": "meansquares"}[s.metric]
-    kind = {"translation": "Translation", "rigid": "Rigid", "affine": "Affine"}[s.algo]
     for z in range(nz):
         if np.ptp(fix[:, :, z]) == 0 or np.ptp(mov[:, :, z]) == 0:
             continue
-        f2 = ants.from_numpy(fix[:, :, z], spacing=(px, py))
-        m2 = ants.from_numpy(mov[:, :, z], spacing=(px, py))
-        reg = ants.registration(f2, m2, type_of_transform=kind, aff_metric=metric,
-                                aff_iterations=(s.iter * 10,), aff_shrink_factors=(s.shrink,),
-                                aff_smoothing_sigmas=(s.smooth,), initial_transform="Identity",
-                                outprefix=os.path.join(tmp, f"step{s.step}_z{z}_"))
-        tx = ants.read_transform(reg["fwdtransforms"][0])
-        mapped = np.array([tx.apply_to_point(tuple(p)) for p in pts])
-        fwd[:, :, z, :2] = ((mapped - pts) / [px, py]).reshape(nx, ny, 2)
-        itx = tx.invert()
-        mapped = np.array([itx.apply_to_point(tuple(p)) for p in pts])
-        inv[:, :, z, :2] = ((mapped - pts) / [px, py]).reshape(nx, ny, 2)
+        if msk is not None and not msk[:, :, z].any():
+            continue
+        mz = None if msk is None else msk[:, :, z]
+        f2d, i2d = _ants_slice(s, fix[:, :, z], mov[:, :, z], mz, (px, py),
+                               os.path.join(tmp, f"step{s.step}_z{z}_"))
+        fwd[:, :, z, :2], inv[:, :, z, :2] = f2d, i2d
     return (W.DisplacementField(W.displacement_from_voxel_shifts(ref, fwd), ref.affine),
             W.DisplacementField(W.displacement_from_voxel_shifts(ref, inv), ref.affine))
+
+
+def _ants_slice(s, fix2d, mov2d, mask2d, spacing, prefix):
+    """One slice through antsRegistration in 2-D: (forward, inverse) in-plane shifts in voxels
+    (nx, ny, 2). The slices are ANTs images with identity direction and origin 0, so physical
+    coordinates are voxel indices times the spacing."""
+    import ants
+    from ants.internal import get_pointer_string as ptr
+
+    f = ants.from_numpy(np.ascontiguousarray(fix2d), spacing=spacing)
+    m = ants.from_numpy(np.ascontiguousarray(mov2d), spacing=spacing)
+    args = ["--dimensionality", "2", "--float", "1", "--collapse-output-transforms", "1",
+            "--output", prefix, "--interpolation", "Linear",
+            "--transform", _ants_transform_arg(s),
+            "--metric", _ants_metric(s.metric, ptr(f), ptr(m)),
+            "--convergence", f"[{s.iter},1e-6,10]", "--shrink-factors", str(s.shrink),
+            "--smoothing-sigmas", f"{s.smooth}mm"]
+    if s.algo in ("syn", "bsplinesyn"):
+        args += ["--restrict-deformation", "x".join(s.deformation.split("x")[:2])]
+    if mask2d is not None:
+        mk = ants.from_numpy(np.ascontiguousarray(mask2d), spacing=spacing)
+        args += ["--masks", f"[{ptr(mk)},NULL]"]
+    args += ["--verbose", "0"]
+    _run_ants(args)
+    nx, ny = fix2d.shape
+    sp = np.asarray(spacing)
+    if s.algo in ("syn", "bsplinesyn"):
+        fwd = ants.image_read(prefix + "0Warp.nii.gz").numpy() / sp
+        inv = ants.image_read(prefix + "0InverseWarp.nii.gz").numpy() / sp
+        return fwd, inv
+    tx = ants.read_transform(prefix + "0GenericAffine.mat")
+    ii, jj = np.meshgrid(np.arange(nx, dtype=float), np.arange(ny, dtype=float), indexing="ij")
+    pts = np.stack([ii.ravel(), jj.ravel()], axis=1) * sp
+    out = []
+    for t in (tx, tx.invert()):
+        mapped = np.array([t.apply_to_point(tuple(p)) for p in pts])
+        out.append(((mapped - pts) / sp).reshape(nx, ny, 2))
+    return out[0], out[1]
 
 
 def _save_float(im: Image, path):
