@@ -221,7 +221,7 @@ def register_to_template(im: Image, im_seg: Image, im_labels: Image, *, label_op
     """Register a subject (image, cord segmentation, labels) to a template.
 
     ``ref="template"`` runs the ``-param`` steps in template space (moving: subject);
-    ``ref="subject"`` runs them in subject space (moving: template; needs >= 2 labels).
+    ``ref="subject"`` runs them in subject space (moving: template; one or two labels).
     ``remove_temp=False`` keeps the registration engine's intermediate files.
     """
     from spinalcordtoolbox.template import load_template
@@ -242,10 +242,12 @@ def register_to_template(im: Image, im_seg: Image, im_labels: Image, *, label_op
     steps = parse_steps(param) if run_steps else []         # fail fast on a bad -param
 
     mapping, tpl_crop, common = label_alignment(seg, labels, template, label_option)
-    if ref == "subject" and len(common) < 2:
+    if ref == "subject" and len(common) > 2:
+        # as the established toolbox: in subject space the labels only place the template
+        # (translation, or translation + scaling), so more than two are refused
         raise RegistrationError(
-            f"-ref subject needs at least 2 labels (got {len(common)}: {common}); add a label "
-            f"or use -ref template")
+            f"-ref subject works with one or two labels, got {len(common)} ({common}): keep one "
+            f"or two labels, or use -ref template (it aligns every label)")
     tpl_cord = Image(str(template.path("cord")))
     # the template contrast is only read where it is needed (the 0.5 mm PAM50 is 40-80 MB)
     tpl_slab = read_slab(tpl_contrast_path, grid_world(tpl_crop))
