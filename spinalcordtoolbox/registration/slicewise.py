@@ -92,8 +92,29 @@ def _translation_maps(shape, shifts):
 
 
 # ------------------------------------------------------------------ slicereg
-def slicereg(src: Image, dest: Image, metric="MeanSquares", poly=5, mask=None, search_vox=5):
+def _jumps(raw, valid, min_vox=2.0, n_mad=4.0):
+    """Slices whose translation is an outlier among the valid ones (farther from their median
+    than ``n_mad`` scaled MADs and than ``min_vox`` voxels): the polynomial would pass through
+    them (5 slices, degree 4) and move that slice alone by several mm."""
+    out = np.zeros(len(raw), dtype=bool)
+    if valid.sum() < 3:
+        return out
+    med = np.median(raw[valid], axis=0)
+    mad = 1.4826 * np.median(np.abs(raw[valid] - med), axis=0)
+    dev = np.abs(raw - med)
+    out[valid] = np.any(dev[valid] > np.maximum(min_vox, n_mad * mad), axis=1)
+    if out.any():
+        logger.info("slicereg: slice(s) %s jump away from the others, interpolated",
+                    np.flatnonzero(out).tolist())
+    return out
+
+
+def slicereg(src: Image, dest: Image, metric="MeanSquares", poly=5, mask=None, search_vox=5,
+             min_coverage=0.6):
     """Slice-wise translations regularised along z by a polynomial of degree ``poly``.
+
+    Slices where the source covers less than ``min_coverage`` of the compared region, and
+    slices whose translation jumps away from the others, are filled from the other slices.
 
     Returns (forward field, inverse field, translations (nz, 2) in voxels before the fit,
     regularised translations (nz, 2) in voxels).
@@ -112,6 +133,11 @@ def slicereg(src: Image, dest: Image, metric="MeanSquares", poly=5, mask=None, s
         wz = rim if w is None else w[:, :, z] * rim
         if wz.sum() < 4 or np.ptp(d[:, :, z][wz > 0]) == 0:
             continue
+        # a source slice that is (mostly) outside the source's field of view (zeros once
+        # resampled onto the destination grid) gives no estimate: it is filled from the others
+        if np.mean(s[:, :, z][wz > 0] != 0) < min_coverage:
+            logger.info("slicereg: slice %d is outside the source's coverage, interpolated", z)
+            continue
 
         def cost(t, z=z, wz=wz):
             return _metric_value(_shift_slice(s[:, :, z], t[0], t[1]), d[:, :, z], metric, wz)
@@ -119,10 +145,12 @@ def slicereg(src: Image, dest: Image, metric="MeanSquares", poly=5, mask=None, s
         # coarse integer search (robust to local minima), then continuous refinement
         grid = [(a, b) for a in range(-search_vox, search_vox + 1) for b in range(-search_vox, search_vox + 1)]
         best = min(grid, key=lambda t: cost(t))
+        # bounded to the searched window: beyond it, repeated edge samples can look "better"
         res = minimize(cost, np.array(best, dtype=float), method="Powell",
-                       options={"xtol": 1e-3, "ftol": 1e-6})
+                       bounds=[(-search_vox, search_vox)] * 2, options={"xtol": 1e-3, "ftol": 1e-6})
         raw[z] = res.x
         valid[z] = True
+    valid &= ~_jumps(raw, valid)
     raw = _fill_missing(raw, valid, "image content")
     reg = _polyfit_z(raw, poly)
     fwd, inv = _translation_maps(d.shape, reg)
