@@ -201,10 +201,11 @@ def working_grid(img: Image, voxel_mm: float) -> Image:
         return Image(np.zeros(img.data.shape[:3], np.float32), hdr=img.hdr, affine=img.affine)
     shape = np.array(img.data.shape[:3])
     new_shape = np.maximum(np.round(shape * zooms / new).astype(int), 1)
-    # keep the field of view centred: first voxel centre moves by half the size change
+    # keep the field of view centred (the new grid's middle on the old one's), so that the
+    # grid does not depend on the direction of the axes (a flipped template gives the same one)
     affine = img.affine.copy()
     affine[:3, :3] = img.affine[:3, :3] @ np.diag(new / zooms)
-    first = (new / zooms - 1) / 2
+    first = ((shape - 1) - (new_shape - 1) * new / zooms) / 2
     affine[:3, 3] = img.transfo_pix2phys(first[None, :])[0]
     out = Image(np.zeros(tuple(new_shape), np.float32), affine=affine)
     out.hdr.set_zooms(tuple(new))

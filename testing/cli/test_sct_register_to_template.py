@@ -243,3 +243,18 @@ def test_label_value_not_in_template(sct_testing_data, t2_args, in_tmp, capsys):
     lab.data[lab.data == 5] = 45
     lab.save("bad_value.nii.gz")
     _fails(t2_args + ["-l", "bad_value.nii.gz"], capsys, "[45]")
+
+
+def test_template_orientation_does_not_change_the_result(small, sct_testing_data, tmp_path):
+    """The same template stored in PIR (instead of RPI) gives the same warping field on the
+    subject (before: the working grid was centred differently when its axes were flipped)."""
+    import shutil
+
+    tpl_dir = tmp_path / "template_pir"
+    shutil.copytree(sct_testing_data / "template", tpl_dir)
+    for f in (tpl_dir / "template").glob("*.nii.gz"):
+        Image(str(f)).change_orientation("PIR").save(str(f))
+    paths, _ = _register(sct_testing_data, tpl_dir, tmp_path / "out")
+    a = Image(str(small[0]["warp_template2anat"])).data
+    b = Image(str(paths["warp_template2anat"])).data
+    assert np.abs(a - b).max() < 0.01  # measured 0.0 mm
