@@ -212,6 +212,22 @@ def working_grid(img: Image, voxel_mm: float) -> Image:
     return out
 
 
+def warn_if_qform_sform_differ(img: Image, name: str, atol_mm=1e-3) -> bool:
+    """Warn (and return True) when an image's qform and sform are both set and disagree: tools
+    that read the other one (some viewers, ITK-based tools) place the image elsewhere."""
+    qform, qcode = img.hdr.get_qform(coded=True)
+    sform, scode = img.hdr.get_sform(coded=True)
+    if not qcode or not scode or qform is None or sform is None:
+        return False
+    if np.allclose(qform, sform, atol=atol_mm):
+        return False
+    shift = float(np.abs(qform[:3, 3] - sform[:3, 3]).max())
+    logger.warning("The qform and the sform of the %s differ (origins %.3g mm apart): the "
+                   "sform is used here; other tools may use the qform. Make them equal "
+                   "(e.g. sct_image -set-sform-to-qform) to avoid ambiguity", name, shift)
+    return True
+
+
 def _identity(world):
     return world
 
@@ -231,6 +247,8 @@ def register_to_template(im: Image, im_seg: Image, im_labels: Image, *, label_op
         from spinalcordtoolbox.utils.cli import choice_error
         raise choice_error("-ref", ref, ("template", "subject"))
     template = template if template is not None else load_template()
+    for image, name in ((im, "input image"), (im_seg, "segmentation"), (im_labels, "label image")):
+        warn_if_qform_sform_differ(image, name)
     im = im.copy().require_3d("input image")
     seg = im_seg.copy().require_3d("segmentation")
     labels = im_labels.copy().require_3d("label image")

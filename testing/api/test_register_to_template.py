@@ -109,3 +109,18 @@ def test_crop_world_z(pam50):
     crop = tt.crop_world_z(cord, -150.0, -100.0)
     zs = crop.transfo_pix2phys([[0, 0, 0], [0, 0, crop.data.shape[2] - 1]])[:, 2]
     assert zs[0] <= -150.0 + 0.5 and zs[1] >= -100.0 - 0.5 and crop.data.shape[2] <= 103
+
+
+def test_qform_sform_mismatch_warns(sct_testing_data, caplog):
+    import logging
+
+    from spinalcordtoolbox.registration.to_template import warn_if_qform_sform_differ
+
+    t2 = Image(str(sct_testing_data / "t2" / "t2.nii.gz"))
+    assert not warn_if_qform_sform_differ(t2, "input image")
+    sform = t2.hdr.get_sform()
+    sform[:3, 3] += [0.0, 2.0, 0.0]
+    t2.hdr.set_sform(sform, code=1)
+    with caplog.at_level(logging.WARNING):
+        assert warn_if_qform_sform_differ(t2, "input image")
+    assert "qform and the sform of the input image differ (origins 2 mm apart)" in caplog.text
