@@ -124,3 +124,17 @@ def test_qform_sform_mismatch_warns(sct_testing_data, caplog):
     with caplog.at_level(logging.WARNING):
         assert warn_if_qform_sform_differ(t2, "input image")
     assert "qform and the sform of the input image differ (origins 2 mm apart)" in caplog.text
+
+
+def test_working_grid_does_not_depend_on_axis_direction():
+    """141 voxels of 0.5 mm on a 1 mm working grid (70 voxels): the grid is centred on the
+    field of view, so flipping an axis gives the same voxel centres (before: 0.5 mm apart)."""
+    from spinalcordtoolbox.straightening import grid_world
+
+    data = np.zeros((141, 20, 30), np.float32)
+    img = Image(data, affine=np.diag([-0.5, 0.5, 0.5, 1.0]))
+    flipped = img.copy().change_orientation("LPI")
+    a, b = tt.working_grid(img, 1.0), tt.working_grid(flipped, 1.0)
+    pa = np.sort(np.unique(np.round(grid_world(a)[:, 0], 4)))
+    pb = np.sort(np.unique(np.round(grid_world(b)[:, 0], 4)))
+    assert np.allclose(pa, pb, atol=1e-4)

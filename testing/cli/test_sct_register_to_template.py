@@ -247,7 +247,9 @@ def test_label_value_not_in_template(sct_testing_data, t2_args, in_tmp, capsys):
 
 def test_template_orientation_does_not_change_the_result(small, sct_testing_data, tmp_path):
     """The same template stored in PIR (instead of RPI) gives the same warping field on the
-    subject (before: the working grid was centred differently when its axes were flipped)."""
+    subject. (The working grid is now centred symmetrically: when the template's size is not a
+    multiple of the working voxel, e.g. 141 x 0.5 mm on 1 mm, a flipped axis used to give a grid
+    shifted by half a voxel; on this small template the sizes divide evenly.)"""
     import shutil
 
     tpl_dir = tmp_path / "template_pir"
