@@ -186,11 +186,35 @@ def _ants_transform_arg(s: ParamStep):
     return f"{name}[{s.gradStep}]"
 
 
-def _run_ants(args):
-    # ANTs uses every core unless ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS says otherwise
-    from ants.internal import get_lib_fn, process_arguments
+def _ants_lib():
+    """ANTsPy's compiled library (antsRegistration...), loaded without running the package's
+    ``__init__``, which imports matplotlib, scikit-learn... (2.5 s of CPU per command). It is
+    registered as ``ants.lib``, so a later ``import ants`` reuses it (the package only reads it
+    through ``from ants import lib``)."""
+    import glob
+    import importlib.util
+    import sys
 
-    ret = get_lib_fn("antsRegistration")(process_arguments(args))
+    if "ants.lib" in sys.modules:
+        return sys.modules["ants.lib"]
+    spec = importlib.util.find_spec("ants")
+    if spec is None or not spec.submodule_search_locations:
+        raise SCTError("ANTsPy (antspyx) is not installed: pip install antspyx")
+    found = glob.glob(os.path.join(list(spec.submodule_search_locations)[0], "lib.*"))
+    if not found:
+        import ants  # unusual layout: the regular import
+        return ants.lib
+    lib_spec = importlib.util.spec_from_file_location("ants.lib", found[0])
+    lib = importlib.util.module_from_spec(lib_spec)
+    lib_spec.loader.exec_module(lib)
+    sys.modules["ants.lib"] = lib
+    return lib
+
+
+def _run_ants(args):
+    """antsRegistration with a list of string arguments (files or image pointers)."""
+    # ANTs uses every core unless ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS says otherwise
+    ret = _ants_lib().antsRegistration([str(a) for a in args])
     if ret != 0:
         raise SCTError(f"ANTs registration failed (exit code {ret})")
 
