@@ -266,8 +266,8 @@ def _linear_restriction(s: ParamStep) -> str | None:
     """ANTs ``--restrict-deformation`` weights of a 3-D linear transform for ``deformation``.
 
     With the default ``1x1x0`` (no motion along z, the axis of the thick slices of most cord
-    acquisitions) a translation keeps tz = 0, a rigid transform rotates about z only and an
-    affine keeps the z row and column of its matrix. Without it, the gradient along z of a
+    acquisitions) a translation or a rigid transform keeps tz = 0 (rigid rotations stay free:
+    they follow the cord's tilt) and an affine keeps the z row and column of its matrix. Without it, the gradient along z of a
     few 5-7 mm slices (or of a source covering fewer slices than the destination) dominates
     the optimiser's steps and the in-plane parameters barely move."""
     free = [p == "1" for p in s.deformation.split("x")]
