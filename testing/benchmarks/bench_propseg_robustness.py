@@ -8,7 +8,8 @@ field of view). The manual segmentation goes through the same transformation (ne
 neighbour for the thick slices: a slice is cord where its centre is). Prints one line per
 case: found or not, Dice with the manual segmentation, seconds.
 
-Run by hand: ``python testing/benchmarks/bench_propseg_robustness.py [--cases t2,mt1] [--no-cnn]``.
+Run by hand: ``python testing/benchmarks/bench_propseg_robustness.py [--cases t2,mt1]
+[--variants native,crop] [--no-cnn]``.
 """
 import argparse
 import time
@@ -34,9 +35,9 @@ def make_variant(im, gt, variant, rng):
     if variant == "thick5mm":
         if im.pixdim[2] >= 4.5:
             return None  # already thick
-        vox = f"{im.pixdim[0]}x{im.pixdim[1]}x5"
-        return (resample_image(im, mm=vox, interpolation="linear"),
-                resample_image(gt, mm=vox, interpolation="nn"))
+        mm = [float(im.pixdim[0]), float(im.pixdim[1]), 5.0]
+        return (resample_image(im, mm=mm, interpolation="linear"),
+                resample_image(gt, mm=mm, interpolation="nn"))
     if variant == "crop":
         nx, ny, nz = im.data.shape
         b = (int(0.2 * nx), int(0.8 * nx) - 1, int(0.2 * ny), int(0.8 * ny) - 1, nz // 4, nz // 4 + max(nz // 2, 2) - 1)
@@ -52,7 +53,7 @@ def make_variant(im, gt, variant, rng):
     return im, gt
 
 
-def run(cases, use_cnn=True):
+def run(cases, use_cnn=True, variants=VARIANTS):
     from spinalcordtoolbox.download import find_data
     from spinalcordtoolbox.image import Image
     from spinalcordtoolbox.metrics_similarity import dice
@@ -64,7 +65,7 @@ def run(cases, use_cnn=True):
     for name in cases:
         image, manual, contrast = CONTRASTS[name]
         im, gt = Image(str(data / image)), Image(str(data / manual))
-        for variant in VARIANTS:
+        for variant in variants:
             pair = make_variant(im, gt, variant, rng)
             if pair is None:
                 continue
@@ -88,9 +89,10 @@ def run(cases, use_cnn=True):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", default=",".join(CONTRASTS))
+    parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--no-cnn", action="store_true")
     args = parser.parse_args()
-    run(args.cases.split(","), use_cnn=not args.no_cnn)
+    run(args.cases.split(","), use_cnn=not args.no_cnn, variants=args.variants.split(","))
 
 
 if __name__ == "__main__":
