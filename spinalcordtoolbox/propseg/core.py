@@ -37,6 +37,12 @@ MIN_CONSISTENCY_GUIDED = 0.7
 AREA_RANGE_MM2 = (8.0, 250.0)
 
 
+#: appended to every "no cord" error: what the user can do about it
+WHAT_TO_TRY = ("Check -c (the contrast), then give the cord's position: -init-centerline <file> "
+               "(e.g. from sct_get_centerline -method cnn) or -init-mask <file> (a few points on "
+               "the cord, marked in a viewer such as FSLeyes or ITK-SNAP and saved as a mask)")
+
+
 class NoCordError(ImageError):
     """No spinal cord could be found in the image."""
 
@@ -95,6 +101,30 @@ def _interpolate_centres(known: dict, nz: int) -> np.ndarray:
     return centres
 
 
+def reject_jumps(known: dict, pixdim, max_dev_mm: float, window=5) -> dict:
+    """Drop the centres that jump away from their neighbours (farther than ``max_dev_mm`` from
+    the running median of ``window`` slices); they are then interpolated from the others.
+
+    A detector may lock onto another structure on a few slices (a vessel, the edge of the field
+    of view); the cord itself moves smoothly from slice to slice."""
+    if len(known) < 3:
+        return known
+    zs = np.array(sorted(known))
+    xy = np.array([known[z] for z in zs], dtype=float) * np.asarray(pixdim[:2])
+    half = window // 2
+    keep = {}
+    for k, z in enumerate(zs):
+        nb = [j for j in range(max(0, k - half), min(len(zs), k + half + 1)) if j != k]
+        ref = np.median(xy[nb], axis=0)
+        if np.hypot(*(xy[k] - ref)) <= max_dev_mm:
+            keep[int(z)] = known[z]
+    if len(keep) < len(known):
+        logger.warning("Centre rejected on %d slice(s) that jump away from their neighbours (%s); "
+                       "interpolated from the others", len(known) - len(keep),
+                       sorted(set(int(z) for z in zs) - set(keep)))
+    return keep if len(keep) >= 2 else known
+
+
 def _cnn_centres(work: Image, contrast: str):
     """Sub-voxel centres from the CNN detector; None when it cannot run (module or weights missing)."""
     try:
@@ -105,7 +135,7 @@ def _cnn_centres(work: Image, contrast: str):
     try:
         _, points = detect_centerline_points(work, contrast)  # work is RPI: same grid back
     except CordNotFoundError as e:
-        raise NoCordError(f"No spinal cord found in the image: {e}") from None
+        raise NoCordError(f"No spinal cord found in the image: {e}. {WHAT_TO_TRY}") from None
     except Exception as e:  # weights not installed (offline), ...
         logger.warning("CNN centerline detection failed (%s); using the ring detector", e)
         return None
@@ -157,6 +187,7 @@ def propseg(im: Image, contrast: str, init_centerline: Image | None = None, init
             path, _ = detect_cord_centres(work.data, pixdim, contrast, radius, anchors or None)
             known = {z: tuple(path[z]) for z in range(nz)}
             source = "the cord/CSF ring detector"
+    known = reject_jumps(known, pixdim, max_dev_mm=max(2.5 * radius, 2 * pixdim[2]))
     centres = _interpolate_centres(known, nz)
     logger.info("Cord centre found on %d of %d axial slices by %s", int(np.isfinite(centres[:, 0]).sum()),
                 nz, source)
@@ -166,7 +197,7 @@ def propseg(im: Image, contrast: str, init_centerline: Image | None = None, init
     if np.mean(consistency[np.isfinite(centres[:, 0])]) < limit:
         raise NoCordError(
             f"No spinal cord found in the image (no region surrounded by CSF of the expected {contrast} "
-            f"contrast). Check -c, or give -init-centerline / -init-mask")
+            f"contrast). {WHAT_TO_TRY}")
     area = np.full(nz, np.nan)  # mm2, NaN where no contour
     rows = np.isfinite(R[:, 0])
     area[rows] = np.pi * np.mean(R[rows] ** 2, axis=1)
@@ -175,7 +206,7 @@ def propseg(im: Image, contrast: str, init_centerline: Image | None = None, init
         logger.warning("Dropped %d slice(s) with an implausible cord area", int(bad[np.isfinite(area)].sum()))
     R[bad] = np.nan
     if not np.isfinite(R[:, 0]).any():
-        raise NoCordError("No spinal cord found: no slice has a plausible cord contour")
+        raise NoCordError(f"No spinal cord found: no slice has a plausible cord contour. {WHAT_TO_TRY}")
     mask = rasterise(work.data.shape, pixdim, centres, R)
     ctl = np.zeros(work.data.shape, dtype=np.uint8)
     for z in np.nonzero(np.isfinite(R[:, 0]))[0]:

@@ -186,11 +186,35 @@ def _ants_transform_arg(s: ParamStep):
     return f"{name}[{s.gradStep}]"
 
 
-def _run_ants(args):
-    # ANTs uses every core unless ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS says otherwise
-    from ants.internal import get_lib_fn, process_arguments
+def _ants_lib():
+    """ANTsPy's compiled library (antsRegistration...), loaded without running the package's
+    ``__init__``, which imports matplotlib, scikit-learn... (2.5 s of CPU per command). It is
+    registered as ``ants.lib``, so a later ``import ants`` reuses it (the package only reads it
+    through ``from ants import lib``)."""
+    import glob
+    import importlib.util
+    import sys
 
-    ret = get_lib_fn("antsRegistration")(process_arguments(args))
+    if "ants.lib" in sys.modules:
+        return sys.modules["ants.lib"]
+    spec = importlib.util.find_spec("ants")
+    if spec is None or not spec.submodule_search_locations:
+        raise SCTError("ANTsPy (antspyx) is not installed: pip install antspyx")
+    found = glob.glob(os.path.join(list(spec.submodule_search_locations)[0], "lib.*"))
+    if not found:
+        import ants  # unusual layout: the regular import
+        return ants.lib
+    lib_spec = importlib.util.spec_from_file_location("ants.lib", found[0])
+    lib = importlib.util.module_from_spec(lib_spec)
+    lib_spec.loader.exec_module(lib)
+    sys.modules["ants.lib"] = lib
+    return lib
+
+
+def _run_ants(args):
+    """antsRegistration with a list of string arguments (files or image pointers)."""
+    # ANTs uses every core unless ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS says otherwise
+    ret = _ants_lib().antsRegistration([str(a) for a in args])
     if ret != 0:
         raise SCTError(f"ANTs registration failed (exit code {ret})")
 
@@ -216,6 +240,16 @@ def _ants_step(s: ParamStep, cur, fixed, mask, tmp):
              "--smoothing-sigmas", f"{s.smooth}mm"]
     if s.algo in ("syn", "bsplinesyn"):
         args += ["--restrict-deformation", s.deformation]
+    else:
+        restrict = _linear_restriction(s)
+        if restrict:
+            args += ["--restrict-deformation", restrict]
+        if "seg" in cur:
+            init = _centre_of_mass_translation(cur["seg"], fixed["seg"])
+            if init is not None:
+                path = os.path.join(tmp, f"step{s.step}_init.txt")
+                W.write_affine(init, path)
+                args += ["--initial-moving-transform", path]
     if mask is not None:
         args += ["--masks", f"[{_save_float(mask, os.path.join(tmp, 'mask.nii.gz'))},NULL]"]
     args += ["--verbose", "0"]
@@ -228,40 +262,114 @@ def _ants_step(s: ParamStep, cur, fixed, mask, tmp):
     return affine, affine.inverse()
 
 
-def _ants_slicewise(s, cur, fixed, ref, mask, tmp):
-    """2-D ANTs registration of each axial slice (translation/rigid/affine), stacked into a field."""
-    import ants
+def _linear_restriction(s: ParamStep) -> str | None:
+    """ANTs ``--restrict-deformation`` weights of a 3-D linear transform for ``deformation``.
 
-    if s.algo not in ("translation", "rigid", "affine"):
-        raise SCTError(f"-param step {s.step}: slicewise=1 works with algo=translation, rigid or "
-                       f"affine, not {s.algo}")
+    With the default ``1x1x0`` (no motion along z, the axis of the thick slices of most cord
+    acquisitions) a translation or a rigid transform keeps tz = 0 (rigid rotations stay free:
+    they follow the cord's tilt) and an affine keeps the z row and column of its matrix. Without it, the gradient along z of a
+    few 5-7 mm slices (or of a source covering fewer slices than the destination) dominates
+    the optimiser's steps and the in-plane parameters barely move."""
+    free = [p == "1" for p in s.deformation.split("x")]
+    if all(free):
+        return None
+    fx, fy, fz = free
+    if s.algo == "translation":
+        weights = [fx, fy, fz]
+    elif s.algo == "rigid":  # Euler angles about x, y, z then translations
+        weights = [True, True, True, fx, fy, fz]
+    else:  # matrix rows (x, y, z) then translation
+        weights = [a and b for a in free for b in free] + free
+    return "x".join("1" if w else "0" for w in weights)
+
+
+def _centre_of_mass_translation(moving_seg: Image, fixed_seg: Image):
+    """In-plane translation (LPS mm, destination -> moving) aligning the mean centre of mass
+    of the two segmentations over the axial slices they both cover, or None.
+
+    The starting point of ANTs linear steps on segmentations: a binary mask gives the metric
+    a gradient only within its own thickness, so a thin mask (white matter) a few mm away
+    from its target gave no update at all (template WM left 4-6 mm off a T2* WM seg)."""
+    mov, fix = moving_seg.data, fixed_seg.data
+    shifts = []
+    for z in range(fix.shape[2]):
+        m, f = np.clip(mov[:, :, z], 0, None), np.clip(fix[:, :, z], 0, None)
+        if m.sum() <= 0 or f.sum() <= 0:
+            continue
+        ii, jj = np.meshgrid(np.arange(m.shape[0]), np.arange(m.shape[1]), indexing="ij")
+        shifts.append([(ii * m).sum() / m.sum() - (ii * f).sum() / f.sum(),
+                       (jj * m).sum() / m.sum() - (jj * f).sum() / f.sum(), 0.0])
+    if not shifts:
+        return None
+    vox = np.mean(shifts, axis=0)
+    offset = (vox @ fixed_seg.affine[:3, :3].T) * np.array([-1.0, -1.0, 1.0])
+    return W.AffineTransform(np.eye(3), offset)
+
+
+def _ants_slicewise(s, cur, fixed, ref, mask, tmp):
+    """2-D ANTs registration of each axial slice, stacked into a 3-D in-plane field.
+
+    translation/rigid/affine: one 2-D transform per slice; syn/bsplinesyn: one 2-D
+    diffeomorphic field per slice (forward and inverse), as the established toolbox does with
+    ``slicewise=1``. Slices where the fixed or the moving image is flat (no content, e.g. outside
+    the other image's coverage) keep a zero displacement.
+    """
     key = "im" if s.type in ("im", "imseg") else "seg"
     mov, fix = cur[key].data.astype(np.float32), fixed[key].data.astype(np.float32)
+    msk = None if mask is None else (mask.data > 0).astype(np.float32)
+    px, py = (float(v) for v in ref.pixdim[:2])
     nx, ny, nz = fix.shape
-    px, py = ref.pixdim[:2]
-    ii, jj = np.meshgrid(np.arange(nx, dtype=float), np.arange(ny, dtype=float), indexing="ij")
-    pts = np.stack([ii.ravel() * px, jj.ravel() * py], axis=1)
     fwd = np.zeros((nx, ny, nz, 3))
     inv = np.zeros((nx, ny, nz, 3))
-    metric = {"CC": "GC", "MI": "mattes", "MeanSquares": "meansquares"}[s.metric]
-    kind = {"translation": "Translation", "rigid": "Rigid", "affine": "Affine"}[s.algo]
     for z in range(nz):
         if np.ptp(fix[:, :, z]) == 0 or np.ptp(mov[:, :, z]) == 0:
             continue
-        f2 = ants.from_numpy(fix[:, :, z], spacing=(px, py))
-        m2 = ants.from_numpy(mov[:, :, z], spacing=(px, py))
-        reg = ants.registration(f2, m2, type_of_transform=kind, aff_metric=metric,
-                                aff_iterations=(s.iter * 10,), aff_shrink_factors=(s.shrink,),
-                                aff_smoothing_sigmas=(s.smooth,), initial_transform="Identity",
-                                outprefix=os.path.join(tmp, f"step{s.step}_z{z}_"))
-        tx = ants.read_transform(reg["fwdtransforms"][0])
-        mapped = np.array([tx.apply_to_point(tuple(p)) for p in pts])
-        fwd[:, :, z, :2] = ((mapped - pts) / [px, py]).reshape(nx, ny, 2)
-        itx = tx.invert()
-        mapped = np.array([itx.apply_to_point(tuple(p)) for p in pts])
-        inv[:, :, z, :2] = ((mapped - pts) / [px, py]).reshape(nx, ny, 2)
+        if msk is not None and not msk[:, :, z].any():
+            continue
+        mz = None if msk is None else msk[:, :, z]
+        f2d, i2d = _ants_slice(s, fix[:, :, z], mov[:, :, z], mz, (px, py),
+                               os.path.join(tmp, f"step{s.step}_z{z}_"))
+        fwd[:, :, z, :2], inv[:, :, z, :2] = f2d, i2d
     return (W.DisplacementField(W.displacement_from_voxel_shifts(ref, fwd), ref.affine),
             W.DisplacementField(W.displacement_from_voxel_shifts(ref, inv), ref.affine))
+
+
+def _ants_slice(s, fix2d, mov2d, mask2d, spacing, prefix):
+    """One slice through antsRegistration in 2-D: (forward, inverse) in-plane shifts in voxels
+    (nx, ny, 2). The slices are ANTs images with identity direction and origin 0, so physical
+    coordinates are voxel indices times the spacing."""
+    import ants
+    from ants.internal import get_pointer_string as ptr
+
+    f = ants.from_numpy(np.ascontiguousarray(fix2d), spacing=spacing)
+    m = ants.from_numpy(np.ascontiguousarray(mov2d), spacing=spacing)
+    args = ["--dimensionality", "2", "--float", "1", "--collapse-output-transforms", "1",
+            "--output", prefix, "--interpolation", "Linear",
+            "--transform", _ants_transform_arg(s),
+            "--metric", _ants_metric(s.metric, ptr(f), ptr(m)),
+            "--convergence", f"[{s.iter},1e-6,10]", "--shrink-factors", str(s.shrink),
+            "--smoothing-sigmas", f"{s.smooth}mm"]
+    if s.algo in ("syn", "bsplinesyn"):
+        args += ["--restrict-deformation", "x".join(s.deformation.split("x")[:2])]
+    if mask2d is not None:
+        mk = ants.from_numpy(np.ascontiguousarray(mask2d), spacing=spacing)
+        args += ["--masks", f"[{ptr(mk)},NULL]"]
+    args += ["--verbose", "0"]
+    _run_ants(args)
+    nx, ny = fix2d.shape
+    sp = np.asarray(spacing)
+    if s.algo in ("syn", "bsplinesyn"):
+        fwd = ants.image_read(prefix + "0Warp.nii.gz").numpy() / sp
+        inv = ants.image_read(prefix + "0InverseWarp.nii.gz").numpy() / sp
+        return fwd, inv
+    tx = ants.read_transform(prefix + "0GenericAffine.mat")
+    ii, jj = np.meshgrid(np.arange(nx, dtype=float), np.arange(ny, dtype=float), indexing="ij")
+    pts = np.stack([ii.ravel(), jj.ravel()], axis=1) * sp
+    out = []
+    for t in (tx, tx.invert()):
+        mapped = np.array([t.apply_to_point(tuple(p)) for p in pts])
+        out.append(((mapped - pts) / sp).reshape(nx, ny, 2))
+    return out[0], out[1]
 
 
 def _save_float(im: Image, path):

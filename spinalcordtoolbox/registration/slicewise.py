@@ -83,12 +83,32 @@ def _translation_maps(shape, shifts):
 
 
 # ------------------------------------------------------------------ slicereg
+def _jumps(raw, valid, min_vox=2.0, n_mad=4.0):
+    """Slices whose translation is an outlier among the valid ones (farther from their median
+    than ``n_mad`` scaled MADs and than ``min_vox`` voxels): the polynomial would pass through
+    them (5 slices, degree 4) and move that slice alone by several mm."""
+    out = np.zeros(len(raw), dtype=bool)
+    if valid.sum() < 3:
+        return out
+    med = np.median(raw[valid], axis=0)
+    mad = 1.4826 * np.median(np.abs(raw[valid] - med), axis=0)
+    dev = np.abs(raw - med)
+    out[valid] = np.any(dev[valid] > np.maximum(min_vox, n_mad * mad), axis=1)
+    if out.any():
+        logger.info("slicereg: slice(s) %s jump away from the others, interpolated",
+                    np.flatnonzero(out).tolist())
+    return out
+
+
 def slicereg(src: Image, dest: Image, metric="MeanSquares", poly=5, mask=None, search_vox=5,
-             grid_step=1.0, fields=True):
+             grid_step=1.0, fields=True, min_coverage=0.6):
     """Slice-wise translations regularised along z by a polynomial of degree ``poly``.
 
     Each slice's translation is searched on a grid of ``grid_step`` voxels within
     +-``search_vox``, then refined continuously. ``mask`` (values > 0) restricts the metric.
+    Slices where the source covers less than ``min_coverage`` of the compared region, and
+    slices whose translation jumps away from the others, are filled from the other slices.
+
     Returns (forward field, inverse field, translations (nz, 2) in voxels before the fit,
     regularised translations (nz, 2) in voxels); the fields are None when not ``fields``
     (callers that only need the translations, e.g. motion correction, skip building them).
@@ -107,6 +127,11 @@ def slicereg(src: Image, dest: Image, metric="MeanSquares", poly=5, mask=None, s
     for z in range(nz):
         wz = rim if w is None else w[:, :, z] * rim
         if wz.sum() < 4 or np.ptp(d[:, :, z][wz > 0]) == 0:
+            continue
+        # a source slice that is (mostly) outside the source's field of view (zeros once
+        # resampled onto the destination grid) gives no estimate: it is filled from the others
+        if np.mean(s[:, :, z][wz > 0] != 0) < min_coverage:
+            logger.info("slicereg: slice %d is outside the source's coverage, interpolated", z)
             continue
 
         # the metric only sees the pixels where wz > 0: sample the source there only
@@ -133,10 +158,12 @@ def slicereg(src: Image, dest: Image, metric="MeanSquares", poly=5, mask=None, s
         steps = np.arange(-search_vox, search_vox + 1e-9, grid_step)
         grid = [(a, b) for a in steps for b in steps]
         best = min(grid, key=cost_on_grid)
+        # bounded to the searched window: beyond it, repeated edge samples can look "better"
         res = minimize(cost, np.array(best, dtype=float), method="Powell",
-                       options={"xtol": 1e-3, "ftol": 1e-6})
+                       bounds=[(-search_vox, search_vox)] * 2, options={"xtol": 1e-3, "ftol": 1e-6})
         raw[z] = res.x
         valid[z] = True
+    valid &= ~_jumps(raw, valid)
     raw = _fill_missing(raw, valid, "image content")
     reg = _polyfit_z(raw, poly)
     if not fields:

@@ -201,14 +201,31 @@ def working_grid(img: Image, voxel_mm: float) -> Image:
         return Image(np.zeros(img.data.shape[:3], np.float32), hdr=img.hdr, affine=img.affine)
     shape = np.array(img.data.shape[:3])
     new_shape = np.maximum(np.round(shape * zooms / new).astype(int), 1)
-    # keep the field of view centred: first voxel centre moves by half the size change
+    # keep the field of view centred (the new grid's middle on the old one's), so that the
+    # grid does not depend on the direction of the axes (a flipped template gives the same one)
     affine = img.affine.copy()
     affine[:3, :3] = img.affine[:3, :3] @ np.diag(new / zooms)
-    first = (new / zooms - 1) / 2
+    first = ((shape - 1) - (new_shape - 1) * new / zooms) / 2
     affine[:3, 3] = img.transfo_pix2phys(first[None, :])[0]
     out = Image(np.zeros(tuple(new_shape), np.float32), affine=affine)
     out.hdr.set_zooms(tuple(new))
     return out
+
+
+def warn_if_qform_sform_differ(img: Image, name: str, atol_mm=1e-3) -> bool:
+    """Warn (and return True) when an image's qform and sform are both set and disagree: tools
+    that read the other one (some viewers, ITK-based tools) place the image elsewhere."""
+    qform, qcode = img.hdr.get_qform(coded=True)
+    sform, scode = img.hdr.get_sform(coded=True)
+    if not qcode or not scode or qform is None or sform is None:
+        return False
+    if np.allclose(qform, sform, atol=atol_mm):
+        return False
+    shift = float(np.abs(qform[:3, 3] - sform[:3, 3]).max())
+    logger.warning("The qform and the sform of the %s differ (origins %.3g mm apart): the "
+                   "sform is used here; other tools may use the qform. Make them equal "
+                   "(e.g. sct_image -set-sform-to-qform) to avoid ambiguity", name, shift)
+    return True
 
 
 def _identity(world):
@@ -221,7 +238,7 @@ def register_to_template(im: Image, im_seg: Image, im_labels: Image, *, label_op
     """Register a subject (image, cord segmentation, labels) to a template.
 
     ``ref="template"`` runs the ``-param`` steps in template space (moving: subject);
-    ``ref="subject"`` runs them in subject space (moving: template; needs >= 2 labels).
+    ``ref="subject"`` runs them in subject space (moving: template; one or two labels).
     ``remove_temp=False`` keeps the registration engine's intermediate files.
     """
     from spinalcordtoolbox.template import load_template
@@ -230,6 +247,8 @@ def register_to_template(im: Image, im_seg: Image, im_labels: Image, *, label_op
         from spinalcordtoolbox.utils.cli import choice_error
         raise choice_error("-ref", ref, ("template", "subject"))
     template = template if template is not None else load_template()
+    for image, name in ((im, "input image"), (im_seg, "segmentation"), (im_labels, "label image")):
+        warn_if_qform_sform_differ(image, name)
     im = im.copy().require_3d("input image")
     seg = im_seg.copy().require_3d("segmentation")
     labels = im_labels.copy().require_3d("label image")
@@ -242,10 +261,12 @@ def register_to_template(im: Image, im_seg: Image, im_labels: Image, *, label_op
     steps = parse_steps(param) if run_steps else []         # fail fast on a bad -param
 
     mapping, tpl_crop, common = label_alignment(seg, labels, template, label_option)
-    if ref == "subject" and len(common) < 2:
+    if ref == "subject" and len(common) > 2:
+        # as the established toolbox: in subject space the labels only place the template
+        # (translation, or translation + scaling), so more than two are refused
         raise RegistrationError(
-            f"-ref subject needs at least 2 labels (got {len(common)}: {common}); add a label "
-            f"or use -ref template")
+            f"-ref subject works with one or two labels, got {len(common)} ({common}): keep one "
+            f"or two labels, or use -ref template (it aligns every label)")
     tpl_cord = Image(str(template.path("cord")))
     # the template contrast is only read where it is needed (the 0.5 mm PAM50 is 40-80 MB)
     tpl_slab = read_slab(tpl_contrast_path, grid_world(tpl_crop))

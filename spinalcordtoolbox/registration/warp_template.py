@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from spinalcordtoolbox.image import Image
+from spinalcordtoolbox.image import Image, crop_image
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +58,16 @@ def warp_template(dest: Image, warp_path, template, ofolder="label", atlas=True,
                      hdr=dest.hdr, affine=dest.affine)
     chain = warp._load_chain([os.fspath(warp_path)], None)
     mapped = _mapped_points(dest, chain)
+    # only the destination voxels that read inside the template's field of view are computed
+    # (the cord region): on a large grid (64x320x320) the rest is zero in every output
+    full_dest = dest
+    region = _template_region(dest, mapped, template.path("cord"))
+    if region is None:
+        raise ValueError("The warping field maps no voxel of the destination into the template: "
+                         "check -w (template -> destination, e.g. warp_template2anat.nii.gz)")
+    dest = crop_image(full_dest, *[b for pair in region for b in pair])
+    mapped = mapped.reshape(full_dest.data.shape[:3] + (3,))[
+        tuple(slice(lo, hi + 1) for lo, hi in region)].reshape(-1, 3)
     jobs = []
     sections = [("template", template.template_dir)]
     if atlas:
@@ -114,7 +124,9 @@ def _warp_jobs(jobs, dest, chain, mapped, stage, ofolder, out, bar):
             moved = [warp.apply_transforms(im, dest, [chain], interp=interp).data for im in slabs]
         for (section, src), im, data in zip(batch, slabs, moved):
             dtype = np.float32 if interp == "linear" else im.data.dtype
-            result = Image(np.asarray(data).astype(dtype), hdr=dest.hdr, affine=dest.affine)
+            whole = np.zeros(full_dest.data.shape[:3], dtype)
+            whole[tuple(slice(lo, hi + 1) for lo, hi in region)] = np.asarray(data)
+            result = Image(whole, hdr=full_dest.hdr, affine=full_dest.affine)
             result.hdr.set_data_dtype(dtype)
             if section == "template" and src.name.endswith("_cord.nii.gz") \
                     and not np.any(result.data):
@@ -125,6 +137,26 @@ def _warp_jobs(jobs, dest, chain, mapped, stage, ofolder, out, bar):
             result.save(str(Path(stage) / section / src.name), verbose=False)
             out[f"{section}/{src.name}"] = str(Path(ofolder) / section / src.name)
             bar.update(1)
+
+
+def _template_region(dest: Image, mapped_world, template_file, margin=1):
+    """Inclusive voxel bounds [(lo, hi)] * 3 of the destination voxels whose mapped point lies
+    in the template's field of view (+ ``margin`` voxels), or None when there is none."""
+    import nibabel as nib
+
+    nimg = nib.load(str(template_file))
+    inv = np.linalg.inv(nimg.affine)
+    vox = mapped_world @ inv[:3, :3].T + inv[:3, 3]
+    shape = np.array(nimg.shape[:3])
+    inside = np.all((vox >= -1) & (vox <= shape), axis=1).reshape(dest.data.shape[:3])
+    if not inside.any():
+        return None
+    region = []
+    for axis in range(3):
+        other = tuple(a for a in range(3) if a != axis)
+        idx = np.flatnonzero(inside.any(axis=other))
+        region.append((max(0, idx[0] - margin), min(dest.data.shape[axis] - 1, idx[-1] + margin)))
+    return region
 
 
 def _batches(jobs, size=8):

@@ -49,7 +49,8 @@ def get_parser():
                    help="1: only put the source into the destination space (headers). Default: 0")
     o.add_argument("-x", choices=("nn", "linear", "spline"), default="linear",
                    help="Interpolation of the output images. Default: linear")
-    o.add_argument("-o", metavar="<file>", help="Name of the registered source. Default: <src>_reg")
+    o.add_argument("-o", metavar="<file>", help="Name of the registered source (the destination "
+                   "moved onto the source is then <o>_inv). Default: <src>_reg, <dest>_reg")
     o.add_argument("-owarp", metavar="<file>", help="Name of the forward warp. Default: warp_<src>2<dest>")
     o.add_argument("-owarpinv", metavar="<file>",
                    help="Name of the inverse warp. Default: warp_<dest>2<src>")
@@ -77,8 +78,12 @@ def _run(args):
     def out(name, default):
         return os.path.join(folder, name or default)
 
+    # as the established tool: -o names the moved source, and the moved destination <o>_inv
+    o_stem, o_ext = split_ext(args.o) if args.o else (None, None)
+    o_stem = os.path.join(os.path.dirname(args.o), o_stem) if args.o else None
     paths = {"src_reg": out(args.o, f"{src_name}_reg.nii.gz"),
-             "dest_reg": out(None, f"{dest_name}_reg.nii.gz"),
+             "dest_reg": out(f"{o_stem}_inv{o_ext or '.nii.gz'}" if args.o else None,
+                             f"{dest_name}_reg.nii.gz"),
              "warp": out(args.owarp, f"warp_{src_name}2{dest_name}.nii.gz"),
              "warpinv": out(args.owarpinv, f"warp_{dest_name}2{src_name}.nii.gz")}
     for p in paths.values():  # fail before any work, not after minutes of registration

@@ -36,8 +36,8 @@ def get_parser():
     parser.optional.add_argument("-c", choices=["t1", "t2", "t2s"], default="t2",
                                  help="Contrast of the template to register to. Default: t2")
     parser.optional.add_argument("-ref", choices=["template", "subject"], default="template",
-                                 help="Space where the -param steps run. 'subject' needs >= 2 "
-                                      "labels. Default: template")
+                                 help="Space where the -param steps run. 'subject' (e.g. thick "
+                                      "axial images) takes one or two labels. Default: template")
     parser.optional.add_argument("-param", metavar="<steps>",
                                  help=f"Registration steps (they replace the default steps with "
                                       f"the same number). Default: {DEFAULT_PARAM}")

@@ -20,9 +20,9 @@ def get_parser():
                                        "(e.g. warp_template2anat.nii.gz).")
     parser.optional.add_argument("-a", metavar="<int>", type=int, choices=[0, 1], default=1,
                                  help="Warp the white-matter atlas. Default: 1")
-    parser.optional.add_argument("-s", metavar="<int>", type=int, choices=[0, 1], default=0,
-                                 help="Warp the spinal levels (spinal_levels, spinal_midpoint). "
-                                      "Default: 0")
+    parser.optional.add_argument("-s", metavar="<int>", type=int, choices=[0, 1], default=1,
+                                 help="Warp the spinal levels (spinal_levels, spinal_midpoint), "
+                                      "as the established toolbox does by default. Default: 1")
     parser.optional.add_argument("-t", metavar="<folder>", type=input_folder,
                                  help="Template folder. Default: the installed PAM50.")
     parser.optional.add_argument("-ofolder", metavar="<folder>", default="label",

@@ -145,3 +145,42 @@ def test_bad_inputs(propseg, sct_testing_data):
         propseg(Image(np.ones((20, 20, 1), np.float32)), "t2")
     with pytest.raises(Exception, match="Did you mean 't2s'"):
         propseg(Image(sct_testing_data / "t2s" / "t2s.nii.gz"), "t2ss")
+
+
+def test_jumping_centres_are_rejected(propseg, sct_testing_data):
+    """A centerline whose centre jumps 12 mm sideways on two slices (a detector locked onto
+    another structure): those slices are interpolated from their neighbours and the cord is
+    still segmented there."""
+    from spinalcordtoolbox.image import empty_like
+    from spinalcordtoolbox.propseg.core import reject_jumps
+
+    known = {z: (20.0, 20.0 + 0.2 * z) for z in range(20)}
+    known[7], known[8] = (35.0, 20.0), (36.0, 21.0)
+    kept = reject_jumps(known, (0.8, 0.8, 5.0), max_dev_mm=10.0)
+    assert set(known) - set(kept) == {7, 8}
+    im = Image(sct_testing_data / "t1" / "t1w.nii.gz")
+    gt = Image(sct_testing_data / "t1" / "t1w_seg-manual.nii.gz")
+    rpi_gt = gt.copy().change_orientation("RPI")
+    ctl = np.zeros(rpi_gt.data.shape, np.uint8)
+    zs = [z for z in range(rpi_gt.data.shape[2]) if rpi_gt.data[:, :, z].any()]
+    for z in zs:
+        x, y = np.argwhere(rpi_gt.data[:, :, z] > 0).mean(axis=0).round().astype(int)
+        if z in (zs[len(zs) // 2], zs[len(zs) // 2 + 1]):
+            x = x + int(round(12 / rpi_gt.pixdim[0]))
+        ctl[x, y, z] = 1
+    seg, _ = propseg(im, "t1", init_centerline=empty_like(rpi_gt, ctl))
+    rpi_seg = seg.copy().change_orientation("RPI").data
+    for z in (zs[len(zs) // 2], zs[len(zs) // 2 + 1]):
+        assert dice(rpi_seg[:, :, z], rpi_gt.data[:, :, z]) >= 0.7
+    assert dice(seg.data, gt.data) >= 0.8
+
+
+def test_no_cord_error_says_what_to_try(propseg):
+    from spinalcordtoolbox.propseg.core import NoCordError
+
+    noise = Image(np.random.default_rng(1).normal(100, 20, (40, 40, 20)).astype(np.float32),
+                  affine=np.diag([-1.0, 1.0, 1.0, 1.0]))
+    with pytest.raises(NoCordError) as e:
+        propseg(noise, "t1")
+    assert "-init-centerline" in str(e.value) and "-init-mask" in str(e.value)
+    assert "viewer" in str(e.value) and "\n" not in str(e.value)

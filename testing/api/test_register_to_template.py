@@ -109,3 +109,32 @@ def test_crop_world_z(pam50):
     crop = tt.crop_world_z(cord, -150.0, -100.0)
     zs = crop.transfo_pix2phys([[0, 0, 0], [0, 0, crop.data.shape[2] - 1]])[:, 2]
     assert zs[0] <= -150.0 + 0.5 and zs[1] >= -100.0 - 0.5 and crop.data.shape[2] <= 103
+
+
+def test_qform_sform_mismatch_warns(sct_testing_data, caplog):
+    import logging
+
+    from spinalcordtoolbox.registration.to_template import warn_if_qform_sform_differ
+
+    t2 = Image(str(sct_testing_data / "t2" / "t2.nii.gz"))
+    assert not warn_if_qform_sform_differ(t2, "input image")
+    sform = t2.hdr.get_sform()
+    sform[:3, 3] += [0.0, 2.0, 0.0]
+    t2.hdr.set_sform(sform, code=1)
+    with caplog.at_level(logging.WARNING):
+        assert warn_if_qform_sform_differ(t2, "input image")
+    assert "qform and the sform of the input image differ (origins 2 mm apart)" in caplog.text
+
+
+def test_working_grid_does_not_depend_on_axis_direction():
+    """141 voxels of 0.5 mm on a 1 mm working grid (70 voxels): the grid is centred on the
+    field of view, so flipping an axis gives the same voxel centres (before: 0.5 mm apart)."""
+    from spinalcordtoolbox.straightening import grid_world
+
+    data = np.zeros((141, 20, 30), np.float32)
+    img = Image(data, affine=np.diag([-0.5, 0.5, 0.5, 1.0]))
+    flipped = img.copy().change_orientation("LPI")
+    a, b = tt.working_grid(img, 1.0), tt.working_grid(flipped, 1.0)
+    pa = np.sort(np.unique(np.round(grid_world(a)[:, 0], 4)))
+    pb = np.sort(np.unique(np.round(grid_world(b)[:, 0], 4)))
+    assert np.allclose(pa, pb, atol=1e-4)

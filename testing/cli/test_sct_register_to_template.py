@@ -204,11 +204,38 @@ def test_missing_contrast(sct_testing_data, pam50, in_tmp, capsys):
     assert "sct_download_data" in err
 
 
-def test_ref_subject_needs_two_labels(sct_testing_data, t2_args, in_tmp, capsys):
+def test_ref_subject_refuses_more_than_two_labels(sct_testing_data, t2_args, in_tmp, capsys):
     lab = Image(str(sct_testing_data / "t2" / "labels.nii.gz"))
-    lab.data[lab.data == 5] = 0
-    lab.save("one_label.nii.gz")
-    _fails(t2_args + ["-l", "one_label.nii.gz", "-ref", "subject"], capsys, "at least 2 labels")
+    (x3, y3, z3, _), (x5, y5, z5, _) = sorted(lab.nonzero_coords(), key=lambda c: c[3])
+    lab.data[int(round((x3 + x5) / 2)), int(round((y3 + y5) / 2)), int(round((z3 + z5) / 2))] = 4
+    lab.save("three_labels.nii.gz")
+    _fails(t2_args + ["-l", "three_labels.nii.gz", "-ref", "subject"], capsys, "one or two labels")
+
+
+def test_ref_subject_single_disc_label_on_thick_axial_mt(sct_testing_data, in_tmp):
+    """The course's MT line: a -create-seg-mid 4 label (C3-C4 disc) on the 5-slice mt1, the
+    steps run in subject space, slicewise bsplinesyn."""
+    from spinalcordtoolbox.scripts.sct_label_utils import main as label_utils
+
+    mt = sct_testing_data / "mt"
+    label_utils(["-i", str(mt / "mt1_seg.nii.gz"), "-create-seg-mid", "4", "-o", "label_c3c4.nii.gz",
+                 "-v", "0"])
+    main(["-i", str(mt / "mt1.nii.gz"), "-s", str(mt / "mt1_seg.nii.gz"), "-ldisc", "label_c3c4.nii.gz",
+          "-ref", "subject", "-t", str(sct_testing_data / "template"), "-v", "0", "-param",
+          "step=1,type=seg,algo=centermassrot:step=2,type=seg,algo=bsplinesyn,slicewise=1"])
+    mt1 = Image(str(mt / "mt1.nii.gz"))
+    tpl = load_template(sct_testing_data / "template")
+    cord = warp.apply_transforms(Image(str(tpl.path("cord"))), mt1, ["warp_template2anat.nii.gz"])
+    seg = Image(str(mt / "mt1_seg.nii.gz")).data > 0.5
+    # measured 0.962 (per slice 0.89-0.99)
+    assert dice(cord.data >= 0.5, seg) >= 0.93
+    # the template's C3-C4 disc level falls on the labelled slice: C3 above, C4 below
+    levels = warp.apply_transforms(Image(str(tpl.path("levels"))), mt1, ["warp_template2anat.nii.gz"],
+                                   interp="nn").data
+    z_label = int(Image("label_c3c4.nii.gz").nonzero_coords()[0][2])
+    assert set(np.unique(levels[..., z_label][seg[..., z_label]])) <= {3, 4}
+    for name in OUTPUTS:
+        assert Image(f"{name}.nii.gz").data.size > 0
 
 
 def test_label_value_not_in_template(sct_testing_data, t2_args, in_tmp, capsys):
@@ -216,3 +243,20 @@ def test_label_value_not_in_template(sct_testing_data, t2_args, in_tmp, capsys):
     lab.data[lab.data == 5] = 45
     lab.save("bad_value.nii.gz")
     _fails(t2_args + ["-l", "bad_value.nii.gz"], capsys, "[45]")
+
+
+def test_template_orientation_does_not_change_the_result(small, sct_testing_data, tmp_path):
+    """The same template stored in PIR (instead of RPI) gives the same warping field on the
+    subject. (The working grid is now centred symmetrically: when the template's size is not a
+    multiple of the working voxel, e.g. 141 x 0.5 mm on 1 mm, a flipped axis used to give a grid
+    shifted by half a voxel; on this small template the sizes divide evenly.)"""
+    import shutil
+
+    tpl_dir = tmp_path / "template_pir"
+    shutil.copytree(sct_testing_data / "template", tpl_dir)
+    for f in (tpl_dir / "template").glob("*.nii.gz"):
+        Image(str(f)).change_orientation("PIR").save(str(f))
+    paths, _ = _register(sct_testing_data, tpl_dir, tmp_path / "out")
+    a = Image(str(small[0]["warp_template2anat"])).data
+    b = Image(str(paths["warp_template2anat"])).data
+    assert np.abs(a - b).max() < 0.01  # measured 0.0 mm

@@ -82,11 +82,18 @@ def test_pam50_atlas(sct_testing_data, pam50, pam50_warped):
     seg = Image(str(sct_testing_data / "t2" / "t2_seg-manual.nii.gz")).data > 0
     assert dice(cord >= 0.5, seg) >= 0.9
     # the stand-in PAM50_t2 is warped too; PAM50_t1/t2s are absent and skipped; spinal
-    # levels only with -s 1
+    # levels by default (as the established toolbox; -s 0 skips them)
     assert (pam50_warped / "template" / "PAM50_t2.nii.gz").is_file()
-    assert not (pam50_warped / "template" / "PAM50_spinal_levels.nii.gz").exists()
     files = [f for _, _, f in read_info_label(pam50_warped / "template" / "info_label.txt").labels]
-    assert "PAM50_spinal_levels.nii.gz" not in files and "PAM50_levels.nii.gz" in files
+    assert "PAM50_spinal_levels.nii.gz" in files and "PAM50_levels.nii.gz" in files
+    spinal = Image(str(pam50_warped / "template" / "PAM50_spinal_levels.nii.gz")).data
+    vert = Image(str(pam50_warped / "template" / "PAM50_levels.nii.gz")).data
+    # t2 covers C2-C5 vertebrae: spinal segments C3-C6 or so, only inside the warped cord; the
+    # spinal level of a slice is at least its vertebral level (segments lie above their bones)
+    levels = set(np.unique(spinal[spinal > 0]).astype(int))
+    assert levels and levels <= set(range(2, 9)), levels
+    both = (spinal > 0) & (vert > 0)
+    assert np.median(spinal[both] - vert[both]) >= 0
     assert not (pam50_warped / "template" / "PAM50_t1.nii.gz").exists()
 
 
