@@ -11,7 +11,7 @@ import logging
 import numpy as np
 
 from spinalcordtoolbox.image import Image, ImageError, empty_like
-from spinalcordtoolbox.propseg.detect import POLARITY, detect_cord_centres
+from spinalcordtoolbox.propseg.detect import AREA_RANGE_MM2, POLARITY, detect_cord_centres
 from spinalcordtoolbox.propseg.surface import fit_tube, rasterise
 
 logger = logging.getLogger(__name__)
@@ -19,10 +19,6 @@ logger = logging.getLogger(__name__)
 CONTRASTS = tuple(POLARITY)
 #: cnn centerline detectors exist for these contrasts (spinalcordtoolbox.pretrained.centerline)
 CNN_CONTRASTS = ("t2", "t2s", "dwi")
-#: contrasts on which the ring detector finds the cord unaided (t2, t1w, dwi_mean of the test
-#: data). On T2* (t2s, mt1) it locks onto the wrong structure: the grey matter is bright inside
-#: the cord, so it is not used there without -init-mask / -init.
-RING_CONTRASTS = ("t1", "t2", "dwi")
 #: the ring detector always returns a path; below this mean surface consistency (fraction of rays
 #: whose own boundary agrees with the smooth tube) it is not a cord. Measured with the right -c:
 #: t2 0.98, t1w 0.91, mt1 0.89, dwi_mean 1.0; without a cord: noise 0.28 (t2) / 0.49 (t1), crops
@@ -33,8 +29,17 @@ MIN_CONSISTENCY = 0.8
 #: real cords 0.80 (t2s_uncropped) to 1.0; the t2 CNN on pure noise 0.50, the dwi CNN on a crop
 #: of t2 without the cord 0.53
 MIN_CONSISTENCY_GUIDED = 0.7
-#: plausible cord cross-sectional areas (mm2) for an adult human cord, C1 to the conus
-AREA_RANGE_MM2 = (8.0, 250.0)
+
+
+_HINT = ("Try giving the cord's position: -init-centerline <centerline or segmentation> (e.g. from "
+         "'sct_get_centerline -method viewer'), or -init-mask <mask with a few points on the cord>, or "
+         "-init <slice> with -radius <cord radius in mm>")
+
+
+def _local_mean(consistency, idx, end):
+    """Mean consistency of the 3 slices at one end (``end`` 0 or -1) of the slices ``idx``."""
+    part = idx[:3] if end == 0 else idx[-3:]
+    return float(np.mean(consistency[part]))
 
 
 class NoCordError(ImageError):
@@ -105,7 +110,8 @@ def _cnn_centres(work: Image, contrast: str):
     try:
         _, points = detect_centerline_points(work, contrast)  # work is RPI: same grid back
     except CordNotFoundError as e:
-        raise NoCordError(f"No spinal cord found in the image: {e}") from None
+        logger.info("The CNN centerline detector found no cord (%s); using the ring detector alone", e)
+        return None
     except Exception as e:  # weights not installed (offline), ...
         logger.warning("CNN centerline detection failed (%s); using the ring detector", e)
         return None
@@ -134,39 +140,57 @@ def propseg(im: Image, contrast: str, init_centerline: Image | None = None, init
     if init_centerline is not None:
         known = _centres_from_points(_points_in_work(init_centerline, work), nz)
         source = "the given centerline"
+        guided = True
     else:
-        known = None
-        if init_mask is None and init_z is None and use_cnn and contrast in CNN_CONTRASTS:
-            known = _cnn_centres(work, contrast)
-            source = f"the {contrast} CNN centerline detector"
+        anchors, bonus, guided = {}, 10.0, init_mask is not None
+        if init_mask is not None:
+            anchors = _centres_from_points(_points_in_work(init_mask, work), nz)
+        if init_z is not None:
+            z = int(round(init_z * (nz - 1))) if 0 < init_z < 1 else int(init_z)
+            if not 0 <= z < nz:
+                raise ValueError(f"-init {init_z} is outside the image's {nz} axial slices")
+            from spinalcordtoolbox.propseg.detect import cord_score
+            s = cord_score(work.data[:, :, z], pixdim, POLARITY[contrast], radius)
+            anchors.setdefault(z, tuple(float(v) for v in np.unravel_index(np.argmax(s), s.shape)))
+        source = "the cord/CSF ring detector"
+        if not anchors and use_cnn and contrast in CNN_CONTRASTS:
+            # the network's per-slice guesses are one more piece of evidence of the global path, not
+            # the answer: a guess that jumps off the cord loses against a smooth path through the
+            # image's own cord candidates
+            anchors, bonus = _cnn_centres(work, contrast) or {}, 1.0
+            if anchors:
+                source = f"the ring detector guided by the {contrast} CNN centerline detector"
+        known, changed = detect_cord_centres(work.data, pixdim, contrast, radius, anchors or None,
+                                             anchor_bonus=bonus)
+        if changed:
+            logger.info("%d slice(s) jumped away from their neighbours and were re-detected", changed)
         if not known:
-            if contrast not in RING_CONTRASTS and init_mask is None and init_z is None:
-                raise ValueError(
-                    f"The {contrast} cord centre needs the CNN centerline detector (install its weights: "
-                    f"'sct_download_data -d deepseg_sc_models'), or give -init-centerline or -init-mask")
-            anchors = {}
-            if init_mask is not None:
-                anchors = _centres_from_points(_points_in_work(init_mask, work), nz)
-            if init_z is not None:
-                z = int(round(init_z * (nz - 1))) if 0 < init_z < 1 else int(init_z)
-                if not 0 <= z < nz:
-                    raise ValueError(f"-init {init_z} is outside the image's {nz} axial slices")
-                from spinalcordtoolbox.propseg.detect import cord_score
-                s = cord_score(work.data[:, :, z], pixdim, POLARITY[contrast], radius)
-                anchors.setdefault(z, tuple(float(v) for v in np.unravel_index(np.argmax(s), s.shape)))
-            path, _ = detect_cord_centres(work.data, pixdim, contrast, radius, anchors or None)
-            known = {z: tuple(path[z]) for z in range(nz)}
-            source = "the cord/CSF ring detector"
+            raise NoCordError(f"No spinal cord found in the image: no region surrounded by CSF of the "
+                              f"expected {contrast} contrast in any slice. {_HINT}")
     centres = _interpolate_centres(known, nz)
     logger.info("Cord centre found on %d of %d axial slices by %s", int(np.isfinite(centres[:, 0]).sum()),
                 nz, source)
     R, centres, consistency = fit_tube(work.data, pixdim, centres, POLARITY[contrast], radius)
-    logger.info("Surface consistency %.2f", float(np.mean(consistency[np.isfinite(centres[:, 0])])))
-    limit = MIN_CONSISTENCY if source == "the cord/CSF ring detector" else MIN_CONSISTENCY_GUIDED
-    if np.mean(consistency[np.isfinite(centres[:, 0])]) < limit:
+    rows = np.isfinite(centres[:, 0])
+    # a cord that ends inside the field of view (the conus; the brain): slices at either end whose
+    # contour does not hold are not cord
+    limit = MIN_CONSISTENCY_GUIDED if guided else MIN_CONSISTENCY
+    ok = consistency >= limit
+    if rows.any() and not guided:
+        idx = np.nonzero(rows)[0]
+        while len(idx) > 1 and not ok[idx[0]] and _local_mean(consistency, idx, 0) < limit:
+            rows[idx[0]] = False
+            idx = idx[1:]
+        while len(idx) > 1 and not ok[idx[-1]] and _local_mean(consistency, idx, -1) < limit:
+            rows[idx[-1]] = False
+            idx = idx[:-1]
+        R[~rows] = np.nan
+    mean_consistency = float(np.mean(consistency[rows])) if rows.any() else 0.0
+    logger.info("Surface consistency %.2f", mean_consistency)
+    if mean_consistency < limit:
         raise NoCordError(
             f"No spinal cord found in the image (no region surrounded by CSF of the expected {contrast} "
-            f"contrast). Check -c, or give -init-centerline / -init-mask")
+            f"contrast: contour consistency {mean_consistency:.2f} < {limit}). Check -c. {_HINT}")
     area = np.full(nz, np.nan)  # mm2, NaN where no contour
     rows = np.isfinite(R[:, 0])
     area[rows] = np.pi * np.mean(R[rows] ** 2, axis=1)

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
+#: plausible cord cross-sectional areas (mm2) for an adult human cord, C1 to the conus
+AREA_RANGE_MM2 = (8.0, 250.0)
+
 #: +1 where CSF is brighter than the cord, -1 where darker
 POLARITY = {"t1": -1, "t2": 1, "t2s": 1, "dwi": -1}
 
@@ -82,24 +85,143 @@ def best_path(score: np.ndarray, pixdim, max_step_mm: float) -> np.ndarray:
     return np.array(path[::-1], dtype=float)
 
 
-def detect_cord_centres(data: np.ndarray, pixdim, contrast: str, radius=4.0, anchors=None):
-    """Cord centre per axial slice of an RPI volume, and the detector score along it.
+def _candidates(score2d: np.ndarray, slice2d: np.ndarray, pixdim, polarity: int, radius: float,
+                max_candidates: int):
+    """Local maxima of a slice's ring score (at least ``radius`` mm apart), best first, each checked by
+    fitting the cord contour around it: [(x, y, likelihood)] with the centre moved to the contour's
+    centroid. The likelihood is that of :func:`contour_check` plus a quarter of the ring score relative
+    to the slice's best; a contour with an implausible area is no candidate."""
+    from scipy import ndimage
 
-    ``anchors``: {slice: (x, y)} known centres (from ``-init-mask`` / ``-init``) that the
-    path must pass near. Returns ((nz, 2) centres in voxels, (nz,) scores).
+    from spinalcordtoolbox.propseg.surface import contour_check
+
+    foot = np.hypot(*np.mgrid[-int(radius / pixdim[0]):int(radius / pixdim[0]) + 1,
+                              -int(radius / pixdim[1]):int(radius / pixdim[1]) + 1]
+                    * np.array(pixdim[:2])[:, None, None]) <= radius
+    peaks = (score2d == ndimage.maximum_filter(score2d, footprint=foot, mode="nearest")) & (score2d > 0)
+    xs, ys = np.nonzero(peaks)
+    if not len(xs):
+        return []
+    order = np.argsort(-score2d[xs, ys])[:max_candidates]
+    best = float(score2d[xs[order[0]], ys[order[0]]])
+    out = []
+    for k in order:
+        c = _checked(slice2d, (float(xs[k]), float(ys[k])), pixdim, polarity, radius,
+                     0.25 * float(score2d[xs[k], ys[k]]) / best)
+        if c is not None:
+            out.append(c)
+    return out
+
+
+def _checked(slice2d, centre, pixdim, polarity, radius, bonus=0.0):
+    """(x, y, likelihood) of the contour fitted around ``centre``, None if none or implausible."""
+    from spinalcordtoolbox.propseg.surface import contour_check
+
+    c, likelihood, area = contour_check(slice2d, centre, pixdim, polarity, radius)
+    if likelihood is None or not AREA_RANGE_MM2[0] <= area <= AREA_RANGE_MM2[1]:
+        return None
+    return float(c[0]), float(c[1]), likelihood + bonus
+
+
+def _add_neighbours(data, cands, pixdim, polarity, radius):
+    """Each slice also checks the candidates of its neighbouring slices at their position: a cord
+    missed among a slice's own score maxima is found where it is in the slices around it."""
+    p = np.asarray(pixdim[:2], dtype=float)
+    out = []
+    for z in range(len(cands)):
+        mine = list(cands[z])
+        for nb in (z - 1, z + 1):
+            if not 0 <= nb < len(cands):
+                continue
+            for x, y, _ in cands[nb]:
+                if any(np.hypot(*((np.array([x, y]) - m[:2]) * p)) < 1.0 for m in mine):
+                    continue
+                c = _checked(data[:, :, z], (x, y), pixdim, polarity, radius)
+                if c is not None and all(np.hypot(*((np.array(c[:2]) - m[:2]) * p)) >= 1.0 for m in mine):
+                    mine.append(c)
+        out.append(mine)
+    return out
+
+
+def candidate_path(cands, pixdim, step_mm: float):
+    """Global path through per-slice candidates (dynamic programming): maximises the summed likelihood
+    minus 0.5 (d / step_mm)^2 per move of d mm between neighbouring slices (a Gaussian prior on the
+    cord's displacement). Slices with no candidate are skipped (the path bridges them).
+    Returns {slice: (x, y)}."""
+    zs = [z for z in range(len(cands)) if cands[z]]
+    if not zs:
+        return {}
+    p = np.asarray(pixdim[:2], dtype=float)
+    total = [np.array([c[2] for c in cands[zs[0]]])]
+    back = [None]
+    for a, b in zip(zs[:-1], zs[1:]):
+        prev = np.array([c[:2] for c in cands[a]]) * p
+        cur = np.array([c[:2] for c in cands[b]]) * p
+        d2 = ((cur[:, None, :] - prev[None, :, :]) ** 2).sum(-1) / ((b - a) * step_mm) ** 2
+        trans = total[-1][None, :] - 0.5 * d2
+        back.append(np.argmax(trans, axis=1))
+        total.append(trans.max(axis=1) + np.array([c[2] for c in cands[b]]))
+    k = int(np.argmax(total[-1]))
+    path = {}
+    for i in range(len(zs) - 1, -1, -1):
+        path[zs[i]] = cands[zs[i]][k][:2]
+        if i:
+            k = int(back[i][k])
+    return path
+
+
+def reject_jumps(path: dict, cands, pixdim, radius: float):
+    """Slices whose centre is more than ``radius`` mm from the median of their neighbours (two on each
+    side) are re-detected: the best candidate within ``radius`` of that prediction, else dropped (the
+    centre is then interpolated). Returns (path, number of slices re-detected or dropped)."""
+    zs = sorted(path)
+    p = np.asarray(pixdim[:2], dtype=float)
+    xy = np.array([path[z] for z in zs], dtype=float)
+    out, changed = dict(path), 0
+    for i, z in enumerate(zs):
+        nb = [j for j in range(max(0, i - 2), min(len(zs), i + 3)) if j != i]
+        if len(nb) < 2:
+            continue
+        pred = np.median(xy[nb], axis=0)
+        if np.hypot(*((xy[i] - pred) * p)) <= radius:
+            continue
+        changed += 1
+        near = [c for c in cands[z] if np.hypot(*((np.array(c[:2]) - pred) * p)) <= radius]
+        if near:
+            out[z] = max(near, key=lambda c: c[2])[:2]
+        else:
+            del out[z]
+    return out, changed
+
+
+def detect_cord_centres(data: np.ndarray, pixdim, contrast: str, radius=4.0, anchors=None, max_candidates=8,
+                        anchor_bonus=10.0):
+    """Cord centre per axial slice of an RPI volume: {slice: (x, y)} in voxels.
+
+    In each slice, the ``max_candidates`` best local maxima of the ring score are checked by fitting a
+    contour around them; the centerline is the global best path through these candidates (dynamic
+    programming with a smoothness cost in mm, scaled by the slice thickness), then slices that still
+    jump away from their neighbours are re-detected near them. ``anchors``: {slice: (x, y)} known
+    centres (``-init-mask``, ``-init``, the cnn detector) added as candidates with ``anchor_bonus``
+    (10: the path goes through them; ~1: preferred, but a smooth path through the image's own
+    candidates wins over an anchor that jumps). Returns (centres, number of slices re-detected).
     """
     from spinalcordtoolbox.utils.cli import progress_bar
+    from spinalcordtoolbox.propseg.surface import contour_check
 
     polarity = POLARITY[contrast]
-    score = np.stack([cord_score(data[:, :, z], pixdim, polarity, radius)
-                      for z in progress_bar(range(data.shape[2]), desc="Cord detection", unit="slice")], axis=-1)
-    if anchors:
-        gx, gy = np.mgrid[0:data.shape[0], 0:data.shape[1]]
-        for z, (x, y) in anchors.items():
-            d2 = ((gx - x) * pixdim[0]) ** 2 + ((gy - y) * pixdim[1]) ** 2
-            score[:, :, z] = np.where(d2 <= (radius / 2) ** 2, score[:, :, z] + 10.0, score[:, :, z])
-    path = best_path(score, pixdim, max_step_mm=max(1.5, 0.6 * pixdim[2]))
-    along = score[path[:, 0].astype(int), path[:, 1].astype(int), np.arange(data.shape[2])]
-    if anchors:
-        along = np.where(along > 5, along - 10.0, along)
-    return path, along
+    anchors = anchors or {}
+    cands = []
+    for z in progress_bar(range(data.shape[2]), desc="Cord detection", unit="slice"):
+        sl = data[:, :, z]
+        cands.append(_candidates(cord_score(sl, pixdim, polarity, radius), sl, pixdim, polarity, radius,
+                                 max_candidates))
+    cands = _add_neighbours(data, cands, pixdim, polarity, radius)
+    for z, xy in anchors.items():
+        if 0 <= z < len(cands):
+            _, likelihood, _ = contour_check(data[:, :, z], xy, pixdim, polarity, radius)
+            cands[z].append((float(xy[0]), float(xy[1]), anchor_bonus + (likelihood or 0.0)))
+    # the cord moves little between thin slices; over thick ones by up to ~0.6 x the thickness (~30 deg)
+    path = candidate_path(cands, pixdim, step_mm=max(1.5, 0.6 * pixdim[2]))
+    path, changed = reject_jumps(path, cands, pixdim, radius)
+    return path, changed

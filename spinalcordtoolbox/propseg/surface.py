@@ -84,6 +84,38 @@ def _centroid(centre, radii, angles, pixdim):
                      ((ys + np.roll(ys, -1)) * cross).sum() / (6 * area)])
 
 
+def contour_check(slice2d, centre, pixdim, polarity, radius=4.0):
+    """Fit one slice's contour around ``centre`` (voxels), re-centre it on the contour's centroid and
+    fit again. Returns (centroid, likelihood that it is the cord, area mm2); (centre, None, nan) when
+    no contour is found.
+
+    The likelihood is the contour's consistency (fraction of rays whose own boundary lies within 1 mm
+    of the smooth contour: ~1 on a cord surrounded by CSF), minus the fraction of the contour outside
+    the image (a boundary found on the edge padding is no boundary), minus twice the excess of the
+    radius' relative spread over 0.25 (an ellipse with axes 2:1, flatter than a cord section).
+    """
+    angles = np.linspace(-np.pi, np.pi, N_RAYS, endpoint=False)
+    radii = np.arange(0.0, 2.5 * radius + 1e-6, STEP_MM)
+    slice2d = np.asarray(slice2d, dtype=float)
+    c = np.asarray(centre, dtype=float)
+    for it in range(2):
+        raw, typical = _boundary_radii(slice2d, c, pixdim, polarity, 2.5 * radius, angles, radii)
+        if not typical > 0:
+            return c, None, np.nan
+        R = _regularise_theta(raw)
+        if not np.isfinite(R).all():
+            return c, None, np.nan
+        if it == 0:
+            c = _centroid(c, R, angles, pixdim)
+    consistency = float(np.mean(np.abs(np.nan_to_num(raw, nan=np.inf) - R) <= 1.0))
+    xs = c[0] + R * np.cos(angles) / pixdim[0]
+    ys = c[1] + R * np.sin(angles) / pixdim[1]
+    inside = float(np.mean((xs >= 0) & (xs <= slice2d.shape[0] - 1) & (ys >= 0) & (ys <= slice2d.shape[1] - 1)))
+    spread = float(np.std(R) / np.mean(R))
+    likelihood = consistency - (1 - inside) - 2 * max(0.0, spread - 0.25)
+    return c, likelihood, float(np.pi * np.mean(R ** 2))
+
+
 def fit_tube(data: np.ndarray, pixdim, centres: np.ndarray, polarity: int, radius=4.0, iterations=2):
     """Fit r(theta, z) around ``centres`` ((nz, 2) voxels, NaN rows = no cord) of an RPI volume.
 
