@@ -29,17 +29,14 @@ MIN_CONSISTENCY = 0.8
 #: real cords 0.80 (t2s_uncropped) to 1.0; the t2 CNN on pure noise 0.50, the dwi CNN on a crop
 #: of t2 without the cord 0.53
 MIN_CONSISTENCY_GUIDED = 0.7
+#: slices at an end of the image whose contour fails the consistency check are cut (the cord ends
+#: there: conus, brain) when they span at least this length
+END_RUN_MM = 10.0
 
 
 _HINT = ("Try giving the cord's position: -init-centerline <centerline or segmentation> (e.g. from "
          "'sct_get_centerline -method viewer'), or -init-mask <mask with a few points on the cord>, or "
          "-init <slice> with -radius <cord radius in mm>")
-
-
-def _local_mean(consistency, idx, end):
-    """Mean consistency of the 3 slices at one end (``end`` 0 or -1) of the slices ``idx``."""
-    part = idx[:3] if end == 0 else idx[-3:]
-    return float(np.mean(consistency[part]))
 
 
 class NoCordError(ImageError):
@@ -178,12 +175,14 @@ def propseg(im: Image, contrast: str, init_centerline: Image | None = None, init
     ok = consistency >= limit
     if rows.any() and not guided:
         idx = np.nonzero(rows)[0]
-        while len(idx) > 1 and not ok[idx[0]] and _local_mean(consistency, idx, 0) < limit:
-            rows[idx[0]] = False
-            idx = idx[1:]
-        while len(idx) > 1 and not ok[idx[-1]] and _local_mean(consistency, idx, -1) < limit:
-            rows[idx[-1]] = False
-            idx = idx[:-1]
+        for end in (idx, idx[::-1]):
+            run = 0
+            while run < len(end) - 1 and not ok[end[run]]:
+                run += 1
+            # only a run of failing slices at least 10 mm long (and 2 slices): one poor slice is not
+            # the end of the cord
+            if run >= 2 and run * pixdim[2] >= END_RUN_MM:
+                rows[end[:run]] = False
         R[~rows] = np.nan
     mean_consistency = float(np.mean(consistency[rows])) if rows.any() else 0.0
     logger.info("Surface consistency %.2f", mean_consistency)

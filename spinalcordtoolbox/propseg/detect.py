@@ -120,6 +120,10 @@ def _checked(slice2d, centre, pixdim, polarity, radius, bonus=0.0):
     c, likelihood, area = contour_check(slice2d, centre, pixdim, polarity, radius)
     if likelihood is None or not AREA_RANGE_MM2[0] <= area <= AREA_RANGE_MM2[1]:
         return None
+    # a cord of about ``radius`` (-radius): areas from half to 2.5 times pi r^2 cost nothing (cords
+    # are elliptic, thick oblique slices cut them longer), beyond that the log of the excess
+    lo, hi = 0.5 * np.pi * radius ** 2, 2.5 * np.pi * radius ** 2
+    likelihood -= 0.5 * abs(np.log(np.clip(area, lo, hi) / area))
     return float(c[0]), float(c[1]), likelihood + bonus
 
 
@@ -170,10 +174,12 @@ def candidate_path(cands, pixdim, step_mm: float):
     return path
 
 
-def reject_jumps(path: dict, cands, pixdim, radius: float):
-    """Slices whose centre is more than ``radius`` mm from the median of their neighbours (two on each
-    side) are re-detected: the best candidate within ``radius`` of that prediction, else dropped (the
-    centre is then interpolated). Returns (path, number of slices re-detected or dropped)."""
+def reject_jumps(path: dict, cands, pixdim, radius: float, step_mm: float):
+    """Slices whose centre is more than ``radius`` + ``step_mm`` (the cord's expected move between two
+    slices) from the median of their neighbours (two on each side) are re-detected: the best candidate
+    within that distance of the prediction, else dropped (the centre is then interpolated).
+    Returns (path, number of slices re-detected or dropped)."""
+    limit = radius + step_mm
     zs = sorted(path)
     p = np.asarray(pixdim[:2], dtype=float)
     xy = np.array([path[z] for z in zs], dtype=float)
@@ -183,10 +189,10 @@ def reject_jumps(path: dict, cands, pixdim, radius: float):
         if len(nb) < 2:
             continue
         pred = np.median(xy[nb], axis=0)
-        if np.hypot(*((xy[i] - pred) * p)) <= radius:
+        if np.hypot(*((xy[i] - pred) * p)) <= limit:
             continue
         changed += 1
-        near = [c for c in cands[z] if np.hypot(*((np.array(c[:2]) - pred) * p)) <= radius]
+        near = [c for c in cands[z] if np.hypot(*((np.array(c[:2]) - pred) * p)) <= limit]
         if near:
             out[z] = max(near, key=lambda c: c[2])[:2]
         else:
@@ -222,6 +228,7 @@ def detect_cord_centres(data: np.ndarray, pixdim, contrast: str, radius=4.0, anc
             _, likelihood, _ = contour_check(data[:, :, z], xy, pixdim, polarity, radius)
             cands[z].append((float(xy[0]), float(xy[1]), anchor_bonus + (likelihood or 0.0)))
     # the cord moves little between thin slices; over thick ones by up to ~0.6 x the thickness (~30 deg)
-    path = candidate_path(cands, pixdim, step_mm=max(1.5, 0.6 * pixdim[2]))
-    path, changed = reject_jumps(path, cands, pixdim, radius)
+    step = max(1.5, 0.6 * pixdim[2])
+    path = candidate_path(cands, pixdim, step_mm=step)
+    path, changed = reject_jumps(path, cands, pixdim, radius, step)
     return path, changed
