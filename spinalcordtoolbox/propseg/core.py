@@ -179,9 +179,9 @@ def propseg(im: Image, contrast: str, init_centerline: Image | None = None, init
             run = 0
             while run < len(end) - 1 and not ok[end[run]]:
                 run += 1
-            # only a run of failing slices at least 10 mm long (and 2 slices): one poor slice is not
-            # the end of the cord
-            if run >= 2 and run * pixdim[2] >= END_RUN_MM:
+            # only a run of failing slices at least 10 mm long (and 3 slices): a few poor slices are
+            # not the end of the cord
+            if run >= 3 and run * pixdim[2] >= END_RUN_MM:
                 rows[end[:run]] = False
         R[~rows] = np.nan
     mean_consistency = float(np.mean(consistency[rows])) if rows.any() else 0.0

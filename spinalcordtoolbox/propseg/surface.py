@@ -91,7 +91,7 @@ def contour_check(slice2d, centre, pixdim, polarity, radius=4.0):
 
     The likelihood is the contour's consistency (fraction of rays whose own boundary lies within 1 mm
     of the smooth contour: ~1 on a cord surrounded by CSF), minus the fraction of the contour outside
-    the image (a boundary found on the edge padding is no boundary), minus twice the excess of the
+    the image or in its zero fill (a boundary found there is no boundary), minus twice the excess of the
     radius' relative spread over 0.25 (an ellipse with axes 2:1, flatter than a cord section).
     """
     angles = np.linspace(-np.pi, np.pi, N_RAYS, endpoint=False)
@@ -108,9 +108,13 @@ def contour_check(slice2d, centre, pixdim, polarity, radius=4.0):
         if it == 0:
             c = _centroid(c, R, angles, pixdim)
     consistency = float(np.mean(np.abs(np.nan_to_num(raw, nan=np.inf) - R) <= 1.0))
-    xs = c[0] + R * np.cos(angles) / pixdim[0]
-    ys = c[1] + R * np.sin(angles) / pixdim[1]
-    inside = float(np.mean((xs >= 0) & (xs <= slice2d.shape[0] - 1) & (ys >= 0) & (ys <= slice2d.shape[1] - 1)))
+    # 1 mm beyond the contour: inside the image, and not in an exactly-zero fill (zero padding,
+    # resampling outside the acquired field of view), whose edge would look like a CSF boundary
+    xs = np.rint(c[0] + (R + 1.0) * np.cos(angles) / pixdim[0]).astype(int)
+    ys = np.rint(c[1] + (R + 1.0) * np.sin(angles) / pixdim[1]).astype(int)
+    ok = (xs >= 0) & (xs < slice2d.shape[0]) & (ys >= 0) & (ys < slice2d.shape[1])
+    ok[ok] = slice2d[xs[ok], ys[ok]] != 0
+    inside = float(np.mean(ok))
     spread = float(np.std(R) / np.mean(R))
     likelihood = consistency - (1 - inside) - 2 * max(0.0, spread - 0.25)
     return c, likelihood, float(np.pi * np.mean(R ** 2))
