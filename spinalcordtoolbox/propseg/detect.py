@@ -1,14 +1,19 @@
-"""Find the spinal cord in an image with no trained model: a cord/CSF ring detector + dynamic programming.
+"""Find the spinal cord in an image with no trained model: cord candidates checked by their contour,
+and a global path through them.
 
 In every axial slice the cord is a roughly elliptical region (radius ~4 mm) surrounded by
 cerebrospinal fluid, which is brighter than the cord in T2/T2*-weighted images and darker in
-T1-weighted and diffusion images. The detector scores each pixel as a cord centre by comparing
+T1-weighted and diffusion images. A ring detector scores each pixel as a cord centre by comparing
 the mean intensity in a disc around it with the brightest CSF found in 8 angular sectors of a
-ring around that disc; the *second weakest* sector is kept, so the cord must be surrounded
-(CSF may be missing on one side only, e.g. where the cord touches the canal). Three scales
-(0.8, 1, 1.25 x the radius) cover small and large cords. The centre per slice is then the
-path maximising the summed score under a bound on how far the cord moves between slices
-(a Viterbi / dynamic-programming search), so one bad slice cannot pull the centerline away.
+ring around that disc (the *second weakest* sector is kept: CSF may be missing on one side, where
+the cord touches the canal); three scales (0.8, 1, 1.25 x the radius). Its local maxima are only
+candidates: each is checked by fitting the cord contour around it (consistent boundary all around,
+plausible area and shape, not on the image's edge or zero fill), and its neighbours' candidates are
+checked in each slice too. The centerline is the path through the candidates that maximises their
+summed likelihood under a Gaussian prior on the move between slices, in mm and scaled by the slice
+thickness (dynamic programming over all slices at once, so no slice is decided alone); slices that
+still jump away from their neighbours are re-detected near them or interpolated.
+All sizes are in mm, so the same parameters hold on any grid.
 """
 from __future__ import annotations
 
@@ -55,34 +60,6 @@ def cord_score(slice2d: np.ndarray, pixdim, polarity: int, radius=4.0) -> np.nda
         score = np.sort(np.stack(ring), axis=0)[1]
         best = score if best is None else np.maximum(best, score)
     return best
-
-
-def best_path(score: np.ndarray, pixdim, max_step_mm: float) -> np.ndarray:
-    """(nz, 2) voxel positions maximising the summed score, moving <= max_step_mm between slices."""
-    nx, ny, nz = score.shape
-    sx = max(1, int(np.ceil(max_step_mm / pixdim[0])))
-    sy = max(1, int(np.ceil(max_step_mm / pixdim[1])))
-    offsets = [(dx, dy) for dx in range(-sx, sx + 1) for dy in range(-sy, sy + 1)
-               if (dx * pixdim[0]) ** 2 + (dy * pixdim[1]) ** 2 <= max_step_mm ** 2 + 1e-9]
-    total = score[:, :, 0].copy()
-    back = np.zeros((nz, nx, ny), dtype=np.int32)
-    for z in range(1, nz):
-        padded = np.pad(total, ((sx, sx), (sy, sy)), constant_values=-np.inf)
-        best = np.full((nx, ny), -np.inf)
-        for i, (dx, dy) in enumerate(offsets):
-            # small penalty on moving: among equal scores prefer a straight cord
-            cand = padded[sx + dx:sx + dx + nx, sy + dy:sy + dy + ny] - 1e-3 * (dx * dx + dy * dy)
-            better = cand > best
-            best[better] = cand[better]
-            back[z][better] = i
-        total = best + score[:, :, z]
-    x, y = np.unravel_index(int(np.argmax(total)), total.shape)
-    path = [(x, y)]
-    for z in range(nz - 1, 0, -1):
-        dx, dy = offsets[back[z, x, y]]
-        x, y = x + dx, y + dy
-        path.append((x, y))
-    return np.array(path[::-1], dtype=float)
 
 
 def _candidates(score2d: np.ndarray, slice2d: np.ndarray, pixdim, polarity: int, radius: float,
@@ -147,30 +124,43 @@ def _add_neighbours(data, cands, pixdim, polarity, radius):
     return out
 
 
-def candidate_path(cands, pixdim, step_mm: float):
+def candidate_path(cands, pixdim, step_mm: float, max_gap_mm: float = 10.0):
     """Global path through per-slice candidates (dynamic programming): maximises the summed likelihood
-    minus 0.5 (d / step_mm)^2 per move of d mm between neighbouring slices (a Gaussian prior on the
-    cord's displacement). Slices with no candidate are skipped (the path bridges them).
-    Returns {slice: (x, y)}."""
+    minus 0.5 (d / (g step_mm))^2 per move of d mm across g slices (a Gaussian prior on the cord's
+    displacement). The path may skip slices (up to ``max_gap_mm``, at least one slice): a slice where
+    the cord is not among the candidates then costs nothing instead of forcing a detour; skipped
+    slices are interpolated. Returns {slice: (x, y)}."""
     zs = [z for z in range(len(cands)) if cands[z]]
     if not zs:
         return {}
     p = np.asarray(pixdim[:2], dtype=float)
-    total = [np.array([c[2] for c in cands[zs[0]]])]
-    back = [None]
-    for a, b in zip(zs[:-1], zs[1:]):
-        prev = np.array([c[:2] for c in cands[a]]) * p
-        cur = np.array([c[:2] for c in cands[b]]) * p
-        d2 = ((cur[:, None, :] - prev[None, :, :]) ** 2).sum(-1) / ((b - a) * step_mm) ** 2
-        trans = total[-1][None, :] - 0.5 * d2
-        back.append(np.argmax(trans, axis=1))
-        total.append(trans.max(axis=1) + np.array([c[2] for c in cands[b]]))
-    k = int(np.argmax(total[-1]))
+    max_gap = max(2, int(round(max_gap_mm / pixdim[2])))
+    xy = [np.array([c[:2] for c in cands[z]]) * p for z in zs]
+    like = [np.array([c[2] for c in cands[z]]) for z in zs]
+    total, back = [], []
+    for i, z in enumerate(zs):
+        best = np.zeros(len(like[i]))  # starting the path here
+        arg = [None] * len(like[i])
+        for j in range(i - 1, -1, -1):
+            gap = z - zs[j]
+            if gap > max_gap:
+                break
+            d2 = ((xy[i][:, None, :] - xy[j][None, :, :]) ** 2).sum(-1) / (gap * step_mm) ** 2
+            trans = total[j][None, :] - 0.5 * d2
+            k = np.argmax(trans, axis=1)
+            t = trans[np.arange(len(k)), k]
+            for m in np.nonzero(t > best)[0]:
+                best[m], arg[m] = t[m], (j, int(k[m]))
+        total.append(best + like[i])
+        back.append(arg)
+    i = int(np.argmax([t.max() for t in total]))
+    k = int(np.argmax(total[i]))
     path = {}
-    for i in range(len(zs) - 1, -1, -1):
+    while True:
         path[zs[i]] = cands[zs[i]][k][:2]
-        if i:
-            k = int(back[i][k])
+        if back[i][k] is None:
+            break
+        i, k = back[i][k]
     return path
 
 
@@ -227,8 +217,10 @@ def detect_cord_centres(data: np.ndarray, pixdim, contrast: str, radius=4.0, anc
         if 0 <= z < len(cands):
             _, likelihood, _ = contour_check(data[:, :, z], xy, pixdim, polarity, radius)
             cands[z].append((float(xy[0]), float(xy[1]), anchor_bonus + (likelihood or 0.0)))
-    # the cord moves little between thin slices; over thick ones by up to ~0.6 x the thickness (~30 deg)
-    step = max(1.5, 0.6 * pixdim[2])
+    # a Gaussian prior on the cord's move between slices: sigma 1.5 mm between thin slices, and
+    # tan(20 deg) x the thickness between thick ones (axial slices are prescribed about
+    # perpendicular to the cord; larger angles cost more but remain possible)
+    step = max(1.5, np.tan(np.radians(20)) * pixdim[2])
     path = candidate_path(cands, pixdim, step_mm=step)
     path, changed = reject_jumps(path, cands, pixdim, radius, step)
     return path, changed
