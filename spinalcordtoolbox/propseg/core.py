@@ -11,7 +11,7 @@ import logging
 import numpy as np
 
 from spinalcordtoolbox.image import Image, ImageError, empty_like
-from spinalcordtoolbox.propseg.detect import POLARITY, detect_cord_centres
+from spinalcordtoolbox.propseg.detect import AREA_RANGE_MM2, POLARITY, detect_cord_centres
 from spinalcordtoolbox.propseg.surface import fit_tube, rasterise
 
 logger = logging.getLogger(__name__)
@@ -19,10 +19,6 @@ logger = logging.getLogger(__name__)
 CONTRASTS = tuple(POLARITY)
 #: cnn centerline detectors exist for these contrasts (spinalcordtoolbox.pretrained.centerline)
 CNN_CONTRASTS = ("t2", "t2s", "dwi")
-#: contrasts on which the ring detector finds the cord unaided (t2, t1w, dwi_mean of the test
-#: data). On T2* (t2s, mt1) it locks onto the wrong structure: the grey matter is bright inside
-#: the cord, so it is not used there without -init-mask / -init.
-RING_CONTRASTS = ("t1", "t2", "dwi")
 #: the ring detector always returns a path; below this mean surface consistency (fraction of rays
 #: whose own boundary agrees with the smooth tube) it is not a cord. Measured with the right -c:
 #: t2 0.98, t1w 0.91, mt1 0.89, dwi_mean 1.0; without a cord: noise 0.28 (t2) / 0.49 (t1), crops
@@ -33,14 +29,14 @@ MIN_CONSISTENCY = 0.8
 #: real cords 0.80 (t2s_uncropped) to 1.0; the t2 CNN on pure noise 0.50, the dwi CNN on a crop
 #: of t2 without the cord 0.53
 MIN_CONSISTENCY_GUIDED = 0.7
-#: plausible cord cross-sectional areas (mm2) for an adult human cord, C1 to the conus
-AREA_RANGE_MM2 = (8.0, 250.0)
+#: slices at an end of the image whose contour fails the consistency check are cut (the cord ends
+#: there: conus, brain) when they span at least this length
+END_RUN_MM = 10.0
 
 
-#: appended to every "no cord" error: what the user can do about it
-WHAT_TO_TRY = ("Check -c (the contrast), then give the cord's position: -init-centerline <file> "
-               "(e.g. from sct_get_centerline -method cnn) or -init-mask <file> (a few points on "
-               "the cord, marked in a viewer such as FSLeyes or ITK-SNAP and saved as a mask)")
+_HINT = ("Try giving the cord's position: -init-centerline <centerline or segmentation> (e.g. from "
+         "'sct_get_centerline -method viewer'), or -init-mask <mask with a few points on the cord>, or "
+         "-init <slice> with -radius <cord radius in mm>")
 
 
 class NoCordError(ImageError):
@@ -101,30 +97,6 @@ def _interpolate_centres(known: dict, nz: int) -> np.ndarray:
     return centres
 
 
-def reject_jumps(known: dict, pixdim, max_dev_mm: float, window=5) -> dict:
-    """Drop the centres that jump away from their neighbours (farther than ``max_dev_mm`` from
-    the running median of ``window`` slices); they are then interpolated from the others.
-
-    A detector may lock onto another structure on a few slices (a vessel, the edge of the field
-    of view); the cord itself moves smoothly from slice to slice."""
-    if len(known) < 3:
-        return known
-    zs = np.array(sorted(known))
-    xy = np.array([known[z] for z in zs], dtype=float) * np.asarray(pixdim[:2])
-    half = window // 2
-    keep = {}
-    for k, z in enumerate(zs):
-        nb = [j for j in range(max(0, k - half), min(len(zs), k + half + 1)) if j != k]
-        ref = np.median(xy[nb], axis=0)
-        if np.hypot(*(xy[k] - ref)) <= max_dev_mm:
-            keep[int(z)] = known[z]
-    if len(keep) < len(known):
-        logger.warning("Centre rejected on %d slice(s) that jump away from their neighbours (%s); "
-                       "interpolated from the others", len(known) - len(keep),
-                       sorted(set(int(z) for z in zs) - set(keep)))
-    return keep if len(keep) >= 2 else known
-
-
 def _cnn_centres(work: Image, contrast: str):
     """Sub-voxel centres from the CNN detector; None when it cannot run (module or weights missing)."""
     try:
@@ -135,7 +107,8 @@ def _cnn_centres(work: Image, contrast: str):
     try:
         _, points = detect_centerline_points(work, contrast)  # work is RPI: same grid back
     except CordNotFoundError as e:
-        raise NoCordError(f"No spinal cord found in the image: {e}. {WHAT_TO_TRY}") from None
+        logger.info("The CNN centerline detector found no cord (%s); using the ring detector alone", e)
+        return None
     except Exception as e:  # weights not installed (offline), ...
         logger.warning("CNN centerline detection failed (%s); using the ring detector", e)
         return None
@@ -163,41 +136,69 @@ def propseg(im: Image, contrast: str, init_centerline: Image | None = None, init
 
     if init_centerline is not None:
         known = _centres_from_points(_points_in_work(init_centerline, work), nz)
+        if len(known) >= 5 and len(known) >= 0.5 * (max(known) - min(known) + 1):
+            # a dense centerline (another tool's output) whose centre jumps sideways on a few
+            # slices has locked onto another structure there: those slices are interpolated
+            # (sparse clicks are trusted as given: their neighbours may be far apart)
+            from collections import defaultdict
+
+            from spinalcordtoolbox.propseg.detect import reject_jumps
+            step = max(1.5, np.tan(np.radians(20)) * pixdim[2])
+            known, _ = reject_jumps(known, defaultdict(list), pixdim, radius, step)
         source = "the given centerline"
+        guided = True
     else:
-        known = None
-        if init_mask is None and init_z is None and use_cnn and contrast in CNN_CONTRASTS:
-            known = _cnn_centres(work, contrast)
-            source = f"the {contrast} CNN centerline detector"
+        anchors, bonus, guided = {}, 10.0, init_mask is not None
+        if init_mask is not None:
+            anchors = _centres_from_points(_points_in_work(init_mask, work), nz)
+        if init_z is not None:
+            z = int(round(init_z * (nz - 1))) if 0 < init_z < 1 else int(init_z)
+            if not 0 <= z < nz:
+                raise ValueError(f"-init {init_z} is outside the image's {nz} axial slices")
+            from spinalcordtoolbox.propseg.detect import cord_score
+            s = cord_score(work.data[:, :, z], pixdim, POLARITY[contrast], radius)
+            anchors.setdefault(z, tuple(float(v) for v in np.unravel_index(np.argmax(s), s.shape)))
+        source = "the cord/CSF ring detector"
+        if not anchors and use_cnn and contrast in CNN_CONTRASTS:
+            # the network's per-slice guesses are one more piece of evidence of the global path, not
+            # the answer: a guess that jumps off the cord loses against a smooth path through the
+            # image's own cord candidates
+            anchors, bonus = _cnn_centres(work, contrast) or {}, 1.0
+            if anchors:
+                source = f"the ring detector guided by the {contrast} CNN centerline detector"
+        known, changed = detect_cord_centres(work.data, pixdim, contrast, radius, anchors or None,
+                                             anchor_bonus=bonus)
+        if changed:
+            logger.info("%d slice(s) jumped away from their neighbours and were re-detected", changed)
         if not known:
-            if contrast not in RING_CONTRASTS and init_mask is None and init_z is None:
-                raise ValueError(
-                    f"The {contrast} cord centre needs the CNN centerline detector (install its weights: "
-                    f"'sct_download_data -d deepseg_sc_models'), or give -init-centerline or -init-mask")
-            anchors = {}
-            if init_mask is not None:
-                anchors = _centres_from_points(_points_in_work(init_mask, work), nz)
-            if init_z is not None:
-                z = int(round(init_z * (nz - 1))) if 0 < init_z < 1 else int(init_z)
-                if not 0 <= z < nz:
-                    raise ValueError(f"-init {init_z} is outside the image's {nz} axial slices")
-                from spinalcordtoolbox.propseg.detect import cord_score
-                s = cord_score(work.data[:, :, z], pixdim, POLARITY[contrast], radius)
-                anchors.setdefault(z, tuple(float(v) for v in np.unravel_index(np.argmax(s), s.shape)))
-            path, _ = detect_cord_centres(work.data, pixdim, contrast, radius, anchors or None)
-            known = {z: tuple(path[z]) for z in range(nz)}
-            source = "the cord/CSF ring detector"
-    known = reject_jumps(known, pixdim, max_dev_mm=max(2.5 * radius, 2 * pixdim[2]))
+            raise NoCordError(f"No spinal cord found in the image: no region surrounded by CSF of the "
+                              f"expected {contrast} contrast in any slice. {_HINT}")
     centres = _interpolate_centres(known, nz)
     logger.info("Cord centre found on %d of %d axial slices by %s", int(np.isfinite(centres[:, 0]).sum()),
                 nz, source)
     R, centres, consistency = fit_tube(work.data, pixdim, centres, POLARITY[contrast], radius)
-    logger.info("Surface consistency %.2f", float(np.mean(consistency[np.isfinite(centres[:, 0])])))
-    limit = MIN_CONSISTENCY if source == "the cord/CSF ring detector" else MIN_CONSISTENCY_GUIDED
-    if np.mean(consistency[np.isfinite(centres[:, 0])]) < limit:
+    rows = np.isfinite(centres[:, 0])
+    # a cord that ends inside the field of view (the conus; the brain): slices at either end whose
+    # contour does not hold are not cord
+    limit = MIN_CONSISTENCY_GUIDED if guided else MIN_CONSISTENCY
+    ok = consistency >= limit
+    if rows.any() and not guided:
+        idx = np.nonzero(rows)[0]
+        for end in (idx, idx[::-1]):
+            run = 0
+            while run < len(end) - 1 and not ok[end[run]]:
+                run += 1
+            # only a run of failing slices at least 10 mm long (and 3 slices): a few poor slices are
+            # not the end of the cord
+            if run >= 3 and run * pixdim[2] >= END_RUN_MM:
+                rows[end[:run]] = False
+        R[~rows] = np.nan
+    mean_consistency = float(np.mean(consistency[rows])) if rows.any() else 0.0
+    logger.info("Surface consistency %.2f", mean_consistency)
+    if mean_consistency < limit:
         raise NoCordError(
             f"No spinal cord found in the image (no region surrounded by CSF of the expected {contrast} "
-            f"contrast). {WHAT_TO_TRY}")
+            f"contrast: contour consistency {mean_consistency:.2f} < {limit}). Check -c. {_HINT}")
     area = np.full(nz, np.nan)  # mm2, NaN where no contour
     rows = np.isfinite(R[:, 0])
     area[rows] = np.pi * np.mean(R[rows] ** 2, axis=1)
@@ -206,7 +207,7 @@ def propseg(im: Image, contrast: str, init_centerline: Image | None = None, init
         logger.warning("Dropped %d slice(s) with an implausible cord area", int(bad[np.isfinite(area)].sum()))
     R[bad] = np.nan
     if not np.isfinite(R[:, 0]).any():
-        raise NoCordError(f"No spinal cord found: no slice has a plausible cord contour. {WHAT_TO_TRY}")
+        raise NoCordError("No spinal cord found: no slice has a plausible cord contour")
     mask = rasterise(work.data.shape, pixdim, centres, R)
     ctl = np.zeros(work.data.shape, dtype=np.uint8)
     for z in np.nonzero(np.isfinite(R[:, 0]))[0]:

@@ -84,6 +84,42 @@ def _centroid(centre, radii, angles, pixdim):
                      ((ys + np.roll(ys, -1)) * cross).sum() / (6 * area)])
 
 
+def contour_check(slice2d, centre, pixdim, polarity, radius=4.0):
+    """Fit one slice's contour around ``centre`` (voxels), re-centre it on the contour's centroid and
+    fit again. Returns (centroid, likelihood that it is the cord, area mm2); (centre, None, nan) when
+    no contour is found.
+
+    The likelihood is the contour's consistency (fraction of rays whose own boundary lies within 1 mm
+    of the smooth contour: ~1 on a cord surrounded by CSF), minus the fraction of the contour outside
+    the image or in its zero fill (a boundary found there is no boundary), minus twice the excess of the
+    radius' relative spread over 0.25 (an ellipse with axes 2:1, flatter than a cord section).
+    """
+    angles = np.linspace(-np.pi, np.pi, N_RAYS, endpoint=False)
+    radii = np.arange(0.0, 2.5 * radius + 1e-6, STEP_MM)
+    slice2d = np.asarray(slice2d, dtype=float)
+    c = np.asarray(centre, dtype=float)
+    for it in range(2):
+        raw, typical = _boundary_radii(slice2d, c, pixdim, polarity, 2.5 * radius, angles, radii)
+        if not typical > 0:
+            return c, None, np.nan
+        R = _regularise_theta(raw)
+        if not np.isfinite(R).all():
+            return c, None, np.nan
+        if it == 0:
+            c = _centroid(c, R, angles, pixdim)
+    consistency = float(np.mean(np.abs(np.nan_to_num(raw, nan=np.inf) - R) <= 1.0))
+    # 1 mm beyond the contour: inside the image, and not in an exactly-zero fill (zero padding,
+    # resampling outside the acquired field of view), whose edge would look like a CSF boundary
+    xs = np.rint(c[0] + (R + 1.0) * np.cos(angles) / pixdim[0]).astype(int)
+    ys = np.rint(c[1] + (R + 1.0) * np.sin(angles) / pixdim[1]).astype(int)
+    ok = (xs >= 0) & (xs < slice2d.shape[0]) & (ys >= 0) & (ys < slice2d.shape[1])
+    ok[ok] = slice2d[xs[ok], ys[ok]] != 0
+    inside = float(np.mean(ok))
+    spread = float(np.std(R) / np.mean(R))
+    likelihood = consistency - (1 - inside) - 2 * max(0.0, spread - 0.25)
+    return c, likelihood, float(np.pi * np.mean(R ** 2))
+
+
 def fit_tube(data: np.ndarray, pixdim, centres: np.ndarray, polarity: int, radius=4.0, iterations=2):
     """Fit r(theta, z) around ``centres`` ((nz, 2) voxels, NaN rows = no cord) of an RPI volume.
 

@@ -10,10 +10,11 @@ def get_parser():
     parser = SCTArgumentParser(
         description="Segment the spinal cord with a deformable tube fitted to the cord/CSF boundary, in "
                     "the spirit of PropSeg (De Leener et al., NeuroImage 2014). Works on axial, sagittal "
-                    "and isotropic images in any orientation, with no model download. The cord centre is "
-                    "found by the CNN centerline detector for t2, t2s and dwi (when its weights are "
-                    "installed) or by a cord/CSF ring detector (t1; t2 and dwi offline); -init-centerline, "
-                    "-init-mask or -init guide it.",
+                    "and isotropic images in any orientation, with no model download. The centerline is the "
+                    "best smooth path through cord candidates (regions surrounded by CSF, checked by "
+                    "their contour) over all slices; the CNN centerline detector's guesses (t2, t2s, dwi, "
+                    "when its weights are installed) are extra evidence. -init-centerline, -init-mask or "
+                    "-init guide it.",
         epilog="Example: sct_propseg -i t2.nii.gz -c t2 -qc qc")
     parser.mandatory.add_argument("-i", metavar="<file>", type=input_file, required=True, help="Input image.")
     parser.mandatory.add_argument("-c", metavar="<str>", required=True,

@@ -94,12 +94,15 @@ def test_ring_detector_without_cnn(propseg, sct_testing_data):
     assert dice(seg.data, gt.data) >= 0.85
 
 
-def test_t2s_without_cnn_asks_for_an_initialisation(propseg, sct_testing_data):
-    """The ring detector misses the cord on T2* (measured Dice 0.25 on mt1): refuse instead of
-    returning a wrong mask."""
-    im = Image(sct_testing_data / "mt" / "mt1.nii.gz")
-    with pytest.raises(ValueError, match="-init-centerline or -init-mask"):
-        propseg(im, "t2s", use_cnn=False)
+def test_t2s_without_cnn(propseg, sct_testing_data):
+    """Offline, T2* (bright grey matter inside the cord) is found by the checked candidates and the
+    global path (the earlier ring-detector argmax reached Dice 0.25 on mt1 and was refused):
+    measured 0.883 on t2s, 0.907 on mt1."""
+    for image, manual, minimum in (("t2s/t2s.nii.gz", "t2s/t2s_seg.nii.gz", 0.85),
+                                   ("mt/mt1.nii.gz", "mt/mt1_seg.nii.gz", 0.87)):
+        seg, _ = propseg(Image(sct_testing_data / image), "t2s", use_cnn=False)
+        d = dice(seg.data, Image(sct_testing_data / manual).data)
+        assert d >= minimum, (image, d)
 
 
 def test_init_centerline_and_init_mask(propseg, sct_testing_data):
@@ -152,12 +155,7 @@ def test_jumping_centres_are_rejected(propseg, sct_testing_data):
     another structure): those slices are interpolated from their neighbours and the cord is
     still segmented there."""
     from spinalcordtoolbox.image import empty_like
-    from spinalcordtoolbox.propseg.core import reject_jumps
 
-    known = {z: (20.0, 20.0 + 0.2 * z) for z in range(20)}
-    known[7], known[8] = (35.0, 20.0), (36.0, 21.0)
-    kept = reject_jumps(known, (0.8, 0.8, 5.0), max_dev_mm=10.0)
-    assert set(known) - set(kept) == {7, 8}
     im = Image(sct_testing_data / "t1" / "t1w.nii.gz")
     gt = Image(sct_testing_data / "t1" / "t1w_seg-manual.nii.gz")
     rpi_gt = gt.copy().change_orientation("RPI")
