@@ -98,7 +98,8 @@ def _run(args):
 
 
 def main(argv=None):
-    return run_command(get_parser(), _run, argv)
+    # the logs and status of a batch with failed subjects are its result: no rollback
+    return run_command(get_parser(), _run, argv, transaction=False)
 
 
 if __name__ == "__main__":

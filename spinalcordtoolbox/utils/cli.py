@@ -15,6 +15,7 @@ This module must stay light: it is imported by ``sct_x -h``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import logging
 import math
@@ -372,8 +373,11 @@ def user_message(e: BaseException) -> str:
     return first or name
 
 
-def run_command(parser: argparse.ArgumentParser, func, argv=None) -> int:
-    """Parse ``argv``, run ``func(args)``, and report errors as the toolbox does."""
+def run_command(parser: argparse.ArgumentParser, func, argv=None, transaction=True) -> int:
+    """Parse ``argv``, run ``func(args)``, and report errors as the toolbox does.
+
+    ``transaction``: outputs are removed if the command fails (False for commands whose partial
+    results are the point on failure, e.g. sct_run_batch's logs of the subjects that failed)."""
     clear_registered_inputs()
     args = parser.parse_args(argv)
     verbose = getattr(args, "v", 1)
@@ -386,7 +390,7 @@ def run_command(parser: argparse.ArgumentParser, func, argv=None) -> int:
     except ValueError:  # not the main thread: no signal handling
         pass
     try:
-        with output_transaction():
+        with output_transaction() if transaction else contextlib.nullcontext():
             try:
                 func(args)
                 sys.stdout.flush()

@@ -159,7 +159,7 @@ def test_dti_mask_and_grid_check():
     maps = compute_dti(im, bvals, bvecs, mask=Image(mask, affine=np.eye(4)))
     assert np.all(maps["FA"].data[4:] == 0)
     assert np.allclose(maps["FA"].data[:4], fa[:4], rtol=0.01)
-    with pytest.raises(ValueError, match=r"mask \(8, 4, 4\) and the diffusion image \(16, 4, 4\)"):
+    with pytest.raises(ValueError, match=r"mask \(8x4x4 vox.* and the diffusion image \(16x4x4 vox"):
         compute_dti(im, bvals, bvecs, mask=Image(mask[:8], affine=np.eye(4)))
 
 

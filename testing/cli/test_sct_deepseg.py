@@ -68,9 +68,9 @@ def test_spinalcord_custom_url_with_qc_and_postprocessing(env, model_zip, sct_te
 
 def test_thr_out_of_range_refused_before_any_work(env, sct_testing_data, capsys):
     t2 = str(sct_testing_data / "t2" / "t2.nii.gz")
-    assert run(["spinalcord", "-i", t2, "-thr", "2"]) == 1
+    assert run(["spinalcord", "-i", t2, "-thr", "2"]) == 2  # refused while parsing
     err = capsys.readouterr().err
-    assert "between 0 and 1" in err
+    assert "expected a number in [0, 1]" in err
     assert not (env / "cache").exists()  # nothing installed or downloaded
 
 
