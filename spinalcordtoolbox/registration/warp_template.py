@@ -99,7 +99,7 @@ def warp_template(dest: Image, warp_path, template, ofolder="label", atlas=True,
     # all files are written into a staging folder moved into place at the end: an interrupted
     # run never leaves a partial set of template files that looks complete
     with staged_folder(ofolder) as stage:
-        _warp_jobs(jobs, dest, chain, mapped, stage, ofolder, out, bar)
+        _warp_jobs(jobs, dest, chain, mapped, stage, ofolder, out, bar, full_dest, region)
         for section, info in infos.items():
             title = "Template labels" if section == "template" else "White matter atlas"
             atomic_write_text(Path(stage) / section / "info_label.txt", format_info_label(info, title))
@@ -108,7 +108,9 @@ def warp_template(dest: Image, warp_path, template, ofolder="label", atlas=True,
     return out
 
 
-def _warp_jobs(jobs, dest, chain, mapped, stage, ofolder, out, bar):
+def _warp_jobs(jobs, dest, chain, mapped, stage, ofolder, out, bar, full_dest, region):
+    """Warp the files of ``jobs`` onto the cropped ``dest`` and write them, pasted back into the
+    whole destination grid ``full_dest`` at ``region``, into ``stage``."""
     from spinalcordtoolbox.registration import warp
 
     for batch, interp in _batches(jobs):
