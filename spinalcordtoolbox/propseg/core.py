@@ -180,7 +180,8 @@ def propseg(im: Image, contrast: str, init_centerline: Image | None = None, init
     rows = np.isfinite(centres[:, 0])
     # a cord that ends inside the field of view (the conus; the brain): slices at either end whose
     # contour does not hold are not cord
-    limit = MIN_CONSISTENCY_GUIDED if guided else MIN_CONSISTENCY
+    # the CNN's agreement is evidence too: its measured limit applies (as before the global path)
+    limit = MIN_CONSISTENCY_GUIDED if guided or "CNN" in source else MIN_CONSISTENCY
     ok = consistency >= limit
     if rows.any() and not guided:
         idx = np.nonzero(rows)[0]
