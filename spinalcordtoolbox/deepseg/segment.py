@@ -20,10 +20,8 @@ def check_runnable(task: str, step1_only=False, soft_ms_lesion=False, thr=None, 
         raise NotImplementedError(
             f"Task '{task}' uses a model of the ivadomed framework, which this toolbox does not run; "
             f"use 'spinalcord' (contrast-agnostic nnU-Net) for cord segmentation")
-    if "totalspineseg" in frameworks:
-        raise NotImplementedError(
-            "Task 'totalspineseg' (two nnU-Net steps and their post-processing) is not run by this "
-            "toolbox yet; label discs with sct_label_vertebrae")
+    if "totalspineseg" in frameworks and thr is not None:
+        raise ValueError(f"-thr does not apply to '{task}' (label maps and soft masks are written as is)")
     if step1_only and "totalspineseg" not in frameworks:
         raise ValueError("-step1-only applies to the 'totalspineseg' task only")
     if soft_ms_lesion and task != "lesion_ms":
@@ -40,7 +38,27 @@ def nnunet_outputs(model_dir, soft=False) -> dict:
 
 def output_suffixes(task: str, model_dirs, soft=False, step1_only=False) -> list[str]:
     """The suffixes of the files ``task`` writes with the installed models."""
+    if "totalspineseg_outputs" in task_info(task):
+        return list(_totalspineseg_suffixes(task, step1_only).values())
     return list(nnunet_outputs(model_dirs[-1], soft))
+
+
+def _totalspineseg_suffixes(task: str, step1_only=False) -> dict:
+    """TotalSpineSeg output folder -> this task's suffix (folders the task does not write: none)."""
+    from spinalcordtoolbox.deepseg.totalspineseg import folders_for
+    names = task_info(task)["totalspineseg_outputs"]
+    return {f: names[f] for f in folders_for(step1_only) if f in names}
+
+
+def _segment_totalspineseg(im: Image, task: str, model_dir, *, largest, fill_holes, remove_small,
+                           device, step1_only) -> dict:
+    if largest or fill_holes or remove_small:
+        raise ValueError(f"-largest, -fill-holes and -remove-small do not apply to '{task}' "
+                         f"(TotalSpineSeg does its own post-processing)")
+    from spinalcordtoolbox.deepseg.totalspineseg import run_totalspineseg
+    verbose = logging.getLogger("spinalcordtoolbox").getEffectiveLevel() <= logging.DEBUG
+    result = run_totalspineseg(im, model_dir, step1_only=step1_only, device=device, verbose=verbose)
+    return {suffix: result[folder] for folder, suffix in _totalspineseg_suffixes(task, step1_only).items()}
 
 
 def postprocess(data: np.ndarray, *, thr=None, largest=False, fill_holes=False, remove_small=None,
@@ -72,6 +90,9 @@ def segment(im: Image, task: str, model_dirs, *, thr=None, largest=False, fill_h
     """
     info = task_info(task)
     pp.check_threshold(thr)
+    if "totalspineseg_outputs" in info:
+        return _segment_totalspineseg(im, task, model_dirs[-1], largest=largest, fill_holes=fill_holes,
+                                      remove_small=remove_small, device=device, step1_only=step1_only)
     from spinalcordtoolbox.deepseg.inference import output_classes, predict
 
     result = predict(im, model_dirs[-1], single_fold=single_fold, device=device,
