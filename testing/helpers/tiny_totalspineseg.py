@@ -25,7 +25,7 @@ DISC_HALF = 1  # discs are 3 slices thick
 DISC_Y = (8, 18)  # anterior to the canal
 CANAL_X, CANAL_Y = (8, 16), (20, 29)
 CORD_X, CORD_Y = (10, 14), (22, 27)
-INTENSITY = {"background": 1.0, "vertebra": 2.0, "disc": 3.0, "c2c3": 4.0, "canal": 5.0, "cord": 8.0}
+INTENSITY = {"background": 1.0, "vertebra": 2.0, "vertebra_even": 2.5, "disc": 3.0, "c2c3": 4.0, "canal": 5.0, "cord": 8.0}
 STEP1_LABELS = {"background": 0, "disc": 1, "disc_C2_C3": 2, "disc_C7_T1": 3, "disc_T12_L1": 4,
                 "disc_L5_S": 5, "sacrum": 6, "vertebrae_C1": 7, "canal": 8, "cord": 9}
 STEP2_LABELS = {"background": 0, "disc": 1, "disc_C2_C3": 2, "disc_C7_T1": 3, "disc_T12_L1": 4,
@@ -45,7 +45,7 @@ def phantom():
     # vertebral bodies fill the column between the discs (and below the last one)
     for k, (top, bottom) in enumerate(zip([DISC_Z[0] + DISC_HALF + 8] + DISC_Z, DISC_Z + [4])):
         z = slice(bottom + DISC_HALF + 1, top - DISC_HALF)
-        img[xs, ys, z] = INTENSITY["vertebra"]
+        img[xs, ys, z] = INTENSITY["vertebra_even" if k % 2 else "vertebra"]  # one intensity per class
         s2[xs, ys, z] = 7 + k % 2
     for k, zc in enumerate(DISC_Z):
         z = slice(zc - DISC_HALF, zc + DISC_HALF + 1)
@@ -109,7 +109,7 @@ def _fit(x, y, n_classes, plans, rng, iterations):
             xb[b, :, oy:oy + h, ox:ox + w] = xs
             yb[b, oy:oy + h, ox:ox + w] = ys
         if x.shape[0] > 1:  # the step 2 guide channel: random, so that the network ignores it
-            xb[:, 1] = rng.random((BATCH, *PATCH)) < 0.1
+            xb[:, 1] = rng.random((BATCH, *PATCH)) < 0.01
         loss = torch.nn.functional.cross_entropy(net(torch.from_numpy(xb)), torch.from_numpy(yb),
                                                weight=weight)
         opt.zero_grad()
@@ -130,9 +130,10 @@ def _save(folder: Path, net, plans, dataset, iterations):
                folder / "fold_0" / "checkpoint_final.pth")
 
 
-def build_release(root: Path, iterations=150, seed=0) -> dict:
+def build_release(root: Path, iterations=(300, 400), seed=0) -> dict:
     """Fit both stand-ins; write ``root/<mirror name>.zip`` for each part, as the release zips
-    (``Dataset10x_.../nnUNetTrainer__nnUNetPlans__2d/...``). Returns {part: zip path}."""
+    (``Dataset10x_.../nnUNetTrainer__nnUNetPlans__2d/...``). ``iterations``: per step (step 2,
+    with two channels and twelve classes, needs more). Returns {part: zip path}."""
     import torch
 
     from spinalcordtoolbox.deepseg.inference import _ensure_nnunet_env
@@ -146,17 +147,17 @@ def build_release(root: Path, iterations=150, seed=0) -> dict:
     x = img[None]  # (c, x, y, z): nnU-Net's (c, z, y, x) after the plans' transpose
     zips = {}
     try:
-        for part, dataset_name, labels, truth, channels in (
-                ("step1", "Dataset101_TotalSpineSeg_step1", STEP1_LABELS, s1, {"0": "MRI"}),
-                ("step2", "Dataset102_TotalSpineSeg_step2", STEP2_LABELS, s2, {"0": "MRI", "1": "odd_discs"})):
+        for part, dataset_name, labels, truth, channels, n_iter in (
+                ("step1", "Dataset101_TotalSpineSeg_step1", STEP1_LABELS, s1, {"0": "MRI"}, iterations[0]),
+                ("step2", "Dataset102_TotalSpineSeg_step2", STEP2_LABELS, s2, {"0": "MRI", "1": "odd_discs"},
+                 iterations[1])):
             xin = np.concatenate([x, np.zeros_like(x)]) if len(channels) == 2 else x
             plans = _plans(dataset_name, len(channels), img.shape[::-1])
-            net = _fit(xin, truth, len(labels), plans, rng, iterations)
+            net = _fit(xin, truth, len(labels), plans, rng, n_iter)
             dataset = {"channel_names": channels, "labels": labels, "numTraining": 1,
                        "file_ending": ".nii.gz", "name": dataset_name}
             model_root = root / part
-            _save(model_root / dataset_name / "nnUNetTrainer__nnUNetPlans__2d", net, plans, dataset,
-                  iterations)
+            _save(model_root / dataset_name / "nnUNetTrainer__nnUNetPlans__2d", net, plans, dataset, n_iter)
             archive = root / f"totalspineseg_{part}.zip"
             with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
                 for p in sorted(model_root.rglob("*")):
@@ -167,7 +168,7 @@ def build_release(root: Path, iterations=150, seed=0) -> dict:
     return zips
 
 
-def tiny_release(iterations=150) -> Path:
+def tiny_release(iterations=(300, 400)) -> Path:
     """A mirror folder holding ``totalspineseg_step1.zip`` and ``totalspineseg_step2.zip`` (the
     names ``$SCT_DATA_MIRROR`` serves the two parts under), built once per run."""
     if "root" not in _CACHE:
