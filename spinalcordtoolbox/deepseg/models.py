@@ -15,7 +15,8 @@ from __future__ import annotations
 
 #: framework values: "nnunet" (run here), "ivadomed" (ONNX network + JSON config of the old ivadomed
 #: framework, run by deepseg/ivadomed_runner.py; the two-model tumor tasks not yet),
-#: "totalspineseg" (needs the totalspineseg package).
+#: "totalspineseg" (two nnU-Net steps run by the totalspineseg package's pipeline,
+#: deepseg/totalspineseg.py).
 MODELS = {
     "mice_uqueensland_sc": {
         "urls": ["https://github.com/ivadomed/mice_uqueensland_sc/releases/download/r20200622/"
@@ -101,11 +102,12 @@ MODELS = {
         "description": "Spinal canal (dural sac) segmentation on T2w contrast.",
         "contrasts": ["t2"], "framework": "nnunet", "thr": None},
     "totalspineseg": {
-        # the totalspineseg package pins its own weight URLs (release r20251124, Dataset101/102)
-        "urls": {"step1": ["https://github.com/neuropoly/totalspineseg/releases/download/r20251124/"
-                           "Dataset101_TotalSpineSeg_step1_r20251124.zip"],
-                 "step2": ["https://github.com/neuropoly/totalspineseg/releases/download/r20251124/"
-                           "Dataset102_TotalSpineSeg_step2_r20251124.zip"]},
+        # the release the pinned totalspineseg package (20260807) names in its metadata; its
+        # pipeline runs on these weights (installed here, not by the package)
+        "urls": {"step1": ["https://github.com/neuropoly/totalspineseg/releases/download/r20260730/"
+                           "Dataset101_TotalSpineSeg_step1_r20260730.zip"],
+                 "step2": ["https://github.com/neuropoly/totalspineseg/releases/download/r20260730/"
+                           "Dataset102_TotalSpineSeg_step2_r20260730.zip"]},
         "description": "Vertebrae, discs, spinal cord and canal instance segmentation (TotalSpineSeg).",
         "contrasts": ["any"], "framework": "totalspineseg", "thr": None},
     "model_seg_gm_contrast_region_agnostic": {
@@ -114,6 +116,9 @@ MODELS = {
         "description": "Spinal cord gray matter on any region and contrast.",
         "contrasts": ["any"], "framework": "nnunet", "thr": None},
 }
+
+_TSS_CITATION = ("Warszawer Y, et al. TotalSpineSeg: Robust Spine Segmentation with Landmark-Based "
+                 "Labeling in MRI. ResearchGate 2025.")
 
 _CROP_NOTE = ("Crop the image around the cord first: 'sct_deepseg spinalcord -i IMAGE -o IMAGE_sc' then "
               "'sct_crop_image -i IMAGE -m IMAGE_sc -dilate 30x30x5' (30 mm at 1 mm resolution).")
@@ -248,14 +253,29 @@ TASKS = {
     "totalspineseg": {
         "description": "Intervertebral discs labeling and vertebrae segmentation",
         "long_description": "TotalSpineSeg: instance segmentation of vertebrae, discs, cord and canal, "
-                            "two nnU-Net steps. Not run by this toolbox yet.",
+                            "two nnU-Net steps (-step1-only: discs, cord and canal only). "
+                            "_step1_levels holds the disc point labels (3 = C2-C3, 4 = C3-C4, ...).",
         "url": "https://github.com/neuropoly/totalspineseg",
         "models": ["totalspineseg"],
-        "citation": "Warszawer Y, et al. TotalSpineSeg: Robust Spine Segmentation with Landmark-Based "
-                    "Labeling in MRI. ResearchGate 2025.",
+        "citation": _TSS_CITATION,
         "group": "other",
         "outputs": {"_step1_canal": None, "_step1_cord": None, "_step1_levels": None,
-                    "_step1_output": None, "_step2_output": None}},
+                    "_step1_output": None, "_step2_output": None},
+        # TotalSpineSeg output folder -> suffix written (see deepseg/totalspineseg.py)
+        "totalspineseg_outputs": {f: "_" + f for f in ("step1_canal", "step1_cord", "step1_levels",
+                                                       "step1_output", "step2_output")}},
+    "spine": {
+        "description": "Vertebrae, discs, cord and canal (TotalSpineSeg, v7.2 name)",
+        "long_description": "The 'totalspineseg' task under its v7.2 name and output names: "
+                            "_totalspineseg_discs (disc point labels, 3 = C2-C3, ...) and "
+                            "_totalspineseg_all (vertebrae, discs, cord and canal labels).",
+        "url": "https://github.com/neuropoly/totalspineseg",
+        "models": ["totalspineseg"],
+        "citation": _TSS_CITATION,
+        "group": "other",
+        "outputs": {"_totalspineseg_discs": None, "_totalspineseg_all": None},
+        "totalspineseg_outputs": {"step1_levels": "_totalspineseg_discs",
+                                  "step2_output": "_totalspineseg_all"}},
 }
 
 GROUPS = {"spinal_cord": "SPINAL CORD", "gray_matter": "GRAY MATTER", "pathology": "PATHOLOGY",

@@ -20,10 +20,8 @@ def check_runnable(task: str, step1_only=False, soft_ms_lesion=False, thr=None, 
         raise NotImplementedError(
             f"Task '{task}' chains two ivadomed models (cord localisation, then a crop around it, then "
             f"a multi-contrast segmentation), which this toolbox does not run yet")
-    if "totalspineseg" in frameworks:
-        raise NotImplementedError(
-            "Task 'totalspineseg' (two nnU-Net steps and their post-processing) is not run by this "
-            "toolbox yet; label discs with sct_label_vertebrae")
+    if "totalspineseg" in frameworks and thr is not None:
+        raise ValueError(f"-thr does not apply to '{task}' (label maps and soft masks are written as is)")
     if step1_only and "totalspineseg" not in frameworks:
         raise ValueError("-step1-only applies to the 'totalspineseg' task only")
     if soft_ms_lesion and task != "lesion_ms":
@@ -46,6 +44,8 @@ def output_suffixes(task: str, model_dirs, soft=False, step1_only=False) -> list
     """The suffixes of the files ``task`` writes with the installed models."""
     if is_ivadomed(task):
         return list(task_info(task)["outputs"])
+    if "totalspineseg_outputs" in task_info(task):
+        return list(_totalspineseg_suffixes(task, step1_only).values())
     return list(nnunet_outputs(model_dirs[-1], soft))
 
 
@@ -69,6 +69,24 @@ def segment_ivadomed(im: Image, task: str, model_dir, *, thr=None, largest=False
             logger.warning("WARNING: the %s output is empty: no structure was found in the image", suffix)
         outputs[suffix] = out
     return outputs
+
+
+def _totalspineseg_suffixes(task: str, step1_only=False) -> dict:
+    """TotalSpineSeg output folder -> this task's suffix (folders the task does not write: none)."""
+    from spinalcordtoolbox.deepseg.totalspineseg import folders_for
+    names = task_info(task)["totalspineseg_outputs"]
+    return {f: names[f] for f in folders_for(step1_only) if f in names}
+
+
+def _segment_totalspineseg(im: Image, task: str, model_dir, *, largest, fill_holes, remove_small,
+                           device, step1_only) -> dict:
+    if largest or fill_holes or remove_small:
+        raise ValueError(f"-largest, -fill-holes and -remove-small do not apply to '{task}' "
+                         f"(TotalSpineSeg does its own post-processing)")
+    from spinalcordtoolbox.deepseg.totalspineseg import run_totalspineseg
+    verbose = logging.getLogger("spinalcordtoolbox").getEffectiveLevel() <= logging.DEBUG
+    result = run_totalspineseg(im, model_dir, step1_only=step1_only, device=device, verbose=verbose)
+    return {suffix: result[folder] for folder, suffix in _totalspineseg_suffixes(task, step1_only).items()}
 
 
 def postprocess(data: np.ndarray, *, thr=None, largest=False, fill_holes=False, remove_small=None,
@@ -103,6 +121,9 @@ def segment(im: Image, task: str, model_dirs, *, thr=None, largest=False, fill_h
     if is_ivadomed(task):
         return segment_ivadomed(im, task, model_dirs[-1], thr=thr, largest=largest, fill_holes=fill_holes,
                                 remove_small=remove_small)
+    if "totalspineseg_outputs" in info:
+        return _segment_totalspineseg(im, task, model_dirs[-1], largest=largest, fill_holes=fill_holes,
+                                      remove_small=remove_small, device=device, step1_only=step1_only)
     from spinalcordtoolbox.deepseg.inference import output_classes, predict
 
     result = predict(im, model_dirs[-1], single_fold=single_fold, device=device,

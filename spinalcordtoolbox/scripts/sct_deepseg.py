@@ -55,7 +55,7 @@ def get_parser():
                                  help="lesion_ms only: write the soft (probability) lesion map.")
     parser.optional.add_argument(
         "-step1-only", metavar="<int>", type=int, nargs="?", const=1, choices=[0, 1], default=0,
-        help="totalspineseg only: run step 1 only (discs, cord, canal; vertebrae unlabelled).")
+        help="totalspineseg, spine: run step 1 only (discs, cord, canal; no vertebrae).")
     parser.optional.add_argument("-install", action="store_true",
                                  help="Install the models of TASK and exit.")
     parser.optional.add_argument(

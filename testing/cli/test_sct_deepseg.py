@@ -92,8 +92,7 @@ def test_help_lists_tasks(capsys):
 @pytest.mark.parametrize("argv, message", [
     (["spinalcrd", "-i", "{t2}"], "Did you mean 'spinalcord'"),
     (["tumor_t2", "-i", "{t2}"], "ivadomed"),
-    (["totalspineseg", "-i", "{t2}"], "totalspineseg"),
-    (["totalspineseg", "-i", "{t2}", "-step1-only"], "totalspineseg"),
+    (["totalspineseg", "-i", "{t2}", "-thr", "0.5"], "-thr does not apply"),
     (["spinalcord", "-i", "{t2}", "-step1-only", "1"], "totalspineseg"),
     (["spinalcord", "-i", "{dwi4d}", "-custom-url", "{zip}"], "4-D"),
     (["spinalcord", "-i", "{slice2d}", "-custom-url", "{zip}"], "at least 2 voxels"),
