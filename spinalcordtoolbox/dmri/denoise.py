@@ -15,6 +15,7 @@ import numpy as np
 from spinalcordtoolbox.dmri.gradients import check_count
 from spinalcordtoolbox.image import Image, empty_like
 from spinalcordtoolbox.utils.cli import SCTError, choice_error
+from spinalcordtoolbox.utils.fs import temporary_folder
 
 MODELS = ("ols", "ridge", "lasso")
 #: dipy's default: volumes with b <= 50 s/mm2 are b=0
@@ -38,10 +39,14 @@ def denoise_patch2self(im: Image, bvals: np.ndarray, model="ols", radius=(0, 0, 
     data = im.data.astype(np.float32)
 
     def run(order):
-        out = patch2self(data[..., order], bvals[order], patch_radius=radius, model=model,
-                         out_dtype=np.float32, clip_negative_vals=False, shift_intensity=False)
-        result = np.empty(data.shape, np.float32)
-        result[..., order] = out
+        # dipy keeps its working arrays in memory-mapped files left in the temporary folder: a
+        # private folder, removed afterwards, so runs never share or leave them
+        with temporary_folder("patch2self") as tmp:
+            out = patch2self(data[..., order], bvals[order], patch_radius=radius, model=model,
+                             out_dtype=np.float32, clip_negative_vals=False, shift_intensity=False,
+                             tmp_dir=tmp)
+            result = np.empty(data.shape, np.float32)
+            result[..., order] = out
         return result
 
     is_b0 = bvals <= B0_THRESHOLD
