@@ -59,6 +59,36 @@ def _link_data_folder(model_dir: Path, work: Path) -> Path:
     return work / "data"
 
 
+_RUNNER = """
+import json, multiprocessing, sys
+import torch
+kwargs, threads = json.loads(sys.argv[1]), int(sys.argv[2])
+torch.set_num_threads(threads)
+if __name__ == "__main__":
+    multiprocessing.set_start_method("forkserver", force=True)
+    multiprocessing.set_forkserver_preload(["totalspineseg.inference"])
+    from pathlib import Path
+    from totalspineseg.inference import inference
+    kwargs.update({k: Path(v) for k, v in kwargs.items() if k.endswith("_path")})
+    kwargs["device"] = torch.device(kwargs["device"])
+    inference(**kwargs)
+"""
+
+
+def _run_package(kwargs: dict, threads: int):
+    """Run the totalspineseg package's ``inference(**kwargs)`` in a fresh Python process."""
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _RUNNER, json.dumps(kwargs), str(threads)],
+                          stdout=None if not kwargs.get("quiet") else subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+        raise ValueError(f"TotalSpineSeg failed: {lines[-1] if lines else f'exit code {proc.returncode}'}")
+
+
 def run_totalspineseg(im: Image, model_dir, *, step1_only=False, device="auto", verbose=False,
                       workers=1) -> dict:
     """Segment ``im`` with TotalSpineSeg; return {package folder name: Image on ``im``'s grid}.
@@ -76,8 +106,6 @@ def run_totalspineseg(im: Image, model_dir, *, step1_only=False, device="auto", 
 
     _ensure_nnunet_env()
     dev = resolve_device(device)
-    from totalspineseg.inference import inference
-
     keep = folders_for(step1_only)
     threads = torch.get_num_threads()
     with tempfile.TemporaryDirectory(prefix="sct_totalspineseg_") as tmp:
@@ -86,21 +114,13 @@ def run_totalspineseg(im: Image, model_dir, *, step1_only=False, device="auto", 
         # the package names outputs after the input file; it reorients and resamples itself
         src = work / "image.nii.gz"
         im.copy().save(os.fspath(src), verbose=False)
-        # the package's steps run in process pools; forked from a process where torch has run
-        # they can hang (the package's own --no-stalling option): start them from a fork server
-        # that has imported the package once
-        import multiprocessing
-        start_method = multiprocessing.get_start_method(allow_none=True)
-        multiprocessing.set_start_method("forkserver", force=True)
-        multiprocessing.set_forkserver_preload(["totalspineseg.inference"])
-        try:
-            inference(input_path=src, output_path=work / "out", data_path=data,
-                      default_release="installed", device=dev, step1_only=step1_only,
-                      keep_only=keep, max_workers=workers, max_workers_nnunet=workers,
-                      quiet=not verbose)
-        finally:
-            multiprocessing.set_start_method(start_method, force=True)
-            torch.set_num_threads(threads)
+        # the package's steps run in process pools: forked from a process where torch has run they
+        # can hang, and a fork server shares badly with multiprocessing objects this process may
+        # already hold (dask, pools): the package runs in a fresh interpreter of its own
+        _run_package(dict(input_path=os.fspath(src), output_path=os.fspath(work / "out"),
+                          data_path=os.fspath(data), default_release="installed", device=str(dev),
+                          step1_only=step1_only, keep_only=list(keep), max_workers=workers,
+                          max_workers_nnunet=workers, quiet=not verbose), threads)
         outputs = {}
         for folder in keep:
             path = work / "out" / folder / "image.nii.gz"
