@@ -17,13 +17,13 @@ import logging
 
 import numpy as np
 
-from spinalcordtoolbox.image import Image, ImageError
+from spinalcordtoolbox.image import Image, ImageError, same_grid
 
 logger = logging.getLogger(__name__)
 
 
 def _check_grids(im: Image, seg: Image):
-    if im.data.shape[:3] != seg.data.shape[:3] or not np.allclose(im.affine, seg.affine, atol=1e-3):
+    if not same_grid(im, seg):
         raise ImageError(f"The image {im.data.shape[:3]} and the segmentation {seg.data.shape[:3]} are "
                          "not on the same voxel grid")
 

@@ -410,6 +410,11 @@ def describe_grid(img: Image) -> str:
     return f"{shape} vox of {pix} mm, {orient}, origin {origin}"
 
 
+def same_grid(img1: Image, img2: Image, atol=1e-3) -> bool:
+    """Whether two images share the voxel grid (3-D shape and affine)."""
+    return img1.data.shape[:3] == img2.data.shape[:3] and np.allclose(img1.affine, img2.affine, atol=atol)
+
+
 def check_same_grid(img1: Image, img2: Image, names=("image", "reference"), atol=1e-3):
     """Raise if two images are not on the same voxel grid (shape and affine), naming both grids.
 
@@ -417,9 +422,9 @@ def check_same_grid(img1: Image, img2: Image, names=("image", "reference"), atol
     label comparison, segmentation over an image, QC overlays): the toolbox never resamples
     silently; the user resamples explicitly (sct_register_multimodal -identity 1, sct_resample).
     """
-    same_shape = img1.data.shape[:3] == img2.data.shape[:3]
-    if same_shape and np.allclose(img1.affine, img2.affine, atol=atol):
+    if same_grid(img1, img2, atol):
         return
+    same_shape = img1.data.shape[:3] == img2.data.shape[:3]
     what = "dimensions" if not same_shape else "voxel grids"
     raise ImageError(
         f"The {names[0]} ({describe_grid(img1)}) and the {names[1]} ({describe_grid(img2)}) have "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from spinalcordtoolbox.dmri.gradients import b0_mask, check_count
-from spinalcordtoolbox.image import Image, empty_like
+from spinalcordtoolbox.image import Image, empty_like, same_grid
 from spinalcordtoolbox.utils.cli import SCTError
 
 
@@ -62,7 +62,7 @@ def concat_b0_dwi(images: list[Image], order: list[str], bvecs: np.ndarray,
         check_count(n_dwi, bvals, "bvals", against="the images given as dwi have")
     shape = images[0].data.shape[:3]
     for im, name in zip(images, names):
-        if im.data.shape[:3] != shape or not np.allclose(im.affine, images[0].affine, atol=1e-3):
+        if not same_grid(im, images[0]):
             raise SCTError(f"{name} {im.data.shape[:3]} is not on the grid of {names[0]} {shape}")
     data = np.concatenate([im.data.reshape(shape + (-1,)) for im in images], axis=3)
     out_vecs, out_vals, k = [], [], 0

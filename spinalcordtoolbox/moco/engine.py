@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spinalcordtoolbox.image import Image, check_same_grid, empty_like
+from spinalcordtoolbox.image import Image, check_same_grid, empty_like, same_grid
 from spinalcordtoolbox.moco.param import MocoParam
 from spinalcordtoolbox.registration.slicewise import shift_slices, slicereg
 from spinalcordtoolbox.utils.cli import SCTError, choice_error
@@ -55,7 +55,7 @@ def _check_mask(mask: Image, im: Image) -> Image:
     if mask.data.ndim > 3 and not mask.is_3d():
         raise SCTError(f"The mask must be 3-D, got shape {mask.data.shape}")
     mask.require_3d("mask")
-    if mask.data.shape[:3] != im.data.shape[:3] or not np.allclose(mask.affine, im.affine, atol=1e-3):
+    if not same_grid(mask, im):
         raise SCTError(f"The mask {mask.data.shape[:3]} is not on the grid of the image "
                        f"{im.data.shape[:3]} (shape or affine differ): create it from this series, "
                        f"e.g. sct_create_mask -i <mean of the series>")
