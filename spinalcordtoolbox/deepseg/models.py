@@ -266,16 +266,23 @@ TASKS = {
                                                        "step1_output", "step2_output")}},
     "spine": {
         "description": "Vertebrae, discs, cord and canal (TotalSpineSeg, v7.2 name)",
-        "long_description": "The 'totalspineseg' task under its v7.2 name and output names: "
-                            "_totalspineseg_discs (disc point labels, 3 = C2-C3, ...) and "
-                            "_totalspineseg_all (vertebrae, discs, cord and canal labels).",
+        "long_description": "TotalSpineSeg under its v7.2 name and output names: by default step 1 only, "
+                            "_totalspineseg_discs (disc point labels, 3 = C2-C3, 4 = C3-C4, ...); with "
+                            "-label-vert 1 also step 2, the full spine segmentation: "
+                            "_totalspineseg_all (vertebrae labelled by level, C1 = 11 ... C7 = 17, "
+                            "T1 = 21 ..., L1 = 41 ...; discs 63 = C2-C3 ...; cord 1, canal 2) and the "
+                            "intermediate _step1_canal, _step1_cord, _step1_output, _step2_output.",
         "url": "https://github.com/neuropoly/totalspineseg",
         "models": ["totalspineseg"],
         "citation": _TSS_CITATION,
         "group": "other",
-        "outputs": {"_totalspineseg_discs": None, "_totalspineseg_all": None},
-        "totalspineseg_outputs": {"step1_levels": "_totalspineseg_discs",
-                                  "step2_output": "_totalspineseg_all"}},
+        "outputs": {"_totalspineseg_discs": None},
+        "totalspineseg_outputs": {"step1_levels": "_totalspineseg_discs"},
+        # -label-vert 1: (TotalSpineSeg output folder, suffix written), in the established order;
+        # step 2's labels are written under both of their documented names
+        "label_vert_outputs": [("step1_canal", "_step1_canal"), ("step1_cord", "_step1_cord"),
+                               ("step1_levels", "_totalspineseg_discs"), ("step1_output", "_step1_output"),
+                               ("step2_output", "_step2_output"), ("step2_output", "_totalspineseg_all")]},
 }
 
 GROUPS = {"spinal_cord": "SPINAL CORD", "gray_matter": "GRAY MATTER", "pathology": "PATHOLOGY",

@@ -12,7 +12,8 @@ from spinalcordtoolbox.image import Image, empty_like
 logger = logging.getLogger(__name__)
 
 
-def check_runnable(task: str, step1_only=False, soft_ms_lesion=False, thr=None, single_fold=False):
+def check_runnable(task: str, step1_only=False, soft_ms_lesion=False, thr=None, single_fold=False,
+                   label_vert=False):
     """Raise a clear error for tasks or options this toolbox cannot run (before any work)."""
     info = task_info(task)
     frameworks = {MODELS[m]["framework"] for m in info["models"]}
@@ -24,6 +25,11 @@ def check_runnable(task: str, step1_only=False, soft_ms_lesion=False, thr=None, 
         raise ValueError(f"-thr does not apply to '{task}' (label maps and soft masks are written as is)")
     if step1_only and "totalspineseg" not in frameworks:
         raise ValueError("-step1-only applies to the 'totalspineseg' task only")
+    if label_vert and "label_vert_outputs" not in info:
+        raise ValueError("-label-vert applies to the 'spine' task only")
+    if label_vert and step1_only:
+        raise ValueError("-label-vert 1 runs both TotalSpineSeg steps: it cannot be combined with "
+                         "-step1-only 1")
     if soft_ms_lesion and task != "lesion_ms":
         raise ValueError("-soft-ms-lesion applies to the 'lesion_ms' task only")
     pp.check_threshold(thr)
@@ -40,12 +46,12 @@ def is_ivadomed(task: str) -> bool:
     return MODELS[task_info(task)["models"][-1]]["framework"] == "ivadomed"
 
 
-def output_suffixes(task: str, model_dirs, soft=False, step1_only=False) -> list[str]:
+def output_suffixes(task: str, model_dirs, soft=False, step1_only=False, label_vert=False) -> list[str]:
     """The suffixes of the files ``task`` writes with the installed models."""
     if is_ivadomed(task):
         return list(task_info(task)["outputs"])
     if "totalspineseg_outputs" in task_info(task):
-        return list(_totalspineseg_suffixes(task, step1_only).values())
+        return [suffix for _, suffix in totalspineseg_plan(task, step1_only, label_vert)[1]]
     return list(nnunet_outputs(model_dirs[-1], soft))
 
 
@@ -71,22 +77,30 @@ def segment_ivadomed(im: Image, task: str, model_dir, *, thr=None, largest=False
     return outputs
 
 
-def _totalspineseg_suffixes(task: str, step1_only=False) -> dict:
-    """TotalSpineSeg output folder -> this task's suffix (folders the task does not write: none)."""
-    from spinalcordtoolbox.deepseg.totalspineseg import folders_for
-    names = task_info(task)["totalspineseg_outputs"]
-    return {f: names[f] for f in folders_for(step1_only) if f in names}
+def totalspineseg_plan(task: str, step1_only=False, label_vert=False) -> tuple[bool, list]:
+    """(run step 1 only?, [(TotalSpineSeg output folder, suffix written)]) for a TotalSpineSeg task:
+    step 2 runs only when an output needs it (``spine`` without ``label_vert``: the disc labels
+    of step 1 only, as the established toolbox)."""
+    from spinalcordtoolbox.deepseg.totalspineseg import STEP2_FOLDERS, folders_for
+    info = task_info(task)
+    if label_vert:
+        pairs = [tuple(p) for p in info["label_vert_outputs"]]
+    else:
+        names = info["totalspineseg_outputs"]
+        pairs = [(f, names[f]) for f in folders_for(step1_only) if f in names]
+    return not any(f in STEP2_FOLDERS for f, _ in pairs), pairs
 
 
 def _segment_totalspineseg(im: Image, task: str, model_dir, *, largest, fill_holes, remove_small,
-                           device, step1_only) -> dict:
+                           device, step1_only, label_vert=False) -> dict:
     if largest or fill_holes or remove_small:
         raise ValueError(f"-largest, -fill-holes and -remove-small do not apply to '{task}' "
                          f"(TotalSpineSeg does its own post-processing)")
     from spinalcordtoolbox.deepseg.totalspineseg import run_totalspineseg
     verbose = logging.getLogger("spinalcordtoolbox").getEffectiveLevel() <= logging.DEBUG
-    result = run_totalspineseg(im, model_dir, step1_only=step1_only, device=device, verbose=verbose)
-    return {suffix: result[folder] for folder, suffix in _totalspineseg_suffixes(task, step1_only).items()}
+    run_step1_only, pairs = totalspineseg_plan(task, step1_only, label_vert)
+    result = run_totalspineseg(im, model_dir, step1_only=run_step1_only, device=device, verbose=verbose)
+    return {suffix: result[folder] for folder, suffix in pairs}
 
 
 def postprocess(data: np.ndarray, *, thr=None, largest=False, fill_holes=False, remove_small=None,
@@ -107,14 +121,14 @@ def postprocess(data: np.ndarray, *, thr=None, largest=False, fill_holes=False, 
 
 def segment(im: Image, task: str, model_dirs, *, thr=None, largest=False, fill_holes=False,
             remove_small=None, single_fold=False, device="auto", soft=False, test_time_aug=False,
-            step1_only=False) -> dict:
+            step1_only=False, label_vert=False) -> dict:
     """Segment ``im`` with ``task``; returns {output suffix: Image on ``im``'s grid}.
 
     ``model_dirs``: installed model folders (see :mod:`spinalcordtoolbox.deepseg.install`).
     ``thr``: binarise each output above this value (0/None: as predicted). ``largest``: keep
     the largest object (always on for ``spinalcord``). ``remove_small``: sizes such as
     ["10mm3"] or ["5vox"]. ``soft``: lesion_ms's soft lesion map. ``test_time_aug``: nnU-Net's
-    test-time mirroring.
+    test-time mirroring. ``label_vert``: ``spine``'s full segmentation (both TotalSpineSeg steps).
     """
     info = task_info(task)
     pp.check_threshold(thr)
@@ -123,7 +137,8 @@ def segment(im: Image, task: str, model_dirs, *, thr=None, largest=False, fill_h
                                 remove_small=remove_small)
     if "totalspineseg_outputs" in info:
         return _segment_totalspineseg(im, task, model_dirs[-1], largest=largest, fill_holes=fill_holes,
-                                      remove_small=remove_small, device=device, step1_only=step1_only)
+                                      remove_small=remove_small, device=device, step1_only=step1_only,
+                                      label_vert=label_vert)
     from spinalcordtoolbox.deepseg.inference import output_classes, predict
 
     result = predict(im, model_dirs[-1], single_fold=single_fold, device=device,
@@ -193,7 +208,7 @@ def _write_sidecar(path, command_line, model_names):
 
 def run_task(task: str, input_path=None, *, output=None, install_only=False, custom_urls=None,
              thr=None, largest=False, fill_holes=False, remove_small=None, single_fold=False,
-             test_time_aug=False, soft=False, step1_only=False, device="auto", qc=None,
+             test_time_aug=False, soft=False, step1_only=False, label_vert=False, device="auto", qc=None,
              qc_dataset=None, qc_subject=None, qc_seg=None, qc_plane="axial", command_line=None):
     """What ``sct_deepseg TASK`` does: install the models, segment ``input_path``, write the
     outputs (+ JSON sidecars) and a QC entry per output. Returns {suffix: path}, or the
@@ -206,16 +221,16 @@ def run_task(task: str, input_path=None, *, output=None, install_only=False, cus
         return install_task_models(task, custom_urls, force=True)
     if not input_path:
         raise ValueError("Give an input image with -i")
-    check_runnable(task, step1_only, soft, thr, single_fold)
+    check_runnable(task, step1_only, soft, thr, single_fold, label_vert)
     im = Image(input_path).require_3d("input image")
     folders = install_task_models(task, custom_urls)
-    suffixes = output_suffixes(task, folders, soft=soft, step1_only=step1_only)
+    suffixes = output_suffixes(task, folders, soft=soft, step1_only=step1_only, label_vert=label_vert)
     paths = output_paths(input_path, suffixes, output)
     for path in paths.values():
         check_not_input(path)  # before the work, not after it
     outputs = segment(im, task, folders, thr=thr, largest=largest, fill_holes=fill_holes,
                       remove_small=remove_small, single_fold=single_fold, device=device, soft=soft,
-                      test_time_aug=test_time_aug, step1_only=step1_only)
+                      test_time_aug=test_time_aug, step1_only=step1_only, label_vert=label_vert)
     for suffix, out in outputs.items():
         out.save(paths[suffix])
         _write_sidecar(paths[suffix], command_line or f"sct_deepseg {task}", info["models"])

@@ -56,6 +56,11 @@ def get_parser():
     parser.optional.add_argument(
         "-step1-only", metavar="<int>", type=int, nargs="?", const=1, choices=[0, 1], default=0,
         help="totalspineseg, spine: run step 1 only (discs, cord, canal; no vertebrae).")
+    parser.optional.add_argument(
+        "-label-vert", metavar="<int>", type=int, choices=[0, 1], default=0,
+        help="spine only: 1: also run TotalSpineSeg's step 2 and write the full spine segmentation "
+             "(_totalspineseg_all: vertebrae labelled by level, C3 = 13; discs, cord, canal) with the "
+             "intermediate outputs. Default: 0 (step 1: the disc labels _totalspineseg_discs)")
     parser.optional.add_argument("-install", action="store_true",
                                  help="Install the models of TASK and exit.")
     parser.optional.add_argument(
@@ -88,7 +93,8 @@ def _run(args, argv):
         args.task, args.i, output=args.o, install_only=args.install, custom_urls=args.custom_url,
         thr=args.thr, largest=bool(args.largest), fill_holes=bool(args.fill_holes),
         remove_small=args.remove_small, single_fold=args.single_fold, test_time_aug=args.test_time_aug,
-        soft=args.soft_ms_lesion, step1_only=bool(args.step1_only), device=args.device,
+        soft=args.soft_ms_lesion, step1_only=bool(args.step1_only), label_vert=bool(args.label_vert),
+        device=args.device,
         qc=args.qc, qc_dataset=args.qc_dataset, qc_subject=args.qc_subject, qc_seg=args.qc_seg,
         qc_plane=args.qc_plane, command_line=command)
     if args.install:

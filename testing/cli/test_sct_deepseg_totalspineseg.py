@@ -61,7 +61,8 @@ def test_step1_only_disc_labels_cord_canal(env):
 
 
 def test_spine_v72_name(env):
-    assert run(["spine", "-i", "spine.nii.gz", "-step1-only", "1"]) in (0, None)
+    """``spine`` without -label-vert: step 1 only, the disc labels under the v7.2 name."""
+    assert run(["spine", "-i", "spine.nii.gz"]) in (0, None)
     assert sorted(p.name for p in env.glob("spine_*.nii.gz")) == ["spine_totalspineseg_discs.nii.gz"]
     points, _ = _points(env / "spine_totalspineseg_discs.nii.gz")
     assert sorted(points) == [3, 4, 5, 6, 7]
@@ -70,6 +71,8 @@ def test_spine_v72_name(env):
 @pytest.mark.parametrize("argv, message", [
     (["totalspineseg", "-i", "spine.nii.gz", "-thr", "0.5"], "-thr does not apply"),
     (["spine", "-i", "spine.nii.gz", "-largest", "1"], "do not apply to 'spine'"),
+    (["totalspineseg", "-i", "spine.nii.gz", "-label-vert", "1"], "applies to the 'spine' task only"),
+    (["spine", "-i", "spine.nii.gz", "-label-vert", "1", "-step1-only", "1"], "cannot be combined"),
 ])
 def test_postprocessing_flags_refused(env, capsys, argv, message):
     assert run(argv) == 1
@@ -92,15 +95,37 @@ def test_offline_without_mirror_names_the_release_and_mirror(env, monkeypatch, c
     assert not list(env.glob("spine_*")) and not (env / "cache" / "deepseg_models" / "totalspineseg").exists()
 
 
-def test_two_steps_all_outputs(env):
-    assert run(["totalspineseg", "-i", "spine.nii.gz"]) in (0, None)
+def test_totalspineseg_outputs_of_both_steps():
+    from spinalcordtoolbox.deepseg.segment import totalspineseg_plan
+    assert totalspineseg_plan("totalspineseg") == (False, [(f, "_" + f) for f in (
+        "step1_levels", "step1_cord", "step1_canal", "step1_output", "step2_output")])
+    assert totalspineseg_plan("totalspineseg", step1_only=True)[0] is True
+    assert totalspineseg_plan("spine") == (True, [("step1_levels", "_totalspineseg_discs")])
+
+
+def test_spine_label_vert_full_segmentation(env):
+    """``spine -label-vert 1``: both steps, the established outputs; every vertebral body carries
+    the level given by the disc labels around it (C3 = 13 between discs 3 (C2-C3) and 4 (C3-C4))."""
+    assert run(["spine", "-i", "spine.nii.gz", "-label-vert", "1"]) in (0, None)
     written = sorted(p.name for p in env.glob("spine_*.nii.gz"))
-    assert written == ["spine_step1_canal.nii.gz", "spine_step1_cord.nii.gz", "spine_step1_levels.nii.gz",
-                       "spine_step1_output.nii.gz", "spine_step2_output.nii.gz"]
-    points, _ = _points(env / "spine_step1_levels.nii.gz")
+    assert written == ["spine_step1_canal.nii.gz", "spine_step1_cord.nii.gz", "spine_step1_output.nii.gz",
+                       "spine_step2_output.nii.gz", "spine_totalspineseg_all.nii.gz",
+                       "spine_totalspineseg_discs.nii.gz"]
+    points, _ = _points(env / "spine_totalspineseg_discs.nii.gz")
     assert sorted(points) == [3, 4, 5, 6, 7]
-    out = np.asanyarray(nib.load(env / "spine_step2_output.nii.gz").dataobj)
+    out = np.asanyarray(nib.load(env / "spine_totalspineseg_all.nii.gz").dataobj)
+    assert np.array_equal(out, np.asanyarray(nib.load(env / "spine_step2_output.nii.gz").dataobj))
     # step 2 labels the discs from C2-C3 (63) down, cord 1 and canal 2
     assert 63 in out and 1 in out and 2 in out
     cord = (CORD_X[1] - CORD_X[0]) * (CORD_Y[1] - CORD_Y[0]) * 76
     assert abs(np.count_nonzero(out == 1) - cord) <= 0.1 * cord
+    # the vertebral body between two consecutive disc labels v, v + 1 is vertebra C(v) = 10 + v
+    _, _, s2, _ = phantom()
+    for upper, lower in zip([3, 4, 5, 6], [4, 5, 6, 7]):
+        z_up, z_low = points[upper][2], points[lower][2]
+        body = np.zeros(out.shape, bool)
+        body[:, :, z_low + DISC_HALF + 1:z_up - DISC_HALF] = True
+        body &= np.isin(s2, (7, 8))
+        vertebra = out[body][(out[body] >= 11) & (out[body] <= 50)]  # TotalSpineSeg's vertebra labels
+        assert np.all(vertebra == 10 + upper), (upper, np.unique(vertebra))
+        assert vertebra.size >= 0.8 * np.count_nonzero(body)  # the tiny model misses some edges
