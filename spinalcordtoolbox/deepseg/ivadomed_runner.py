@@ -1,8 +1,10 @@
-"""Run a model of the old ivadomed framework (ONNX network + JSON training config) on an Image.
+"""Run a model of the old ivadomed framework (ONNX or PyTorch network + JSON training config).
 
 The published releases of these tasks hold ``<name>.onnx`` (the trained network, final activation
-included) and ``<name>.json`` (ivadomed's training configuration). The ivadomed package is
-unmaintained, so its test-time pipeline is re-implemented here from the configuration:
+included; run with onnxruntime) or only ``<name>.pt`` (run with torch: TorchScript, or the whole
+pickled module ivadomed saves), and ``<name>.json`` (ivadomed's training configuration). The
+ivadomed package is unmaintained, so its test-time pipeline is re-implemented here from the
+configuration:
 
 - the image is brought to the canonical orientation (nibabel RAS, "LPI" in the toolbox's naming),
   then to (height, width, depth) by ``loader_parameters.slice_axis`` (axial: x, y, z;
@@ -22,6 +24,17 @@ unmaintained, so its test-time pipeline is re-implemented here from the configur
   ``segment_volume`` (see :func:`postprocessing_steps`).
 
 One output per channel of the network (``loader_parameters.target_suffix``).
+
+Several input images (multi-channel models, ``loader_parameters.multichannel``) are stacked as the
+network's channels, each transformed alike (normalised on its own). Cascades (the tumor tasks:
+a cord-localisation model, then the tumor model) follow ivadomed's object-detection prior: when
+the second model's config names an ``object_detection_params.object_detection_path``, the first
+model's output is the *prior*; its first connected object (in ivadomed's scan order, canonical
+orientation, (h, w, d) axes; every voxel the prior keeps, soft or not) gives a bounding box,
+widened by ``safety_factor`` around its centre, scaled by the resampling, grown to at least one
+sub-volume (``length_3D``) and to a whole number of strides; the image is cropped there (from the
+box's corner, zero-padded past the image) right after ``Resample``, and the prediction put back.
+Old configs (``UNet3D``) are read as ivadomed reads them (``Modified3DUNet``).
 """
 from __future__ import annotations
 
@@ -46,19 +59,22 @@ NOISE_THR = 1e-2
 
 
 def find_ivadomed_model(model_dir) -> tuple[Path, Path]:
-    """(network .onnx, config .json) of an ivadomed release folder: a JSON with a sibling
-    network of the same name."""
+    """(network, config .json) of an ivadomed release folder: a JSON with a sibling network of the
+    same name, ``<name>.onnx`` or (releases that ship only the PyTorch file) ``<name>.pt``."""
     model_dir = Path(model_dir)
     for cfg in sorted(model_dir.rglob("*.json")):
-        onnx = cfg.with_suffix(".onnx")
-        if onnx.is_file():
-            return onnx, cfg
-    raise ImageError(f"No ivadomed model (<name>.onnx with <name>.json) found in {model_dir}")
+        for ext in (".onnx", ".pt"):
+            if cfg.with_suffix(ext).is_file():
+                return cfg.with_suffix(ext), cfg
+    raise ImageError(f"No ivadomed model (<name>.onnx or <name>.pt with <name>.json) found in {model_dir}")
 
 
 def read_config(path) -> dict:
     with open(path, encoding="utf-8") as f:
-        return json.load(f)
+        config = json.load(f)
+    if "UNet3D" in config and "Modified3DUNet" not in config:  # ivadomed's renamed key
+        config["Modified3DUNet"] = config.pop("UNet3D")
+    return config
 
 
 def _to_hwd(data, axis):
@@ -102,6 +118,11 @@ def _zoom(data, factors, order):
 def _crop(data, size):
     """Centred crop (zero-padded where ``data`` is smaller); returns (crop, start offsets)."""
     starts = [int(round((n - t) / 2.)) for n, t in zip(data.shape, size)]
+    return _crop_at(data, starts, size), starts
+
+
+def _crop_at(data, starts, size):
+    """Crop of ``size`` from ``starts`` (zero-padded where it leaves ``data``)."""
     out = np.zeros(tuple(size), dtype=data.dtype)
     src, dst = [], []
     for n, t, s in zip(data.shape, size, starts):
@@ -109,7 +130,7 @@ def _crop(data, size):
         src.append(slice(a, max(a, b)))
         dst.append(slice(a - s, a - s + max(0, b - a)))
     out[tuple(dst)] = data[tuple(src)]
-    return out, starts
+    return out
 
 
 def _uncrop(data, shape, starts):
@@ -139,6 +160,9 @@ def _apply(transforms, data, zooms, is_2d):
             record.append(("CenterCrop", data.shape, None))
             data, starts = _crop(data, size)
             record[-1] = ("CenterCrop", record[-1][1], starts)
+        elif name == "BoundingBoxCrop":
+            record.append(("CenterCrop", data.shape, list(p["start"])))
+            data = _crop_at(data, p["start"], p["size"])
         elif name == "NormalizeInstance":
             data = (data - data.mean()) / data.std()
     return data, record
@@ -174,38 +198,77 @@ class _Network:
                                for i in range(len(batch))])
 
 
+class _TorchNetwork:
+    """A ``.pt`` network: TorchScript, or a whole pickled ``torch.nn.Module`` (ivadomed's
+    ``torch.save(model)``; its classes must be importable)."""
+
+    def __init__(self, path):
+        import torch
+
+        try:
+            self.model = torch.jit.load(str(path), map_location="cpu")
+        except RuntimeError:  # not a TorchScript archive: a pickled module
+            try:
+                self.model = torch.load(str(path), map_location="cpu", weights_only=False)
+            except (ModuleNotFoundError, AttributeError) as e:
+                raise ImageError(f"{path.name} is a pickled PyTorch model whose classes are not "
+                                 f"available ({e}); use the release's .onnx file or a TorchScript "
+                                 f"export of the network") from None
+        if not isinstance(self.model, torch.nn.Module):
+            raise ImageError(f"{path.name} holds no network (a state dict?): the architecture is "
+                             f"needed; use the release's .onnx file")
+        self.model.eval()
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.no_grad():
+            return self.model(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))).numpy()
+
+
+def load_network(path):
+    """The network of a release (.onnx with onnxruntime, .pt with torch), called on numpy batches."""
+    return _TorchNetwork(path) if Path(path).suffix == ".pt" else _Network(path)
+
+
 def is_3d(config: dict) -> bool:
     m3d = config.get("Modified3DUNet") or {}
     return bool(m3d.get("applied")) or not config.get("default_model", {}).get("is_2d", True)
 
 
-def _predict_2d(net, hwd, zooms, transforms, batch_size, n_channels):
-    n_slices = hwd.shape[2]
-    preds, todo = [None] * n_slices, []
-    for k in range(n_slices):
-        sl = hwd[:, :, k:k + 1]
-        if not np.any(sl) or np.std(sl) == 0:  # empty input slices are not segmented
+def _apply_channels(transforms, channels, zooms, is_2d):
+    """The transforms on each input channel alike: (C, h, w, d) array, undo record."""
+    out = [_apply(transforms, c, zooms, is_2d) for c in channels]
+    return np.stack([o[0] for o in out]), out[0][1]
+
+
+def _predict_2d(net, channels, zooms, transforms, batch_size, n_channels):
+    shape = channels[0].shape
+    preds, todo = [None] * shape[2], []
+    for k in range(shape[2]):
+        sl = [c[:, :, k:k + 1] for c in channels]
+        if any(not np.any(c) or np.std(c) == 0 for c in sl):  # empty input slices are not segmented
             continue
-        data, record = _apply(transforms, sl, zooms, is_2d=True)
-        todo.append((k, data[:, :, 0], record))
+        data, record = _apply_channels(transforms, sl, zooms, is_2d=True)
+        todo.append((k, data[:, :, :, 0], record))
     for start in range(0, len(todo), batch_size):
         chunk = todo[start:start + batch_size]
-        out = net(np.stack([c[1] for c in chunk])[:, None])
+        out = net(np.stack([c[1] for c in chunk]))
         for (k, _, record), pred in zip(chunk, out):
             preds[k] = np.stack([_undo(record, ch[:, :, None].astype(np.float32))[:, :, 0] for ch in pred])
     n_ch = next((p.shape[0] for p in preds if p is not None), n_channels)
-    full = np.zeros((n_ch,) + hwd.shape, dtype=np.float32)
+    full = np.zeros((n_ch,) + shape, dtype=np.float32)
     for k, p in enumerate(preds):
         if p is not None:
             full[:, :, :, k] = p
     return full
 
 
-def _predict_3d(net, hwd, zooms, transforms, length, stride):
+def _predict_3d(net, channels, zooms, transforms, length, stride):
     # every transform runs on the whole volume, then the network on each sub-volume (ivadomed's
     # 3-D loader), predictions averaged where sub-volumes overlap
-    data, record = _apply(transforms, hwd, zooms, is_2d=False)
-    shape = data.shape
+    data, record = _apply_channels(transforms, channels, zooms, is_2d=False)
+    shape = data.shape[1:]
     if any(n < L or (n - L) % s for n, L, s in zip(shape, length, stride)):
         raise ImageError(f"The 3-D model's sub-volumes ({length}, every {stride}) do not tile the "
                          f"preprocessed image {shape}")
@@ -215,7 +278,7 @@ def _predict_3d(net, hwd, zooms, transforms, length, stride):
         for y in ranges[1]:
             for z in ranges[2]:
                 box = (slice(x, x + length[0]), slice(y, y + length[1]), slice(z, z + length[2]))
-                out = net(data[box][None, None])[0]
+                out = net(data[(slice(None),) + box][None])[0]
                 if volume is None:
                     volume = np.zeros((out.shape[0],) + shape, dtype=np.float32)
                     weights = np.zeros(shape, dtype=np.float32)
@@ -223,6 +286,58 @@ def _predict_3d(net, hwd, zooms, transforms, length, stride):
                 weights[box] += 1
     volume /= weights
     return np.stack([_undo(record, ch) for ch in volume])
+
+
+def _adjust_box(box, factor, resample=False):
+    """ivadomed's bounding-box scaling: ``box`` (min, max per axis) widened by ``factor`` around
+    its centre, or (``resample``) mapped by ``factor`` onto the resampled grid."""
+    out = []
+    for i in range(len(box) // 2):
+        lo, hi = box[2 * i], box[2 * i + 1]
+        if resample:
+            lo, hi = lo * factor[i], hi * factor[i]
+            length = hi - lo
+        else:
+            length = (hi - lo) * factor[i]
+        start = int(round(max(lo - (length - (hi - lo)) // 2, 0)))
+        out += [start, int(start + length)]
+    return out
+
+
+def prior_box(prior: Image, axis: int, safety=(1.0, 1.0, 1.0)) -> list:
+    """Bounding box (x_min, x_max, y_min, y_max, z_min, z_max on the canonical (h, w, d) grid) of
+    the prior's first object, widened by ``safety`` (see the module docstring)."""
+    from scipy import ndimage
+
+    data = _to_hwd(np.asarray(prior.copy().change_orientation(CANONICAL).data), axis)
+    labels, n = ndimage.label(data)
+    if n == 0:
+        raise ImageError("The cord-localisation model found no cord: nothing to crop the image around")
+    coords = np.nonzero(labels == 1)
+    box = [int(v) for c in coords for v in (c.min(), c.max())]
+    return _adjust_box(box, list(safety or (1.0, 1.0, 1.0)))
+
+
+def _box_transform(config: dict, transforms, box, zooms) -> list:
+    """The transforms with ivadomed's bounding-box crop inserted after ``Resample``."""
+    resample = next((p for n, p in transforms if n == "Resample"), None)
+    if resample is not None:
+        box = _adjust_box(box, [zooms[0] / resample["hspace"], zooms[1] / resample["wspace"],
+                                zooms[2] / resample.get("dspace", 1.0)], resample=True)
+    size = [box[1] - box[0], box[3] - box[2], box[5] - box[4]]
+    m3d = config.get("Modified3DUNet") or {}
+    length, stride = m3d.get("length_3D"), m3d.get("stride_3D")
+    if length and stride:
+        size = [max(n, L) for n, L in zip(size, length)]
+        size = [n + ((s - (n - L) % s) % s) for n, L, s in zip(size, length, stride)]
+    crop = ("BoundingBoxCrop", {"start": [box[0], box[2], box[4]], "size": size})
+    at = next((i + 1 for i, (n, _) in enumerate(transforms) if n == "Resample"), 0)
+    return transforms[:at] + [crop] + transforms[at:]
+
+
+def uses_prior(config: dict) -> bool:
+    """Whether the model is the second of a cascade (crops around a prior's bounding box)."""
+    return (config.get("object_detection_params") or {}).get("object_detection_path") is not None
 
 
 def _binarize(data, thr):
@@ -314,29 +429,46 @@ def postprocessing_steps(config: dict, thr=None, largest=False, fill_holes=False
     return steps
 
 
-def predict(im: Image, model_dir, *, thr=None, largest=False, fill_holes=False, remove_small=None,
-            batch_size=16) -> list[Image]:
-    """Segment ``im`` with the ivadomed model in ``model_dir``: one Image per output channel, on
-    ``im``'s grid and header."""
-    onnx_path, cfg_path = find_ivadomed_model(model_dir)
+def predict(im, model_dir, *, thr=None, largest=False, fill_holes=False, remove_small=None,
+            prior: Image | None = None, batch_size=16) -> list[Image]:
+    """Segment ``im`` (an Image, or a list of Images on one grid for multi-channel models, in the
+    model's contrast order) with the ivadomed model in ``model_dir``: one Image per output channel,
+    on the first image's grid and header. ``prior``: the cord-localisation output that cascaded
+    models crop around (see the module docstring)."""
+    from spinalcordtoolbox.image import check_same_grid
+
+    net_path, cfg_path = find_ivadomed_model(model_dir)
     config = read_config(cfg_path)
-    im = im.copy().require_3d("input image")
-    if not np.isfinite(im.data).all():
-        raise ImageError("The input image contains NaN or infinite values")
+    images = [i.copy().require_3d("input image") for i in (im if isinstance(im, (list, tuple)) else [im])]
+    for other in images[1:]:
+        check_same_grid(other, images[0], ("second input image", "first input image"))
+    for i in images:
+        if not np.isfinite(i.data).all():
+            raise ImageError("The input image contains NaN or infinite values")
+    im = images[0]
     axis = SLICE_AXES[config.get("loader_parameters", {}).get("slice_axis", "axial")]
     work = im.copy().change_orientation(CANONICAL)
-    hwd = _to_hwd(np.asarray(work.data, dtype=np.float64), axis)
+    channels = [_to_hwd(np.asarray(i.copy().change_orientation(CANONICAL).data, dtype=np.float64), axis)
+                for i in images]
     zooms = _hwd_zooms([float(z) for z in work.pixdim[:3]], axis)
     transforms = test_transforms(config)
-    net = _Network(onnx_path)
-    logger.info("Running %s (%s, %s slices/sub-volumes) with onnxruntime", onnx_path.name,
+    if uses_prior(config):
+        if prior is None:
+            raise ImageError(f"The model in {model_dir} crops around a cord-localisation prior: run it "
+                             f"through its task (the localisation model first)")
+        if not is_3d(config):
+            raise ImageError("Bounding-box priors of 2-D ivadomed models are not supported")
+        safety = config["object_detection_params"].get("safety_factor")
+        transforms = _box_transform(config, transforms, prior_box(prior, axis, safety), zooms)
+    net = load_network(net_path)
+    logger.info("Running %s (%s, %s slices/sub-volumes)", net_path.name,
                 "3-D" if is_3d(config) else "2-D", config.get("loader_parameters", {}).get("slice_axis", "axial"))
     if is_3d(config):
-        m3d = config.get("Modified3DUNet") or config.get("UNet3D") or {}
-        pred = _predict_3d(net, hwd, zooms, transforms, list(m3d["length_3D"]), list(m3d["stride_3D"]))
+        m3d = config.get("Modified3DUNet") or {}
+        pred = _predict_3d(net, channels, zooms, transforms, list(m3d["length_3D"]), list(m3d["stride_3D"]))
     else:
         n_channels = len(config.get("loader_parameters", {}).get("target_suffix") or [1])
-        pred = _predict_2d(net, hwd, zooms, transforms, batch_size, n_channels)
+        pred = _predict_2d(net, channels, zooms, transforms, batch_size, n_channels)
     pred = np.stack([_from_hwd(ch, axis) for ch in pred])
     outputs = []
     for ch in pred:

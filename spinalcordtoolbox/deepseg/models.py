@@ -13,8 +13,9 @@ written for it keep working. This module is imported by ``sct_deepseg -h``: keep
 """
 from __future__ import annotations
 
-#: framework values: "nnunet" (run here), "ivadomed" (ONNX network + JSON config of the old ivadomed
-#: framework, run by deepseg/ivadomed_runner.py; the two-model tumor tasks not yet),
+#: framework values: "nnunet" (run here), "ivadomed" (ONNX or .pt network + JSON config of the old
+#: ivadomed framework, run by deepseg/ivadomed_runner.py; two-model tasks cascade: the first model's
+#: output is the prior the second crops around),
 #: "totalspineseg" (two nnU-Net steps run by the totalspineseg package's pipeline,
 #: deepseg/totalspineseg.py).
 MODELS = {

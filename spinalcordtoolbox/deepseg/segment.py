@@ -17,10 +17,6 @@ def check_runnable(task: str, step1_only=False, soft_ms_lesion=False, thr=None, 
     """Raise a clear error for tasks or options this toolbox cannot run (before any work)."""
     info = task_info(task)
     frameworks = {MODELS[m]["framework"] for m in info["models"]}
-    if "ivadomed" in frameworks and len(info["models"]) > 1:
-        raise NotImplementedError(
-            f"Task '{task}' chains two ivadomed models (cord localisation, then a crop around it, then "
-            f"a multi-contrast segmentation), which this toolbox does not run yet")
     if "totalspineseg" in frameworks and thr is not None:
         raise ValueError(f"-thr does not apply to '{task}' (label maps and soft masks are written as is)")
     if step1_only and "totalspineseg" not in frameworks:
@@ -55,16 +51,57 @@ def output_suffixes(task: str, model_dirs, soft=False, step1_only=False, label_v
     return list(nnunet_outputs(model_dirs[-1], soft))
 
 
-def segment_ivadomed(im: Image, task: str, model_dir, *, thr=None, largest=False, fill_holes=False,
-                     remove_small=None) -> dict:
+def check_inputs(task: str, n_images: int, contrasts=None):
+    """Raise a clear error when the number of images (-i) or their contrasts (-c) do not fit
+    ``task``: one image, except multi-contrast ivadomed tasks (one per contrast, named by -c)."""
+    needed = MODELS[task_info(task)["models"][-1]]["contrasts"]
+    if len(needed) == 1 or not is_ivadomed(task):
+        if n_images != 1:
+            raise ValueError(f"Task '{task}' takes one image (-i), got {n_images}")
+        if contrasts:
+            raise ValueError(f"-c applies to multi-contrast tasks only ('{task}' takes one image)")
+        return
+    example = (f"e.g. -i {' '.join(c + '.nii.gz' for c in needed)} -c {' '.join(needed)}")
+    if n_images != len(needed) or not contrasts or len(contrasts) != n_images:
+        raise ValueError(f"Task '{task}' takes {len(needed)} images, one per contrast ({', '.join(needed)}), "
+                         f"with their contrasts in the same order with -c ({example})")
+    if sorted(contrasts) != sorted(needed):
+        raise ValueError(f"-c {' '.join(contrasts)}: task '{task}' needs the contrasts {', '.join(needed)} "
+                         f"once each ({example})")
+
+
+def ivadomed_inputs(task: str, images, contrasts=None) -> list:
+    """The images each model of an ivadomed task takes, in its contrast order (as the established
+    toolbox orders them: by the model's contrasts, matched to -c)."""
+    names = task_info(task)["models"]
+    check_inputs(task, len(images), contrasts)
+    if not contrasts:
+        return [list(images)] * len(names)
+    by_contrast = dict(zip(contrasts, images))
+    return [[by_contrast[c] for c in MODELS[name]["contrasts"]] for name in names]
+
+
+def segment_ivadomed(im, task: str, model_dirs, *, thr=None, largest=False, fill_holes=False,
+                     remove_small=None, contrasts=None) -> dict:
     """An ivadomed task: the network's channels in the order of the task's label values. As in the
     established toolbox, the model's own config decides the default post-processing (``thr``
-    None or 0 keeps its binarisation; ``largest``/``fill_holes`` off remove its steps)."""
+    None or 0 keeps its binarisation; ``largest``/``fill_holes`` off remove its steps), the same
+    options apply to every model of a cascade, and a cascade's first model (cord localisation)
+    gives the prior the next one crops around. ``im``: one Image, or the images of a
+    multi-contrast task with their ``contrasts``."""
     from spinalcordtoolbox.deepseg.ivadomed_runner import predict as predict_ivadomed
 
     info = task_info(task)
-    channels = predict_ivadomed(im, model_dir, thr=thr, largest=largest, fill_holes=fill_holes,
-                                remove_small=remove_small)
+    images = list(im) if isinstance(im, (list, tuple)) else [im]
+    inputs = ivadomed_inputs(task, images, contrasts)
+    if len(model_dirs) != len(inputs):
+        raise ValueError(f"Task '{task}' runs {len(inputs)} models, {len(model_dirs)} installed folders given")
+    prior = None
+    for k, (folder, imgs) in enumerate(zip(model_dirs, inputs)):
+        channels = predict_ivadomed(imgs, folder, thr=thr, largest=largest, fill_holes=fill_holes,
+                                    remove_small=remove_small, prior=prior)
+        if k < len(inputs) - 1:
+            prior = channels[0]  # ivadomed's fname_prior: the first output of the previous model
     outputs = {}
     for suffix, values in info["outputs"].items():
         if values[0] > len(channels):
@@ -119,11 +156,12 @@ def postprocess(data: np.ndarray, *, thr=None, largest=False, fill_holes=False, 
     return data
 
 
-def segment(im: Image, task: str, model_dirs, *, thr=None, largest=False, fill_holes=False,
+def segment(im, task: str, model_dirs, *, thr=None, largest=False, fill_holes=False,
             remove_small=None, single_fold=False, device="auto", soft=False, test_time_aug=False,
-            step1_only=False, label_vert=False) -> dict:
+            step1_only=False, label_vert=False, contrasts=None) -> dict:
     """Segment ``im`` with ``task``; returns {output suffix: Image on ``im``'s grid}.
 
+    ``im``: the Image (or, for multi-contrast tasks, the Images named by ``contrasts``).
     ``model_dirs``: installed model folders (see :mod:`spinalcordtoolbox.deepseg.install`).
     ``thr``: binarise each output above this value (0/None: as predicted). ``largest``: keep
     the largest object (always on for ``spinalcord``). ``remove_small``: sizes such as
@@ -133,8 +171,11 @@ def segment(im: Image, task: str, model_dirs, *, thr=None, largest=False, fill_h
     info = task_info(task)
     pp.check_threshold(thr)
     if is_ivadomed(task):
-        return segment_ivadomed(im, task, model_dirs[-1], thr=thr, largest=largest, fill_holes=fill_holes,
-                                remove_small=remove_small)
+        return segment_ivadomed(im, task, model_dirs, thr=thr, largest=largest, fill_holes=fill_holes,
+                                remove_small=remove_small, contrasts=contrasts)
+    if isinstance(im, (list, tuple)):
+        check_inputs(task, len(im), contrasts)
+        im = im[0]
     if "totalspineseg_outputs" in info:
         return _segment_totalspineseg(im, task, model_dirs[-1], largest=largest, fill_holes=fill_holes,
                                       remove_small=remove_small, device=device, step1_only=step1_only,
@@ -209,10 +250,12 @@ def _write_sidecar(path, command_line, model_names):
 def run_task(task: str, input_path=None, *, output=None, install_only=False, custom_urls=None,
              thr=None, largest=False, fill_holes=False, remove_small=None, single_fold=False,
              test_time_aug=False, soft=False, step1_only=False, label_vert=False, device="auto", qc=None,
-             qc_dataset=None, qc_subject=None, qc_seg=None, qc_plane="axial", command_line=None):
-    """What ``sct_deepseg TASK`` does: install the models, segment ``input_path``, write the
-    outputs (+ JSON sidecars) and a QC entry per output. Returns {suffix: path}, or the
-    installed folders with ``install_only``."""
+             qc_dataset=None, qc_subject=None, qc_seg=None, qc_plane="axial", command_line=None,
+             contrasts=None):
+    """What ``sct_deepseg TASK`` does: install the models, segment ``input_path`` (a path, or
+    the paths of a multi-contrast task's images with their ``contrasts``), write the outputs
+    (+ JSON sidecars, named after the first image) and a QC entry per output. Returns
+    {suffix: path}, or the installed folders with ``install_only``."""
     from spinalcordtoolbox.deepseg.install import install_task_models
     from spinalcordtoolbox.utils.fs import check_not_input
 
@@ -221,16 +264,20 @@ def run_task(task: str, input_path=None, *, output=None, install_only=False, cus
         return install_task_models(task, custom_urls, force=True)
     if not input_path:
         raise ValueError("Give an input image with -i")
+    input_paths = list(input_path) if isinstance(input_path, (list, tuple)) else [input_path]
     check_runnable(task, step1_only, soft, thr, single_fold, label_vert)
-    im = Image(input_path).require_3d("input image")
+    check_inputs(task, len(input_paths), contrasts)
+    input_path = input_paths[0]
+    images = [Image(p).require_3d("input image") for p in input_paths]
     folders = install_task_models(task, custom_urls)
     suffixes = output_suffixes(task, folders, soft=soft, step1_only=step1_only, label_vert=label_vert)
     paths = output_paths(input_path, suffixes, output)
     for path in paths.values():
         check_not_input(path)  # before the work, not after it
-    outputs = segment(im, task, folders, thr=thr, largest=largest, fill_holes=fill_holes,
+    outputs = segment(images, task, folders, thr=thr, largest=largest, fill_holes=fill_holes,
                       remove_small=remove_small, single_fold=single_fold, device=device, soft=soft,
-                      test_time_aug=test_time_aug, step1_only=step1_only, label_vert=label_vert)
+                      test_time_aug=test_time_aug, step1_only=step1_only, label_vert=label_vert,
+                      contrasts=contrasts)
     for suffix, out in outputs.items():
         out.save(paths[suffix])
         _write_sidecar(paths[suffix], command_line or f"sct_deepseg {task}", info["models"])

@@ -24,7 +24,13 @@ def get_parser():
                     "Usage: sct_deepseg TASK -i IMAGE [options]\n\nTASKS:\n\n" + task_list_text(),
         epilog="Example: sct_deepseg spinalcord -i t2.nii.gz -qc qc")
     parser.mandatory.add_argument("task", metavar="TASK", nargs="?", help="Task to run (see the list above).")
-    parser.mandatory.add_argument("-i", metavar="<file>", type=input_file, help="Input image.")
+    parser.mandatory.add_argument(
+        "-i", metavar="<file>", type=input_file, nargs="+",
+        help="Input image (multi-contrast tasks: one image per contrast, on one grid, named by -c).")
+    parser.optional.add_argument(
+        "-c", metavar="<str>", nargs="+", choices=["t1", "t2", "t2star"],
+        help="Multi-contrast tasks (tumor_edema_cavity_t1_t2): the contrast of each -i image, in "
+             "the same order (e.g. -i t2.nii.gz t1.nii.gz -c t2 t1).")
     parser.optional.add_argument(
         "-o", metavar="<file>",
         help="Output file name. Default: next to the input, input name + the task's suffix (e.g. "
@@ -89,20 +95,21 @@ def _run(args, argv):
         raise ValueError("Give a task name first, e.g. 'sct_deepseg spinalcord -i t2.nii.gz' "
                          "(see 'sct_deepseg -h' for the list)")
     command = "sct_deepseg " + " ".join(sys.argv[1:] if argv is None else argv)
+    inputs = args.i[0] if args.i and len(args.i) == 1 else args.i
     result = run_task(
-        args.task, args.i, output=args.o, install_only=args.install, custom_urls=args.custom_url,
+        args.task, inputs, output=args.o, install_only=args.install, custom_urls=args.custom_url,
         thr=args.thr, largest=bool(args.largest), fill_holes=bool(args.fill_holes),
         remove_small=args.remove_small, single_fold=args.single_fold, test_time_aug=args.test_time_aug,
         soft=args.soft_ms_lesion, step1_only=bool(args.step1_only), label_vert=bool(args.label_vert),
         device=args.device,
         qc=args.qc, qc_dataset=args.qc_dataset, qc_subject=args.qc_subject, qc_seg=args.qc_seg,
-        qc_plane=args.qc_plane, command_line=command)
+        qc_plane=args.qc_plane, command_line=command, contrasts=args.c)
     if args.install:
         print("Installed: " + ", ".join(map(str, result)))
         return
     paths = list(result.values())
-    display_viewer_syntax([args.i] + paths, colormaps=[None] + ["red"] * len(paths),
-                          opacities=[None] + [0.7] * len(paths), verbose=args.v)
+    display_viewer_syntax(list(args.i) + paths, colormaps=[None] * len(args.i) + ["red"] * len(paths),
+                          opacities=[None] * len(args.i) + [0.7] * len(paths), verbose=args.v)
 
 
 if __name__ == "__main__":

@@ -91,7 +91,7 @@ def test_help_lists_tasks(capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["spinalcrd", "-i", "{t2}"], "Did you mean 'spinalcord'"),
-    (["tumor_t2", "-i", "{t2}"], "ivadomed"),
+    (["spinalcord", "-i", "{t2}", "{t2}"], "takes one image"),
     (["totalspineseg", "-i", "{t2}", "-thr", "0.5"], "-thr does not apply"),
     (["spinalcord", "-i", "{t2}", "-step1-only", "1"], "totalspineseg"),
     (["spinalcord", "-i", "{dwi4d}", "-custom-url", "{zip}"], "4-D"),
