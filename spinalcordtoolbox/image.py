@@ -113,6 +113,7 @@ class Image:
         if self.hdr["scl_slope"] not in (0, 1) and np.isfinite(self.hdr["scl_slope"]):
             self.hdr.set_slope_inter(np.nan, np.nan)
         self.absolutepath = os.path.abspath(path)
+        _apply_nonfinite_rule(self, path)
 
     def save(self, path=None, dtype=None, verbose=True):
         """Write the image atomically (temp file then rename). Refuses to overwrite an input."""
@@ -127,6 +128,9 @@ class Image:
         check_not_input(path)
         data = self.data if dtype is None else self.data.astype(dtype)
         data = _to_savable(data)
+        n_bad = int(data.size - np.count_nonzero(np.isfinite(data))) if data.dtype.kind in "fc" else 0
+        if n_bad and n_bad == data.size:
+            raise ImageError(f"The result for {path} is NaN/Inf in every voxel (undefined): nothing written")
         hdr = self.hdr.copy()
         hdr.set_data_dtype(data.dtype)
         qform, qcode = self.hdr.get_qform(coded=True)
@@ -145,7 +149,9 @@ class Image:
         with atomic_output(path) as tmp_path:
             nib.save(img, tmp_path)
         self.absolutepath = os.path.abspath(path)
-        if verbose:
+        if n_bad:  # a result that is NaN/Inf somewhere is said so, never written silently
+            logger.warning("Saved %s: %d voxel(s) of %d are NaN/Inf", path, n_bad, data.size)
+        elif verbose:
             logger.info("Saved %s", path)
         return self
 
@@ -282,6 +288,46 @@ class Image:
     def __repr__(self):
         name = os.path.basename(self.absolutepath) if self.absolutepath else "<array>"
         return f"Image({name}, shape={self.data.shape}, orientation={self.orientation})"
+
+
+#: What a command does with NaN/Inf voxels in the files it was given (set by utils.cli.run_command,
+#: see its ``nonfinite``): "refuse", "zero" (set to 0, one warning) or "keep" (the command's own
+#: documented rule handles them). Files the user did not give (templates, temporary files) and
+#: images loaded outside a command are read as they are.
+_NONFINITE = {"default": None, "paths": {}, "warned": set()}
+NONFINITE_RULES = ("refuse", "zero", "keep")
+
+
+def set_nonfinite_rules(default=None, paths=None):
+    """Rule for the running command's input files: ``default`` for every registered input,
+    ``paths`` ({path: rule}) for particular ones. ``set_nonfinite_rules()`` clears them."""
+    rules = {os.path.realpath(p): r for p, r in (paths or {}).items()}
+    if any(r not in NONFINITE_RULES for r in [*rules.values(), default] if r is not None):
+        raise ValueError(f"NaN/Inf rule must be one of {NONFINITE_RULES}")
+    _NONFINITE.update(default=default, paths=rules, warned=set())
+
+
+def _apply_nonfinite_rule(img: Image, path):
+    if img.data.dtype.kind not in "fc" or (_NONFINITE["default"] is None and not _NONFINITE["paths"]):
+        return
+    from spinalcordtoolbox.utils.fs import is_registered_input
+
+    real = os.path.realpath(path)
+    rule = _NONFINITE["paths"].get(real) or (_NONFINITE["default"] if is_registered_input(real) else None)
+    if rule in (None, "keep"):
+        return
+    finite = np.isfinite(img.data)
+    n_bad = int(finite.size - np.count_nonzero(finite))
+    if not n_bad:
+        return
+    what = f"{n_bad} NaN/Inf voxel(s) of {finite.size}"
+    if rule == "refuse":
+        raise ImageError(f"{path} has {what}: this command does not accept them; set them to a number "
+                         f"first (e.g. fslmaths <in> -nan <out>)")
+    img.data = np.where(finite, img.data, 0).astype(img.data.dtype, copy=False)
+    if real not in _NONFINITE["warned"]:  # once per file, however often the command reads it
+        _NONFINITE["warned"].add(real)
+        logger.warning("%s has %s: they are read as 0", path, what)
 
 
 def _read_gzip_verified(path):

@@ -373,15 +373,38 @@ def user_message(e: BaseException) -> str:
     return first or name
 
 
-def run_command(parser: argparse.ArgumentParser, func, argv=None, transaction=True) -> int:
+def _set_nonfinite_rules(parser, args, nonfinite):
+    from spinalcordtoolbox.image import set_nonfinite_rules
+
+    if isinstance(nonfinite, str):
+        return set_nonfinite_rules(nonfinite)
+    default, strictness = nonfinite.get("*", "refuse"), ("keep", "zero", "refuse")
+    paths = {}
+    for action in parser._actions:
+        rule = next((nonfinite[o] for o in action.option_strings if o in nonfinite), default)
+        value = getattr(args, action.dest, None)
+        for v in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(v, str) and os.path.isfile(v):  # a file given twice: the stricter rule
+                paths[v] = max(rule, paths.get(v, "keep"), key=strictness.index)
+    set_nonfinite_rules(default, paths)
+
+
+def run_command(parser: argparse.ArgumentParser, func, argv=None, transaction=True,
+                nonfinite="refuse") -> int:
     """Parse ``argv``, run ``func(args)``, and report errors as the toolbox does.
 
     ``transaction``: outputs are removed if the command fails (False for commands whose partial
-    results are the point on failure, e.g. sct_run_batch's logs of the subjects that failed)."""
+    results are the point on failure, e.g. sct_run_batch's logs of the subjects that failed).
+
+    ``nonfinite``: the one rule for NaN/Inf voxels in the image files given to the command
+    (docs/README.md, Conventions): "refuse" (default: a one-line error naming the file and the
+    count), "zero" (read as 0, one warning line with the count) or "keep" (the command's help
+    documents what it does with them); or {flag: rule} ("*": the other flags, default "refuse")."""
     clear_registered_inputs()
     args = parser.parse_args(argv)
     verbose = getattr(args, "v", 1)
     set_loglevel(verbose)
+    _set_nonfinite_rules(parser, args, nonfinite)
     installed, old_term = False, None
     try:
         old_term = signal.signal(signal.SIGTERM, _raise_terminated)
@@ -408,6 +431,8 @@ def run_command(parser: argparse.ArgumentParser, func, argv=None, transaction=Tr
         sys.stderr.write(f"ERROR: {user_message(e)}\n")
         sys.exit(1)
     finally:
+        from spinalcordtoolbox.image import set_nonfinite_rules
+        set_nonfinite_rules()
         if installed:
             signal.signal(signal.SIGTERM, old_term if old_term is not None else signal.SIG_DFL)
             _COMMAND_PID.pop()

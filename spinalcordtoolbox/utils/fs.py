@@ -44,6 +44,10 @@ def register_input(path) -> str:
     return os.fspath(path)
 
 
+def is_registered_input(path) -> bool:
+    return os.path.realpath(os.fspath(path)) in _PROTECTED_INPUTS
+
+
 def clear_registered_inputs():
     _PROTECTED_INPUTS.clear()
 

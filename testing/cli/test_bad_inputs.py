@@ -88,6 +88,7 @@ SPECIFIC = [
       "must be 3-D"),
     ("sct_deepseg", ["spinalcord", "-i", "{t2}", "-thr", "2"], "expected a number in [0, 1]"),
     ("sct_dice_coefficient", ["-i", "{zeros}", "-d", "{zeros}"], "Dice coefficient is undefined"),
+    ("sct_compute_mtr", ["-mt0", "{zeros}", "-mt1", "{t2}"], "is NaN/Inf in every voxel"),
     ("sct_straighten_spinalcord", ["-i", "{t2}", "-s", "{seg_far}"], "does not overlap"),
     ("sct_propseg", ["-i", "{t2}", "-c", "t2", "-init-mask", "{seg_far}"], "does not overlap"),
     ("sct_straighten_spinalcord", ["-i", "{t2}", "-s", "{seg}", "-o", "{t2}"],
@@ -144,6 +145,18 @@ def corpus(sct_testing_data, tmp_path_factory):
     for key, img in extra.items():
         files[key] = root / f"{key}.nii.gz"
         nib.save(img, files[key])
+    for key in FILES:  # float copies with one NaN and one Inf voxel
+        img = nib.load(files[key])
+        values = np.asanyarray(img.dataobj).astype(np.float32)
+        values[tuple(n // 2 for n in values.shape[:3])] = np.nan  # inside every crop of the corpus
+        values[tuple(n // 3 for n in values.shape[:3])] = np.inf
+        hdr = img.header.copy()
+        hdr.set_data_dtype(np.float32)
+        nib.save(nib.Nifti1Image(values, img.affine, hdr), root / f"{key}_nan.nii.gz")
+    (root / "identity.txt").write_text("#Insight Transform File V1.0\n#Transform 0\nTransform: "
+                                       "AffineTransform_double_3_3\nParameters: 1 0 0 0 1 0 0 0 1 0 0 0\n"
+                                       "FixedParameters: 0 0 0\n")
+    files["identity"] = root / "identity.txt"
     for p in root.iterdir():  # the corpus is read-only, like a user's raw data
         p.chmod(0o444)
     return root, {k: str(v) for k, v in files.items()}
@@ -227,3 +240,78 @@ def test_corrupt_gzip_is_refused_by_the_reader(corpus):
     with pytest.raises(ImageError, match="Corrupt or truncated compressed file"):
         Image(corrupt)
     assert np.array_equal(Image(files["t2"]).data, good)
+
+
+# ------------------------------------------------------------------ NaN/Inf in the inputs
+#: (command, input) -> rule, where it is not "refuse" (docs/README.md, Conventions): "keep"
+#: (values copied or propagated), "zero" (read as 0 with a warning), "warp" (the warp reader's
+#: own refusal). An input used twice in a base call gets the strictest rule of its flags.
+NAN_RULE = {
+    ("sct_convert", "t2"): "keep", ("sct_image", "t2"): "keep", ("sct_maths", "t2"): "keep",
+    ("sct_crop_image", "t2"): "keep", ("sct_resample", "t2"): "zero",
+    ("sct_apply_transfo", "warp"): "warp", ("sct_concat_transfo", "warp"): "warp",
+    ("sct_warp_template", "warp"): "warp",
+}
+NAN_EXTRA = [("sct_apply_transfo", "t2", ["-i", "{t2_nan}", "-d", "{t2}", "-w", "{identity}", "-o", "out.nii.gz"],
+              "zero")]
+
+
+def _nan_cases():
+    cases = []
+    for cmd, base in BASE.items():
+        for key in sorted({a.strip("{}") for a in base if a.startswith("{")}):
+            argv = [f"{{{key}_nan}}" if a == f"{{{key}}}" else a for a in base]
+            cases.append((cmd, key, argv, NAN_RULE.get((cmd, key), "refuse")))
+    return cases + NAN_EXTRA
+
+
+@pytest.mark.parametrize("cmd,key,argv,rule", _nan_cases(),
+                         ids=lambda v: v if isinstance(v, str) and not v.startswith("-") else None)
+def test_nan_inputs_follow_the_one_rule(cmd, key, argv, rule, corpus, tmp_path, monkeypatch, capsys):
+    """Every command that reads images: NaN/Inf in an input is refused naming the file and the
+    count (2: one NaN, one Inf), or handled by the rule the command documents."""
+    import numpy as np
+
+    from spinalcordtoolbox.image import Image
+
+    root, files = corpus
+    monkeypatch.chdir(tmp_path)
+    names = dict(files, **{f"{k}_nan": str(root / f"{k}_nan.nii.gz") for k in FILES})
+    argv = [a.format(**names) if "{" in a else a for a in argv]
+    module = importlib.import_module(f"spinalcordtoolbox.scripts.{cmd}")
+    if rule in ("refuse", "warp"):
+        with pytest.raises(SystemExit) as exc:
+            module.main(argv)
+        err = capsys.readouterr().err
+        assert exc.value.code == 1 and len(err.splitlines()) == 1, err
+        expected = (f"{key}_nan.nii.gz has 2 NaN/Inf voxel(s) of " if rule == "refuse"
+                    else "contains NaN or Inf displacements")
+        assert expected in err
+        assert list(tmp_path.iterdir()) == []
+        return
+    module.main(argv)
+    out = capsys.readouterr().out
+    result = Image(next(p for p in tmp_path.iterdir() if p.name.endswith(".nii.gz")))
+    n_bad = int(np.count_nonzero(~np.isfinite(result.data)))
+    if rule == "zero":
+        assert f"{key}_nan.nii.gz has 2 NaN/Inf voxel(s) of 171600: they are read as 0" in out
+        assert n_bad == 0
+    else:
+        assert n_bad == 2 and f"2 voxel(s) of {result.data.size} are NaN/Inf" in out
+
+
+def test_result_partly_nan_is_saved_with_its_count(corpus, tmp_path, monkeypatch, capsys):
+    """t2 / seg: the voxels outside the cord (seg = 0) are undefined; the output says how many."""
+    import numpy as np
+
+    from spinalcordtoolbox.image import Image
+    from spinalcordtoolbox.scripts import sct_maths
+
+    root, files = corpus
+    monkeypatch.chdir(tmp_path)
+    sct_maths.main(["-i", files["t2"], "-div", files["seg"], "-o", "ratio.nii.gz"])
+    out = capsys.readouterr().out
+    n_outside = int(np.count_nonzero(Image(files["seg"]).data == 0))
+    assert 0 < n_outside < 171600
+    assert f"Saved ratio.nii.gz: {n_outside} voxel(s) of 171600 are NaN/Inf" in out
+    assert np.count_nonzero(~np.isfinite(Image("ratio.nii.gz").data)) == n_outside
