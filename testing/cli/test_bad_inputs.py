@@ -276,11 +276,12 @@ NAN_RULE = {
     ("sct_convert", "t2"): "keep", ("sct_image", "t2"): "keep", ("sct_maths", "t2"): "keep",
     ("sct_crop_image", "t2"): "keep", ("sct_resample", "t2"): "zero",
     ("sct_apply_transfo", "warp"): "warp", ("sct_concat_transfo", "warp"): "warp",
-    ("sct_warp_template", "warp"): "warp", ("sct_compute_mtr", "t2"): "keep", ("sct_compute_mtr", "seg"): "keep",
+    ("sct_warp_template", "warp"): "warp",
+    ("sct_compute_mtr", "t2"): "keep", ("sct_compute_mtr", "seg"): "keep",
     ("sct_compute_mtsat", "t2"): "own", ("sct_extract_metric", "t2"): "own",
 }
-NAN_EXTRA = [("sct_apply_transfo", "t2", ["-i", "{t2_nan}", "-d", "{t2}", "-w", "{identity}", "-o", "out.nii.gz"],
-              "zero")]
+NAN_EXTRA = [("sct_apply_transfo", "t2",
+              ["-i", "{t2_nan}", "-d", "{t2}", "-w", "{identity}", "-o", "out.nii.gz"], "zero")]
 
 
 def _nan_cases():
@@ -305,7 +306,8 @@ def test_nan_inputs_follow_the_one_rule(cmd, key, argv, rule, corpus, sct_testin
     root, files = corpus
     monkeypatch.chdir(tmp_path)
     names = dict(files, **{f"{k}_nan": str(root / f"{k}_nan.nii.gz") for k in NAN_KEYS})
-    names.update(bvals=str(sct_testing_data / "dmri/bvals.txt"), bvecs=str(sct_testing_data / "dmri/bvecs.txt"))
+    names.update(bvals=str(sct_testing_data / "dmri/bvals.txt"),
+                 bvecs=str(sct_testing_data / "dmri/bvecs.txt"))
     argv = [a.format(**names) if "{" in a else a for a in argv]
     module = importlib.import_module(f"spinalcordtoolbox.scripts.{cmd}")
     if rule in ("refuse", "warp"):
