@@ -213,15 +213,10 @@ def test_broken_pipe_exits_quietly(sct_testing_data):
 
 
 # ------------------------------------------------------------------ data, offline, installation
-def test_download_never_replaces_a_users_folder_or_file(tmp_path):
+def test_download_never_replaces_a_users_file(tmp_path):
+    """(Merging into a user's non-empty folder: testing/api/test_download.py.)"""
     from spinalcordtoolbox.download import DownloadError, install_asset
 
-    folder = tmp_path / "mydata"
-    folder.mkdir()
-    (folder / "mine.txt").write_text("keep me")
-    with pytest.raises(DownloadError, match="not empty"):
-        install_asset("PAM50", folder)
-    assert (folder / "mine.txt").read_text() == "keep me"
     target = tmp_path / "t2.nii.gz"
     target.write_bytes(b"data")
     with pytest.raises(DownloadError, match="it is a file"):
