@@ -290,30 +290,14 @@ class Image:
         return f"Image({name}, shape={self.data.shape}, orientation={self.orientation})"
 
 
-#: What a command does with NaN/Inf voxels in the files it was given (set by utils.cli.run_command,
-#: see its ``nonfinite``): "refuse", "zero" (set to 0, one warning) or "keep" (the command's own
-#: documented rule handles them). Files the user did not give (templates, temporary files) and
-#: images loaded outside a command are read as they are.
-_NONFINITE = {"default": None, "paths": {}, "warned": set()}
-NONFINITE_RULES = ("refuse", "zero", "keep")
-
-
-def set_nonfinite_rules(default=None, paths=None):
-    """Rule for the running command's input files: ``default`` for every registered input,
-    ``paths`` ({path: rule}) for particular ones. ``set_nonfinite_rules()`` clears them."""
-    rules = {os.path.realpath(p): r for p, r in (paths or {}).items()}
-    if any(r not in NONFINITE_RULES for r in [*rules.values(), default] if r is not None):
-        raise ValueError(f"NaN/Inf rule must be one of {NONFINITE_RULES}")
-    _NONFINITE.update(default=default, paths=rules, warned=set())
-
-
 def _apply_nonfinite_rule(img: Image, path):
-    if img.data.dtype.kind not in "fc" or (_NONFINITE["default"] is None and not _NONFINITE["paths"]):
+    """The running command's rule for NaN/Inf voxels in a file the user gave it (utils.cli.run_command's
+    ``nonfinite``): refuse naming the file and the count, or read them as 0 with one warning."""
+    if img.data.dtype.kind not in "fc":
         return
-    from spinalcordtoolbox.utils.fs import is_registered_input
+    from spinalcordtoolbox.utils.cli import nonfinite_rule
 
-    real = os.path.realpath(path)
-    rule = _NONFINITE["paths"].get(real) or (_NONFINITE["default"] if is_registered_input(real) else None)
+    rule, first_time = nonfinite_rule(path)
     if rule in (None, "keep"):
         return
     finite = np.isfinite(img.data)
@@ -325,8 +309,7 @@ def _apply_nonfinite_rule(img: Image, path):
         raise ImageError(f"{path} has {what}: this command does not accept them; set them to a number "
                          f"first (e.g. fslmaths <in> -nan <out>)")
     img.data = np.where(finite, img.data, 0).astype(img.data.dtype, copy=False)
-    if real not in _NONFINITE["warned"]:  # once per file, however often the command reads it
-        _NONFINITE["warned"].add(real)
+    if first_time:  # one warning per file, however often the command reads it
         logger.warning("%s has %s: they are read as 0", path, what)
 
 

@@ -373,19 +373,44 @@ def user_message(e: BaseException) -> str:
     return first or name
 
 
-def _set_nonfinite_rules(parser, args, nonfinite):
-    from spinalcordtoolbox.image import set_nonfinite_rules
+#: The running command's rule for NaN/Inf voxels in the files it was given ("refuse", "zero" or
+#: "keep", see run_command), applied by the image reader; files the user did not give (templates,
+#: temporary files) and images read outside a command are read as they are.
+NONFINITE_RULES = ("keep", "zero", "refuse")  # from the most lenient to the strictest
+_NONFINITE = {"default": None, "paths": {}, "seen": set()}
 
+
+def set_nonfinite_rules(default=None, paths=None):
+    """``default`` for every registered input, ``paths`` ({path: rule}) for particular ones;
+    ``set_nonfinite_rules()`` clears them."""
+    rules = {os.path.realpath(p): r for p, r in (paths or {}).items()}
+    if any(r not in NONFINITE_RULES for r in [*rules.values(), default] if r is not None):
+        raise ValueError(f"NaN/Inf rule must be one of {NONFINITE_RULES}")
+    _NONFINITE.update(default=default, paths=rules, seen=set())
+
+
+def nonfinite_rule(path):
+    """(rule for the image file ``path`` or None, whether it is the first time it is asked)."""
+    from spinalcordtoolbox.utils.fs import is_registered_input
+
+    real = os.path.realpath(path)
+    rule = _NONFINITE["paths"].get(real) or (_NONFINITE["default"] if is_registered_input(real) else None)
+    first = real not in _NONFINITE["seen"]
+    _NONFINITE["seen"].add(real)
+    return rule, first
+
+
+def _set_nonfinite_rules(parser, args, nonfinite):
     if isinstance(nonfinite, str):
         return set_nonfinite_rules(nonfinite)
-    default, strictness = nonfinite.get("*", "refuse"), ("keep", "zero", "refuse")
+    default = nonfinite.get("*", "refuse")
     paths = {}
     for action in parser._actions:
         rule = next((nonfinite[o] for o in action.option_strings if o in nonfinite), default)
         value = getattr(args, action.dest, None)
         for v in value if isinstance(value, (list, tuple)) else [value]:
             if isinstance(v, str) and os.path.isfile(v):  # a file given twice: the stricter rule
-                paths[v] = max(rule, paths.get(v, "keep"), key=strictness.index)
+                paths[v] = max(rule, paths.get(v, "keep"), key=NONFINITE_RULES.index)
     set_nonfinite_rules(default, paths)
 
 
@@ -431,7 +456,6 @@ def run_command(parser: argparse.ArgumentParser, func, argv=None, transaction=Tr
         sys.stderr.write(f"ERROR: {user_message(e)}\n")
         sys.exit(1)
     finally:
-        from spinalcordtoolbox.image import set_nonfinite_rules
         set_nonfinite_rules()
         if installed:
             signal.signal(signal.SIGTERM, old_term if old_term is not None else signal.SIG_DFL)

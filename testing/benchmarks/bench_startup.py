@@ -1,14 +1,18 @@
 """Start-up time of light commands (run by hand: python testing/benchmarks/bench_startup.py).
 
-Reports the median wall time of several runs of ``sct_maths -h`` and
-``sct_image -i t2.nii.gz -getorient`` (target: under 0.3 s each). When over target, find the
-culprit with ``python -X importtime -c "import spinalcordtoolbox.scripts.sct_maths"``.
+Reports the median wall time of several runs of ``sct_maths -h``,
+``sct_image -i t2.nii.gz -getorient`` (target: under 0.3 s each) and of the light commands of
+issue 14 (``-h`` and a real run on sct_testing_data each: sct_create_mask, sct_get_centerline,
+sct_resample, sct_qc, sct_analyze_lesion), beside the interpreter and the numpy + nibabel import
+every command needs. When over target, find the culprit with
+``python -X importtime -m spinalcordtoolbox.scripts.sct_x <args> 2>&1 >/dev/null | sort -t'|' -k2 -n``.
 """
 import argparse
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,19 +33,37 @@ def timed(cmd, runs):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=11, help="Runs per command (default 11)")
+    parser.add_argument("-k", default="", help="Only the commands whose name contains this text")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
     from spinalcordtoolbox.download import find_data
 
     t2 = find_data("sct_testing_data") / "t2" / "t2.nii.gz"
+    t2_dir = t2.parent
+    light = {
+        "sct_create_mask": ["-i", str(t2), "-p", "center", "-o", "mask.nii.gz"],
+        "sct_get_centerline": ["-i", str(t2_dir / "t2_seg-manual.nii.gz"), "-method", "fitseg",
+                               "-o", "centerline.nii.gz"],
+        "sct_resample": ["-i", str(t2), "-mm", "2", "-o", "t2_r.nii.gz"],
+        "sct_qc": ["-i", str(t2), "-s", str(t2_dir / "t2_seg-manual.nii.gz"), "-p", "sct_deepseg_sc",
+                   "-qc", "qc"],
+        "sct_analyze_lesion": ["-m", str(t2_dir / "t2_fake_lesion_lesion_seg.nii.gz"),
+                               "-s", str(t2_dir / "t2_fake_lesion_sc_seg.nii.gz"), "-ofolder", "lesion"],
+    }
     commands = {"sct_maths -h": [str(BIN / "sct_maths"), "-h"],
-                "sct_image -i t2.nii.gz -getorient": [str(BIN / "sct_image"), "-i", str(t2), "-getorient"],
-                "python -c pass (interpreter alone)": [sys.executable, "-c", "pass"],
-                "python -c 'import numpy, nibabel' (floor)": [sys.executable, "-c", "import numpy, nibabel"]}
+                "sct_image -i t2.nii.gz -getorient": [str(BIN / "sct_image"), "-i", str(t2), "-getorient"]}
+    for cmd, argv in light.items():
+        commands[f"{cmd} -h"] = [str(BIN / cmd), "-h"]
+        commands[f"{cmd} (t2 run)"] = [str(BIN / cmd), *argv]
+    commands.update({"python -c pass (interpreter alone)": [sys.executable, "-c", "pass"],
+                     "python -c 'import numpy, nibabel' (floor)": [sys.executable, "-c", "import numpy, nibabel"]})
+    os.chdir(tempfile.mkdtemp(prefix="bench_startup_"))  # the runs' outputs
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     for name, cmd in commands.items():
+        if args.k not in name:
+            continue
         med, lo, hi = timed(cmd, args.n)
-        flag = "" if name.startswith("python") or med < 0.3 else "  (over the 0.3 s target)"
+        flag = "" if name.startswith("python") or "run)" in name or med < 0.3 else "  (over the 0.3 s target)"
         print(f"{name:<44} median {med:.3f} s  (min {lo:.3f}, max {hi:.3f}, n={args.n}){flag}")
 
 
