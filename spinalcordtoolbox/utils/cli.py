@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import difflib
 import logging
 import math
 import os
@@ -143,6 +142,8 @@ class SCTArgumentParser(argparse.ArgumentParser):
         m = re.match(r"unrecognized arguments: (.*)", message)
         if not m:
             return ""
+        import difflib
+
         flags = [o for a in self._actions for o in a.option_strings]
         unknown = [t for t in m.group(1).split() if t.startswith("-")]
         close = {t: difflib.get_close_matches(t, flags, n=1, cutoff=0.6) for t in unknown}
@@ -273,6 +274,8 @@ def refuse_together(args, *flags):
 
 def choice_error(name, value, allowed) -> SCTError:
     """An error listing allowed values, with a 'did you mean' suggestion."""
+    import difflib
+
     allowed = list(allowed)
     close = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=1)
     hint = f" Did you mean '{close[0]}'?" if close else ""
