@@ -20,20 +20,28 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 
-def timed(cmd, runs):
-    subprocess.run(cmd, capture_output=True, check=True)  # warm the file cache
-    times = []
+def timed(cmd, runs, trees=(None,)):
+    """Median, min, max wall time of ``cmd`` per source tree (None: this checkout). Runs alternate
+    between the trees, so that a busy machine weighs on each alike."""
+    envs = [dict(os.environ, PYTHONPATH=str(t or REPO)) for t in trees]
+    for env in envs:
+        subprocess.run(cmd, capture_output=True, check=True, env=env)  # warm the file cache
+    times = [[] for _ in envs]
     for _ in range(runs):
-        t0 = time.perf_counter()
-        subprocess.run(cmd, capture_output=True, check=True)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), min(times), max(times)
+        for env, t in zip(envs, times):
+            t0 = time.perf_counter()
+            subprocess.run(cmd, capture_output=True, check=True, env=env)
+            t.append(time.perf_counter() - t0)
+    return [(statistics.median(t), min(t), max(t)) for t in times]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=11, help="Runs per command (default 11)")
     parser.add_argument("-k", default="", help="Only the commands whose name contains this text")
+    parser.add_argument("-before", metavar="<folder>",
+                        help="Another source tree (e.g. 'git archive <commit> | tar -x -C /tmp/before'): "
+                             "each command runs alternately with it and with this checkout")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
     from spinalcordtoolbox.download import find_data
@@ -62,7 +70,12 @@ def main():
     for name, cmd in commands.items():
         if args.k not in name:
             continue
-        med, lo, hi = timed(cmd, args.n)
+        if args.before:
+            (b, b_lo, b_hi), (a, a_lo, a_hi) = timed(cmd, args.n, (args.before, None))
+            print(f"{name:<44} before {b:.3f} s ({b_lo:.3f}-{b_hi:.3f})  after {a:.3f} s "
+                  f"({a_lo:.3f}-{a_hi:.3f})  n={args.n}")
+            continue
+        [(med, lo, hi)] = timed(cmd, args.n)
         flag = "" if name.startswith("python") or "run)" in name or med < 0.3 else "  (over the 0.3 s target)"
         print(f"{name:<44} median {med:.3f} s  (min {lo:.3f}, max {hi:.3f}, n={args.n}){flag}")
 
