@@ -197,7 +197,9 @@ def _merge_into(name: str, content: Path, dest: Path, overwrite=False):
             txn.replace(str(content / rel), str(target))
         else:
             os.replace(content / rel, target)
-    shown = ", ".join(map(str, existing[:3])) + (f" and {len(existing) - 3} more" if len(existing) > 3 else "")
+    shown = ", ".join(map(str, existing[:3]))
+    if len(existing) > 3:
+        shown += f" and {len(existing) - 3} more"
     if existing and overwrite:
         logger.info("Merged %s into %s: %d file(s) added, %d replaced (%s)", name, dest, len(added),
                     len(existing), shown)

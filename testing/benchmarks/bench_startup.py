@@ -64,7 +64,8 @@ def main():
         commands[f"{cmd} -h"] = [str(BIN / cmd), "-h"]
         commands[f"{cmd} (t2 run)"] = [str(BIN / cmd), *argv]
     commands.update({"python -c pass (interpreter alone)": [sys.executable, "-c", "pass"],
-                     "python -c 'import numpy, nibabel' (floor)": [sys.executable, "-c", "import numpy, nibabel"]})
+                     "python -c 'import numpy, nibabel' (floor)":
+                         [sys.executable, "-c", "import numpy, nibabel"]})
     os.chdir(tempfile.mkdtemp(prefix="bench_startup_"))  # the runs' outputs
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     for name, cmd in commands.items():
