@@ -111,7 +111,12 @@ def locate(name: str, install=True) -> Path:
 
 
 def install_asset(name: str, dest=None, force=False) -> Path:
-    """Install ``name`` into ``dest`` (default: the cache). Atomic; verifies before moving."""
+    """Install ``name`` into ``dest`` (default: the cache). Verified before anything is moved.
+
+    A new or empty ``dest`` (and the cache) receives the asset atomically; ``force`` reinstalls an
+    installed copy. A user's non-empty folder is never replaced: the asset is merged into it, its
+    files already there are kept (``force``: replaced by the asset's) and nothing else is touched.
+    """
     info = asset_info(name)
     explicit = dest is not None
     dest = Path(dest) if dest else default_location(name)
@@ -120,10 +125,7 @@ def install_asset(name: str, dest=None, force=False) -> Path:
     if is_installed(name, dest) and not force:
         logger.info("%s is already installed in %s", name, dest)
         return dest
-    if explicit and dest.is_dir() and any(dest.iterdir()) and not force:
-        # never replace a user's folder: its files would be deleted by the move into place
-        raise DownloadError(f"The folder {dest} is not empty: choose a new or empty folder, or use -k "
-                            f"to replace its content with {name}")
+    merge = explicit and dest.is_dir() and any(dest.iterdir())
 
     def fill(content: Path, staging: Path):
         source = _find_in_mirrors(name)
@@ -138,11 +140,13 @@ def install_asset(name: str, dest=None, force=False) -> Path:
             archive = _download(name, info["urls"], staging)
             _extract_zip(archive, content, info.get("sha256"))
 
-    return _staged_install(name, dest, info.get("required", []), fill)
+    return _staged_install(name, dest, info.get("required", []), fill,
+                           merge="overwrite" if merge and force else "keep" if merge else None)
 
 
-def _staged_install(name: str, dest: Path, required, fill) -> Path:
-    """``fill(content, staging)`` a staging folder beside ``dest``, check it, move it into place."""
+def _staged_install(name: str, dest: Path, required, fill, merge=None) -> Path:
+    """``fill(content, staging)`` a staging folder beside ``dest``, check it, move it into place
+    (``merge`` "keep"/"overwrite": file by file into the existing ``dest``, see :func:`_merge_into`)."""
     from spinalcordtoolbox.utils.fs import staging_name_parts, sweep_stale
 
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -156,11 +160,55 @@ def _staged_install(name: str, dest: Path, required, fill) -> Path:
         missing = [f for f in required if not (content / f).exists()]
         if missing:
             raise DownloadError(f"{name}: downloaded content lacks {', '.join(missing)}")
-        _move_into_place(content, dest)
+        if merge:
+            _merge_into(name, content, dest, overwrite=merge == "overwrite")
+        else:
+            _move_into_place(content, dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    logger.info("Installed %s in %s", name, dest)
+    if not merge:
+        logger.info("Installed %s in %s", name, dest)
     return dest
+
+
+def _merge_into(name: str, content: Path, dest: Path, overwrite=False):
+    """Move the verified files of ``content`` into the user's folder ``dest``: new files are
+    added, files already there are kept (``overwrite``: replaced, recoverable until the command
+    ends), nothing else is deleted. Under a command, a failure removes what was added."""
+    from spinalcordtoolbox.utils import fs
+
+    files = sorted(p.relative_to(content) for p in content.rglob("*") if not p.is_dir())
+    clash = [rel for rel in files
+             if any((dest / parent).exists() and not (dest / parent).is_dir() for parent in rel.parents)
+             or (dest / rel).is_dir()]
+    if clash:  # checked before anything moves: a file of the user's where the asset has a folder
+        raise DownloadError(f"Cannot merge {name} into {dest}: {clash[0]} is a folder in one and a "
+                            f"file in the other; choose a new or empty folder")
+    added, existing = [], []
+    txn = fs.current_transaction()
+    for rel in files:
+        target = dest / rel
+        there = target.exists()
+        (existing if there else added).append(rel)
+        if there and not overwrite:
+            continue
+        fs.makedirs(target.parent)
+        if txn is not None:
+            txn.replace(str(content / rel), str(target))
+        else:
+            os.replace(content / rel, target)
+    shown = ", ".join(map(str, existing[:3]))
+    if len(existing) > 3:
+        shown += f" and {len(existing) - 3} more"
+    if existing and overwrite:
+        logger.info("Merged %s into %s: %d file(s) added, %d replaced (%s)", name, dest, len(added),
+                    len(existing), shown)
+    elif existing:
+        logger.info("Merged %s into %s: %d file(s) added, %d already there kept as they are (%s; "
+                    "-overwrite replaces them)", name, dest, len(added), len(existing), shown)
+    else:
+        logger.info("Merged %s into %s: %d file(s) added; no file of the folder was changed", name, dest,
+                    len(added))
 
 
 def _make_writable(folder: Path):

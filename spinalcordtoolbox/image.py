@@ -113,6 +113,7 @@ class Image:
         if self.hdr["scl_slope"] not in (0, 1) and np.isfinite(self.hdr["scl_slope"]):
             self.hdr.set_slope_inter(np.nan, np.nan)
         self.absolutepath = os.path.abspath(path)
+        _apply_nonfinite_rule(self, path)
 
     def save(self, path=None, dtype=None, verbose=True):
         """Write the image atomically (temp file then rename). Refuses to overwrite an input."""
@@ -127,6 +128,9 @@ class Image:
         check_not_input(path)
         data = self.data if dtype is None else self.data.astype(dtype)
         data = _to_savable(data)
+        n_bad = int(data.size - np.count_nonzero(np.isfinite(data))) if data.dtype.kind in "fc" else 0
+        if n_bad and n_bad == data.size:
+            raise ImageError(f"The result for {path} is NaN/Inf in every voxel (undefined): nothing written")
         hdr = self.hdr.copy()
         hdr.set_data_dtype(data.dtype)
         qform, qcode = self.hdr.get_qform(coded=True)
@@ -145,7 +149,9 @@ class Image:
         with atomic_output(path) as tmp_path:
             nib.save(img, tmp_path)
         self.absolutepath = os.path.abspath(path)
-        if verbose:
+        if n_bad:  # a result that is NaN/Inf somewhere is said so, never written silently
+            logger.warning("Saved %s: %d voxel(s) of %d are NaN/Inf", path, n_bad, data.size)
+        elif verbose:
             logger.info("Saved %s", path)
         return self
 
@@ -282,6 +288,29 @@ class Image:
     def __repr__(self):
         name = os.path.basename(self.absolutepath) if self.absolutepath else "<array>"
         return f"Image({name}, shape={self.data.shape}, orientation={self.orientation})"
+
+
+def _apply_nonfinite_rule(img: Image, path):
+    """The running command's rule for NaN/Inf voxels in a file the user gave it (utils.cli.run_command's
+    ``nonfinite``): refuse naming the file and the count, or read them as 0 with one warning."""
+    if img.data.dtype.kind not in "fc":
+        return
+    from spinalcordtoolbox.utils.cli import nonfinite_rule
+
+    rule, first_time = nonfinite_rule(path)
+    if rule in (None, "keep"):
+        return
+    finite = np.isfinite(img.data)
+    n_bad = int(finite.size - np.count_nonzero(finite))
+    if not n_bad:
+        return
+    what = f"{n_bad} NaN/Inf voxel(s) of {finite.size}"
+    if rule == "refuse":
+        raise ImageError(f"{path} has {what}: this command does not accept them; set them to a number "
+                         f"first (e.g. fslmaths <in> -nan <out>)")
+    img.data = np.where(finite, img.data, 0).astype(img.data.dtype, copy=False)
+    if first_time:  # one warning per file, however often the command reads it
+        logger.warning("%s has %s: they are read as 0", path, what)
 
 
 def _read_gzip_verified(path):

@@ -66,7 +66,7 @@ class Template:
             raise TemplateError(
                 f"The template contrast {p.name} is not available in {self.template_dir} "
                 f"(it is not part of the offline copy). Install the full template with "
-                f"'sct_download_data -d PAM50 -k' on a machine with network access, or use "
+                f"'sct_download_data -d PAM50 -overwrite' on a machine with network access, or use "
                 f"a contrast present in the folder "
                 f"({', '.join(self.available_contrasts()) or 'none'}) with -c.")
         return p

@@ -526,7 +526,7 @@ def label_vertebrae(im: Image, seg: Image, contrast: str, template, init: Init |
                                  f"{min(tpl.discs)}..{max(tpl.discs)})")
     det = detect_discs(sub, tpl, (0.0, curve.length), init_value, init_s, params, scale_dist,
                        init_approximate=init is not None and init.center)
-    logger.info("Discs found (value: mm along the cord from its inferior end): %s; scale %.2f",
+    logger.debug("Discs found (value: mm along the cord from its inferior end): %s; scale %.2f",
                 ", ".join(f"{v}: {s:.1f}" for v, s in sorted(det.discs.items())), det.scale)
     centre_img, tip_img = disc_images(seg, curve, det.discs, tpl.posterior)
     labeled = labelize_from_discs(seg, centre_img)

@@ -25,7 +25,8 @@ def _asset_file(asset: str, filename: str, hint: str = "") -> Path:
     if not path.is_file():
         raise ModelNotAvailableError(
             f"{filename} is not in the installed {asset} ({folder}){hint}. Install the complete "
-            f"models with 'sct_download_data -d {asset} -k', or set {MIRROR_ENV} to a folder holding them")
+            f"models with 'sct_download_data -d {asset} -overwrite', or set {MIRROR_ENV} to a folder "
+            f"holding them")
     return path
 
 
@@ -58,7 +59,8 @@ def sc_model_path(contrast: str, kernel: str = "2d") -> Path:
         url = asset_info("deepseg_sc_models")["urls"][0]
         raise ModelNotAvailableError(
             f"The cord segmentation weights {filename} are not installed (only the centerline detectors "
-            f"are in {folder}). Download them from {url} (sct_download_data -d deepseg_sc_models -k) or "
+            f"are in {folder}). Download them from {url} "
+            f"(sct_download_data -d deepseg_sc_models -overwrite) or "
             f"set {MIRROR_ENV} to a folder holding them; '-centerline-only' still gives the centerline")
     return path
 

@@ -7,7 +7,8 @@ def get_parser():
         description="Apply transformations (ITK displacement fields and/or affine .txt/.mat files) "
                     "to a 3-D or 4-D image (4-D: volume by volume). Transformations are listed in "
                     "the order they apply to the image, e.g. '-w warp_template2anat.nii.gz "
-                    "warp_anat2mt.nii.gz' brings a template image onto the MT space.")
+                    "warp_anat2mt.nii.gz' brings a template image onto the MT space. NaN/Inf voxels "
+                    "of -i are read as 0 (with a warning giving their count).")
     parser.mandatory.add_argument("-i", metavar="<file>", required=True, type=input_file,
                                   help="Input image. Example: t2.nii.gz")
     parser.mandatory.add_argument("-d", metavar="<file>", required=True, type=input_file,
@@ -48,7 +49,7 @@ def _run(args):
 
 
 def main(argv=None):
-    return run_command(get_parser(), _run, argv)
+    return run_command(get_parser(), _run, argv, nonfinite={"-i": "zero", "-w": "keep", "-winv": "keep"})
 
 
 if __name__ == "__main__":

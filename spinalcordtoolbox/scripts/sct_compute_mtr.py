@@ -6,8 +6,8 @@ def get_parser():
     parser = SCTArgumentParser(
         description="Compute the magnetization transfer ratio MTR = 100 (mt0 - mt1) / mt0, in percent. "
                     "Both images must be on the same grid (register mt0 to mt1 first). Voxels where "
-                    "mt0 = 0 (undefined ratio) are set to NaN; the other values are clipped to "
-                    "[-thr, thr].")
+                    "mt0 = 0 (undefined ratio) or an input is NaN/Inf are set to NaN; the other values "
+                    "are clipped to [-thr, thr].")
     m = parser.mandatory
     m.add_argument("-mt0", metavar="<file>", type=input_file, required=True,
                    help="Image without MT pulse (MT0). Example: mt0_reg.nii.gz")
@@ -33,7 +33,7 @@ def _run(args):
 
 
 def main(argv=None):
-    return run_command(get_parser(), _run, argv)
+    return run_command(get_parser(), _run, argv, nonfinite="keep")
 
 
 if __name__ == "__main__":

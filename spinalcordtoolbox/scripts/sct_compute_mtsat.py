@@ -8,7 +8,8 @@ def get_parser():
                     "a PD-weighted and a T1-weighted FLASH image on the same grid. Repetition times "
                     "[s] and flip angles [deg] are taken from the command line or, when not given, from "
                     "the BIDS JSON sidecar of each image (RepetitionTime, FlipAngle). Voxels without a "
-                    "valid value (R1 not finite or < 0.01/s, |MTsat| > 100 p.u.) are set to 0.")
+                    "valid value (an input NaN/Inf, R1 not finite or < 0.01/s, |MTsat| > 100 p.u.) are "
+                    "set to 0.")
     m = parser.mandatory
     m.add_argument("-mt", metavar="<file>", type=input_file, required=True,
                    help="MT-weighted image. Example: mt1.nii.gz")
@@ -57,7 +58,7 @@ def _run(args):
 
 
 def main(argv=None):
-    return run_command(get_parser(), _run, argv)
+    return run_command(get_parser(), _run, argv, nonfinite="keep")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from spinalcordtoolbox.utils.cli import SCTArgumentParser, input_file, run_comma
 
 def get_parser():
     parser = SCTArgumentParser(description="Convert a NIfTI image (.nii <-> .nii.gz). Data, dtype and "
-                                           "geometry are kept.")
+                                           "geometry are kept (NaN/Inf included).")
     parser.mandatory.add_argument("-i", metavar="<file>", required=True, type=input_file, help="Input image.")
     parser.mandatory.add_argument("-o", metavar="<file>", required=True, help="Output image (.nii or .nii.gz).")
     parser.optional.add_argument("-squeeze", type=int, choices=(0, 1), default=1,
@@ -27,7 +27,7 @@ def _run(args):
 
 
 def main(argv=None):
-    return run_command(get_parser(), _run, argv)
+    return run_command(get_parser(), _run, argv, nonfinite="keep")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ def _dilation(text):
 def get_parser():
     parser = SCTArgumentParser(
         description="Crop an image. Bounds are inclusive voxel indices; negative values count from the "
-                    "end (-1 = last voxel). World coordinates of the kept voxels are unchanged.")
+                    "end (-1 = last voxel). World coordinates of the kept voxels are unchanged; "
+                    "voxel values (NaN/Inf included) are copied as they are.")
     parser.mandatory.add_argument("-i", metavar="<file>", required=True, type=input_file, help="Input image.")
     parser.optional.add_argument("-o", metavar="<file>",
                                  help="Output image. Default: <input>_crop.nii.gz in the current folder.")
@@ -56,7 +57,7 @@ def _run(args):
 
 
 def main(argv=None):
-    return run_command(get_parser(), _run, argv)
+    return run_command(get_parser(), _run, argv, nonfinite={"-i": "keep"})
 
 
 if __name__ == "__main__":

@@ -34,8 +34,8 @@ def _run(args):
     from spinalcordtoolbox.labeling.pmj import detect_pmj
     from spinalcordtoolbox.template import load_template
 
-    out = detect_pmj(Image(args.i), args.c, load_template(args.t),
-                     seg=Image(args.s) if args.s else None)
+    im, seg = Image(args.i), Image(args.s) if args.s else None  # inputs checked before the template
+    out = detect_pmj(im, args.c, load_template(args.t), seg=seg)
     name = args.o or f"{split_ext(os.path.basename(args.i))[0]}_pmj.nii.gz"
     path = name if os.path.dirname(name) else os.path.join(args.ofolder, name)
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)

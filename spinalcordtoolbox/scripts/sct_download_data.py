@@ -1,5 +1,5 @@
 """sct_download_data: install a dataset, template or model from the toolbox's registry."""
-from spinalcordtoolbox.utils.cli import SCTArgumentParser, display_open, run_command
+from spinalcordtoolbox.utils.cli import SCTArgumentParser, display_open, refuse_together, run_command
 
 
 def get_parser():
@@ -11,10 +11,15 @@ def get_parser():
     parser.optional.add_argument("-l", action="store_true", help="List the available assets and exit.")
     parser.optional.add_argument("-o", metavar="<folder>",
                                  help="Install into this folder instead of the toolbox's data cache. "
-                                      "It must be new or empty (a file or a non-empty folder is refused).")
+                                      "Nothing already in it is deleted: into a non-empty folder the "
+                                      "asset is merged, its files already there are kept (and listed), "
+                                      "unless -overwrite. An existing file is refused.")
+    parser.optional.add_argument("-overwrite", action="store_true",
+                                 help="Reinstall an installed asset; with -o, replace the files of the "
+                                      "folder that the asset also has (the others are kept).")
     parser.optional.add_argument("-k", action="store_true",
-                                 help="Reinstall even if the asset is already installed; with -o, "
-                                      "replace the content of a non-empty folder.")
+                                 help="Keep the existing data of the -o folder (accepted for "
+                                      "compatibility: it is always kept).")
     parser.add_common_args()
     return parser
 
@@ -27,7 +32,8 @@ def _run(args):
         return
     if not args.d:
         raise ValueError("Give an asset name with -d (use -l to list them)")
-    folder = download.install_asset(args.d, args.o, force=args.k)
+    refuse_together(args, "-k", "-overwrite")
+    folder = download.install_asset(args.d, args.o, force=args.overwrite)
     display_open(folder, "Installed in")
 
 

@@ -31,7 +31,8 @@ def get_parser():
                     "warped by sct_warp_template (folder with info_label.txt, e.g. label/atlas) or a "
                     "single mask (binary or probabilistic). One row per label, per slice (default "
                     "when neither -z nor -vert is given), per vertebral level or over the selected "
-                    "slices.\n\n"
+                    "slices. Voxels whose metric value is NaN/Inf are left out of every "
+                    "estimator.\n\n"
                     "Example: sct_extract_metric -i mtr.nii.gz -f label/atlas -method map -l 51 -z 0:4")
     m = parser.mandatory
     m.add_argument("-i", metavar="<file>", type=input_file,
@@ -122,7 +123,7 @@ def main(argv=None):
     # -list-labels acts when parsed: parse it last so that it sees -f wherever it is given
     if "-list-labels" in argv:
         argv = [a for a in argv if a != "-list-labels"] + ["-list-labels"]
-    return run_command(get_parser(), _run, argv)
+    return run_command(get_parser(), _run, argv, nonfinite={"-i": "keep"})
 
 
 if __name__ == "__main__":

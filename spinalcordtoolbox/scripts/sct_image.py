@@ -19,7 +19,8 @@ def get_parser():
     parser = SCTArgumentParser(
         description="Manipulate images: orientation, flip, split/concatenate, select volumes, pad, "
                     "data type, header copy. One operation per call. Outputs go to -o, else to "
-                    "the current folder with a suffix; an input is never overwritten.")
+                    "the current folder with a suffix; an input is never overwritten. Voxel values, "
+                    "NaN/Inf included, are copied as they are.")
     parser.mandatory.add_argument("-i", metavar="<file>", nargs="+", required=True, type=input_file,
                                   help="Input image(s); several only with -concat, -omc and -stitch.")
     parser.optional.add_argument("-o", metavar="<file>",
@@ -205,7 +206,7 @@ def _stitch(args):
 
 
 def main(argv=None):
-    return run_command(get_parser(), _run, argv)
+    return run_command(get_parser(), _run, argv, nonfinite="keep")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,9 @@ def get_parser():
                     "integers stay integer (numpy's promotion of the operand types; subtracting from "
                     "unsigned data goes signed: uint8 - uint8 -> int16); -thr, -uthr, -dilate, -erode "
                     "keep the type. A result that does not fit its type is saved in a wider type "
-                    "(int16, int32, float64), never wrapped or clipped.")
+                    "(int16, int32, float64), never wrapped or clipped. NaN/Inf voxels of the inputs "
+                    "propagate as in numpy; voxels an operation makes NaN/Inf are counted in a "
+                    "warning.")
     parser.set_defaults(steps=None, percent=False)
     parser.mandatory.add_argument("-i", metavar="<file>", required=True, type=input_file,
                                   help="Input image.")
@@ -147,7 +149,7 @@ def _run(args):
 
 
 def main(argv=None):
-    return run_command(get_parser(), _run, argv)
+    return run_command(get_parser(), _run, argv, nonfinite="keep")
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ def _run(args):
 
 
 def main(argv=None):
-    return run_command(get_parser(), _run, argv)
+    return run_command(get_parser(), _run, argv, nonfinite={"-w": "keep"})
 
 
 if __name__ == "__main__":

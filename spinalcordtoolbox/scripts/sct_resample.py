@@ -7,7 +7,8 @@ from spinalcordtoolbox.utils.cli import SCTArgumentParser, display_viewer_syntax
 def get_parser():
     parser = SCTArgumentParser(
         description="Resample a 3-D or 4-D image. The field of view and world coordinates are kept: a "
-                    "point keeps its world position. Give one of -f, -mm, -vox or -ref.")
+                    "point keeps its world position. Give one of -f, -mm, -vox or -ref. NaN/Inf voxels "
+                    "of -i are read as 0 (with a warning giving their count).")
     parser.mandatory.add_argument("-i", metavar="<file>", required=True, type=input_file, help="Input image.")
     parser.optional.add_argument("-f", metavar="<float>",
                                  help="Resampling factor per axis, e.g. 0.5x0.5x1 (0.5 halves the shape).")
@@ -58,7 +59,7 @@ def _run(args):
 
 
 def main(argv=None):
-    return run_command(get_parser(), _run, argv)
+    return run_command(get_parser(), _run, argv, nonfinite={"-i": "zero"})
 
 
 if __name__ == "__main__":

@@ -36,11 +36,12 @@ def _run(args):
     import os
 
     from spinalcordtoolbox.image import Image
+    from spinalcordtoolbox.registration.warp import read_warp
     from spinalcordtoolbox.registration.warp_template import warp_template
     from spinalcordtoolbox.template import load_template
 
     dest = Image(args.d)
-    Image(args.w)  # a corrupt or truncated field is refused before the template is located
+    read_warp(args.w)  # a corrupt, truncated or NaN field is refused before the template is located
     template = load_template(args.t)
     outputs = warp_template(dest, args.w, template, args.ofolder, atlas=bool(args.a),
                             spinal_levels=bool(args.s))
@@ -57,7 +58,7 @@ def _run(args):
 
 
 def main(argv=None):
-    return run_command(get_parser(), _run, argv)
+    return run_command(get_parser(), _run, argv, nonfinite={"-w": "keep"})
 
 
 if __name__ == "__main__":

@@ -85,6 +85,9 @@ def morphometry(im_seg: Image, *, z=None, vert=None, im_vertfile: Image | None =
                                          centerline_algo=centerline_algo,
                                          centerline_smooth=centerline_smooth, return_ellipses=True,
                                          symmetry=symmetry)
+    n_cord = int(np.count_nonzero(~np.isnan(metrics["area"])))
+    logger.info("Shape metrics on the %d slice(s) with cord (of %d)%s", n_cord, len(metrics["area"]),
+                ", angle-corrected" if angle_corr else "")
     pmj_dist = None
     if im_pmj is not None:
         pmj_dist = agg.pmj_distance_per_slice(im_seg.copy().change_orientation("RPI"), im_pmj,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import difflib
 import logging
 import math
 import os
@@ -143,6 +142,8 @@ class SCTArgumentParser(argparse.ArgumentParser):
         m = re.match(r"unrecognized arguments: (.*)", message)
         if not m:
             return ""
+        import difflib
+
         flags = [o for a in self._actions for o in a.option_strings]
         unknown = [t for t in m.group(1).split() if t.startswith("-")]
         close = {t: difflib.get_close_matches(t, flags, n=1, cutoff=0.6) for t in unknown}
@@ -273,6 +274,8 @@ def refuse_together(args, *flags):
 
 def choice_error(name, value, allowed) -> SCTError:
     """An error listing allowed values, with a 'did you mean' suggestion."""
+    import difflib
+
     allowed = list(allowed)
     close = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=1)
     hint = f" Did you mean '{close[0]}'?" if close else ""
@@ -373,15 +376,63 @@ def user_message(e: BaseException) -> str:
     return first or name
 
 
-def run_command(parser: argparse.ArgumentParser, func, argv=None, transaction=True) -> int:
+#: The running command's rule for NaN/Inf voxels in the files it was given ("refuse", "zero" or
+#: "keep", see run_command), applied by the image reader; files the user did not give (templates,
+#: temporary files) and images read outside a command are read as they are.
+NONFINITE_RULES = ("keep", "zero", "refuse")  # from the most lenient to the strictest
+_NONFINITE = {"default": None, "paths": {}, "seen": set()}
+
+
+def set_nonfinite_rules(default=None, paths=None):
+    """``default`` for every registered input, ``paths`` ({path: rule}) for particular ones;
+    ``set_nonfinite_rules()`` clears them."""
+    rules = {os.path.realpath(p): r for p, r in (paths or {}).items()}
+    if any(r not in NONFINITE_RULES for r in [*rules.values(), default] if r is not None):
+        raise ValueError(f"NaN/Inf rule must be one of {NONFINITE_RULES}")
+    _NONFINITE.update(default=default, paths=rules, seen=set())
+
+
+def nonfinite_rule(path):
+    """(rule for the image file ``path`` or None, whether it is the first time it is asked)."""
+    from spinalcordtoolbox.utils.fs import is_registered_input
+
+    real = os.path.realpath(path)
+    rule = _NONFINITE["paths"].get(real) or (_NONFINITE["default"] if is_registered_input(real) else None)
+    first = real not in _NONFINITE["seen"]
+    _NONFINITE["seen"].add(real)
+    return rule, first
+
+
+def _set_nonfinite_rules(parser, args, nonfinite):
+    if isinstance(nonfinite, str):
+        return set_nonfinite_rules(nonfinite)
+    default = nonfinite.get("*", "refuse")
+    paths = {}
+    for action in parser._actions:
+        rule = next((nonfinite[o] for o in action.option_strings if o in nonfinite), default)
+        value = getattr(args, action.dest, None)
+        for v in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(v, str) and os.path.isfile(v):  # a file given twice: the stricter rule
+                paths[v] = max(rule, paths.get(v, "keep"), key=NONFINITE_RULES.index)
+    set_nonfinite_rules(default, paths)
+
+
+def run_command(parser: argparse.ArgumentParser, func, argv=None, transaction=True,
+                nonfinite="refuse") -> int:
     """Parse ``argv``, run ``func(args)``, and report errors as the toolbox does.
 
     ``transaction``: outputs are removed if the command fails (False for commands whose partial
-    results are the point on failure, e.g. sct_run_batch's logs of the subjects that failed)."""
+    results are the point on failure, e.g. sct_run_batch's logs of the subjects that failed).
+
+    ``nonfinite``: the one rule for NaN/Inf voxels in the image files given to the command
+    (docs/README.md, Conventions): "refuse" (default: a one-line error naming the file and the
+    count), "zero" (read as 0, one warning line with the count) or "keep" (the command's help
+    documents what it does with them); or {flag: rule} ("*": the other flags, default "refuse")."""
     clear_registered_inputs()
     args = parser.parse_args(argv)
     verbose = getattr(args, "v", 1)
     set_loglevel(verbose)
+    _set_nonfinite_rules(parser, args, nonfinite)
     installed, old_term = False, None
     try:
         old_term = signal.signal(signal.SIGTERM, _raise_terminated)
@@ -408,6 +459,7 @@ def run_command(parser: argparse.ArgumentParser, func, argv=None, transaction=Tr
         sys.stderr.write(f"ERROR: {user_message(e)}\n")
         sys.exit(1)
     finally:
+        set_nonfinite_rules()
         if installed:
             signal.signal(signal.SIGTERM, old_term if old_term is not None else signal.SIG_DFL)
             _COMMAND_PID.pop()

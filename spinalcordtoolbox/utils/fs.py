@@ -17,17 +17,25 @@ leftovers of killed processes are swept the next time the toolbox writes into th
 from __future__ import annotations
 
 import contextlib
-import datetime
 import os
 import re
 import shutil
-import socket
-import tempfile
 import time
 from pathlib import Path
 
+# tempfile, socket and datetime are imported where used: this module is part of every `sct_x -h`
+
 _PROTECTED_INPUTS: set[str] = set()
-_HOST = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname().split(".")[0]) or "host"
+
+
+def _hostname() -> str:
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket
+    return socket.gethostname()
+
+
+_HOST = re.sub(r"[^A-Za-z0-9_-]", "_", _hostname().split(".")[0]) or "host"
 #: hidden leftovers of a writer: .part files, staging folders, backups of replaced files
 _TAGGED = re.compile(r"^\..*\.sct(\d+)@([A-Za-z0-9_-]+)\.[^/]*(part|staging|bak)")
 _SWEPT: set[str] = set()
@@ -42,6 +50,10 @@ def register_input(path) -> str:
     real = os.path.realpath(os.fspath(path))
     _PROTECTED_INPUTS.add(real)
     return os.fspath(path)
+
+
+def is_registered_input(path) -> bool:
+    return os.path.realpath(os.fspath(path)) in _PROTECTED_INPUTS
 
 
 def clear_registered_inputs():
@@ -264,6 +276,8 @@ def atomic_output(path):
     name = os.path.basename(path)
     # keep the extension so that writers choosing the format by name (nibabel: .nii.gz) work
     ext = "".join(Path(name).suffixes) or ""
+    import tempfile
+
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.{_tag()}.", suffix=f".part{ext}", dir=folder)
     except PermissionError:
@@ -299,6 +313,8 @@ def staged_folder(dest):
     parent = os.path.dirname(dest)
     makedirs(parent)
     _sweep_once(parent)
+    import tempfile
+
     prefix, suffix = staging_name_parts(os.path.basename(dest))
     staging = tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=parent)
     try:
@@ -319,6 +335,9 @@ def staged_folder(dest):
 
 def tmp_create(basename="sct") -> str:
     """Create a fresh temporary folder (under $SCT_TMPDIR or the system temp dir)."""
+    import datetime
+    import tempfile
+
     root = os.environ.get("SCT_TMPDIR") or tempfile.gettempdir()
     stamp = datetime.datetime.now().strftime("%y%m%d%H%M%S")
     return tempfile.mkdtemp(prefix=f"{basename}_{stamp}_", dir=root)

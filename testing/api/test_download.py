@@ -82,3 +82,60 @@ def test_offline_without_mirror_names_url_and_variable(tmp_path, monkeypatch, ca
         download.install_asset("deepseg_lesion_models")
     assert url in str(exc.value) and "SCT_DATA_MIRROR" in str(exc.value)
     assert not (cache / "deepseg_lesion_models").exists() and _leftovers(cache) == []
+
+
+def _lesion_mirror(models_dir, tmp_path, monkeypatch):
+    """A local mirror holding deepseg_lesion_models (5 MB, 3 files)."""
+    mirror = tmp_path / "mirror"
+    _writable_copy(models_dir / "deepseg_lesion", mirror / "models" / "deepseg_lesion")
+    monkeypatch.setenv("SCT_DATA_MIRROR", str(mirror))
+    monkeypatch.setenv("SCT_DATA_DIR", str(tmp_path / "cache"))
+    return {rel: digest for digest, rel in _manifest("deepseg_lesion_models")}
+
+
+def test_install_into_a_users_folder_merges_and_deletes_nothing(models_dir, tmp_path, monkeypatch, capsys):
+    """-o <non-empty folder>: the asset's files are added, the user's files are all kept (a
+    same-named one too, reported), -overwrite replaces only the same-named ones."""
+    manifest = _lesion_mirror(models_dir, tmp_path, monkeypatch)
+    same = sorted(manifest)[0]
+    folder = tmp_path / "mydata"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "mine.txt").write_text("keep me")
+    (folder / "sub" / "notes.txt").write_text("mine too")
+    (folder / same).write_bytes(b"my own edited copy")
+
+    rc, out = _run_cli(["-d", "deepseg_lesion_models", "-o", str(folder)], capsys)
+    assert rc == 0, out.err
+    assert (f"Merged deepseg_lesion_models into {folder}: {len(manifest) - 1} file(s) added, 1 already "
+            f"there kept as they are ({same}; -overwrite replaces them)") in out.out
+    assert (folder / "mine.txt").read_text() == "keep me"
+    assert (folder / "sub" / "notes.txt").read_text() == "mine too"
+    assert (folder / same).read_bytes() == b"my own edited copy"
+    for rel, digest in manifest.items():
+        if rel != same:
+            assert sha256sum(folder / rel) == digest, rel
+    assert _leftovers(tmp_path) == [] and _leftovers(folder) == []
+
+    rc, out = _run_cli(["-d", "deepseg_lesion_models", "-o", str(folder), "-overwrite"], capsys)
+    assert rc == 0, out.err
+    assert f"0 file(s) added, {len(manifest)} replaced ({', '.join(sorted(manifest))})" in out.out
+    assert all(sha256sum(folder / rel) == digest for rel, digest in manifest.items())
+    assert (folder / "mine.txt").read_text() == "keep me"
+    assert (folder / "sub" / "notes.txt").read_text() == "mine too"
+    assert _leftovers(folder) == []  # no backup of the replaced file left once the command succeeded
+    assert sorted(p.name for p in folder.iterdir()) == sorted(["mine.txt", "sub", *manifest])
+
+
+def test_install_refuses_a_file_target_and_a_clash(models_dir, tmp_path, monkeypatch, capsys):
+    manifest = _lesion_mirror(models_dir, tmp_path, monkeypatch)
+    target = tmp_path / "t2.nii.gz"
+    target.write_bytes(b"data")
+    rc, out = _run_cli(["-d", "deepseg_lesion_models", "-o", str(target)], capsys)
+    assert rc in (1, 2) and "is a file" in out.err and target.read_bytes() == b"data", out.err
+    folder = tmp_path / "mydata"
+    (folder / sorted(manifest)[0]).mkdir(parents=True)  # a folder where the asset has a file
+    rc, out = _run_cli(["-d", "deepseg_lesion_models", "-o", str(folder)], capsys)
+    assert rc == 1 and "is a folder in one and a file in the other" in out.err
+    assert [p.name for p in folder.iterdir()] == [sorted(manifest)[0]]
+    rc, out = _run_cli(["-d", "deepseg_lesion_models", "-o", str(folder), "-k", "-overwrite"], capsys)
+    assert rc == 1 and "-k and -overwrite cannot be used together" in out.err

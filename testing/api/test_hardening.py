@@ -213,15 +213,10 @@ def test_broken_pipe_exits_quietly(sct_testing_data):
 
 
 # ------------------------------------------------------------------ data, offline, installation
-def test_download_never_replaces_a_users_folder_or_file(tmp_path):
+def test_download_never_replaces_a_users_file(tmp_path):
+    """(Merging into a user's non-empty folder: testing/api/test_download.py.)"""
     from spinalcordtoolbox.download import DownloadError, install_asset
 
-    folder = tmp_path / "mydata"
-    folder.mkdir()
-    (folder / "mine.txt").write_text("keep me")
-    with pytest.raises(DownloadError, match="not empty"):
-        install_asset("PAM50", folder)
-    assert (folder / "mine.txt").read_text() == "keep me"
     target = tmp_path / "t2.nii.gz"
     target.write_bytes(b"data")
     with pytest.raises(DownloadError, match="it is a file"):
@@ -308,3 +303,40 @@ def test_failed_command_leaves_no_qc_entry(sct_testing_data, tmp_path, capsys):
         cli.run_command(_parser(), work, [])
     assert not qc.exists() or not list(qc.rglob("entry.json"))
     assert not [p for p in qc.rglob("*") if p.is_dir() and "sct_deepseg_sc" in p.parts]
+
+
+# ------------------------------------------------------------------ NaN/Inf rule
+def test_nonfinite_rule_applies_to_the_command_inputs_only(tmp_path, capsys):
+    """refuse / zero / keep for the files given to a command; other files are read as they are;
+    a result NaN/Inf everywhere is not written."""
+    import numpy as np
+
+    from spinalcordtoolbox.image import Image, ImageError
+
+    data = np.ones((4, 4, 4), np.float32)
+    data[1, 1, 1], data[2, 2, 2] = np.nan, -np.inf
+    given, other = tmp_path / "given.nii.gz", tmp_path / "other.nii.gz"
+    Image(data).save(given, verbose=False)
+    Image(data).save(other, verbose=False)
+
+    def run(rule):
+        p = cli.SCTArgumentParser(description="test", allow_no_args=True)
+        p.optional.add_argument("-i", type=cli.input_file)
+        p.add_common_args()
+        seen = {}
+        cli.run_command(p, lambda a: seen.update(i=Image(a.i).data, o=Image(other).data), ["-i", str(given)],
+                        nonfinite=rule)
+        return seen
+
+    with pytest.raises(SystemExit):
+        run("refuse")
+    assert capsys.readouterr().err.startswith(f"ERROR: {given} has 2 NaN/Inf voxel(s) of 64: this command")
+    seen = run({"-i": "zero"})
+    assert np.isfinite(seen["i"]).all() and seen["i"].sum() == 62
+    assert np.count_nonzero(~np.isfinite(seen["o"])) == 2     # not an input of the command
+    assert "has 2 NaN/Inf voxel(s) of 64: they are read as 0" in capsys.readouterr().out
+    assert np.count_nonzero(~np.isfinite(run("keep")["i"])) == 2
+    assert np.count_nonzero(~np.isfinite(Image(given).data)) == 2  # outside a command: as stored
+    with pytest.raises(ImageError, match="NaN/Inf in every voxel"):
+        Image(np.full((3, 3, 3), np.nan)).save(tmp_path / "undefined.nii.gz")
+    assert not (tmp_path / "undefined.nii.gz").exists()

@@ -54,6 +54,9 @@ FILES = {"t2": "t2/t2.nii.gz", "seg": "t2/t2_seg-manual.nii.gz", "labels": "t2/l
          "warp": "t2/warp_template2anat.nii.gz", "lesion": "t2/t2_fake_lesion_lesion_seg.nii.gz",
          "lesion_sc": "t2/t2_fake_lesion_sc_seg.nii.gz"}
 
+#: inputs that get a NaN/Inf variant ({key}_nan)
+NAN_KEYS = tuple(FILES) + ("dmri",)
+
 #: specific refusals from the issue (numeric flags, conflicting flags, unknown values, NaN results)
 SPECIFIC = [
     ("sct_create_mask", ["-i", "{t2}", "-size", "nan"], "-size must be a positive finite number"),
@@ -88,6 +91,7 @@ SPECIFIC = [
       "must be 3-D"),
     ("sct_deepseg", ["spinalcord", "-i", "{t2}", "-thr", "2"], "expected a number in [0, 1]"),
     ("sct_dice_coefficient", ["-i", "{zeros}", "-d", "{zeros}"], "Dice coefficient is undefined"),
+    ("sct_compute_mtr", ["-mt0", "{zeros}", "-mt1", "{t2}"], "is NaN/Inf in every voxel"),
     ("sct_straighten_spinalcord", ["-i", "{t2}", "-s", "{seg_far}"], "does not overlap"),
     ("sct_propseg", ["-i", "{t2}", "-c", "t2", "-init-mask", "{seg_far}"], "does not overlap"),
     ("sct_straighten_spinalcord", ["-i", "{t2}", "-s", "{seg}", "-o", "{t2}"],
@@ -144,6 +148,19 @@ def corpus(sct_testing_data, tmp_path_factory):
     for key, img in extra.items():
         files[key] = root / f"{key}.nii.gz"
         nib.save(img, files[key])
+    for key in NAN_KEYS:  # float copies with one NaN and one Inf voxel
+        img = nib.load(files[key])
+        values = np.asanyarray(img.dataobj).astype(np.float32)
+        middle, third = (tuple(n // k for n in values.shape[:3]) + (0,) * (values.ndim - 3) for k in (2, 3))
+        values[middle] = np.nan  # inside every crop of the corpus
+        values[third] = np.inf
+        hdr = img.header.copy()
+        hdr.set_data_dtype(np.float32)
+        nib.save(nib.Nifti1Image(values, img.affine, hdr), root / f"{key}_nan.nii.gz")
+    (root / "identity.txt").write_text("#Insight Transform File V1.0\n#Transform 0\nTransform: "
+                                       "AffineTransform_double_3_3\nParameters: 1 0 0 0 1 0 0 0 1 0 0 0\n"
+                                       "FixedParameters: 0 0 0\n")
+    files["identity"] = root / "identity.txt"
     for p in root.iterdir():  # the corpus is read-only, like a user's raw data
         p.chmod(0o444)
     return root, {k: str(v) for k, v in files.items()}
@@ -227,3 +244,108 @@ def test_corrupt_gzip_is_refused_by_the_reader(corpus):
     with pytest.raises(ImageError, match="Corrupt or truncated compressed file"):
         Image(corrupt)
     assert np.array_equal(Image(files["t2"]).data, good)
+
+
+# ------------------------------------------------------------------ NaN/Inf in the inputs
+#: (command, input) -> rule, where it is not "refuse" (docs/README.md, Conventions): "keep"
+#: (values copied or propagated), "zero" (read as 0 with a warning), "warp" (the warp reader's
+#: own refusal). An input used twice in a base call gets the strictest rule of its flags.
+#: the other commands that read images: only their NaN/Inf cases ({bvals}, {bvecs}: test data)
+NAN_BASE = {
+    "sct_analyze_texture": ["-i", "{t2}", "-m", "{seg}"],
+    "sct_compute_flow": ["-i", "{t2}", "-venc", "50"],
+    "sct_compute_mtr": ["-mt0", "{t2}", "-mt1", "{seg}"],
+    "sct_compute_mtsat": ["-mt", "{t2}", "-pd", "{t2}", "-t1", "{t2}", "-trmt", "0.03", "-trpd", "0.03",
+                          "-trt1", "0.015", "-famt", "9", "-fapd", "9", "-fat1", "15"],
+    "sct_compute_snr": ["-i", "{t2}", "-m", "{seg}", "-m-noise", "{lesion}", "-method", "single"],
+    "sct_denoising_onlm": ["-i", "{t2}"],
+    "sct_detect_compression": ["-s", "{seg}", "-discfile", "{labels}"],
+    "sct_detect_pmj": ["-i", "{t2}", "-c", "t2", "-s", "{seg}"],
+    "sct_dmri_compute_dti": ["-i", "{dmri}", "-bval", "{bvals}", "-bvec", "{bvecs}"],
+    "sct_dmri_denoise_patch2self": ["-i", "{dmri}", "-b", "{bvals}"],
+    "sct_dmri_moco": ["-i", "{dmri}", "-bvec", "{bvecs}"],
+    "sct_dmri_separate_b0_and_dwi": ["-i", "{dmri}", "-bvec", "{bvecs}"],
+    "sct_extract_metric": ["-i", "{t2}", "-f", "{seg}"],
+    "sct_flatten_sagittal": ["-i", "{t2}", "-s", "{seg}"],
+    "sct_fmri_compute_tsnr": ["-i", "{dmri}"],
+    "sct_fmri_moco": ["-i", "{dmri}"],
+    "sct_label_vertebrae": ["-i", "{t2}", "-s", "{seg}", "-c", "t2"],
+    "sct_smooth_spinalcord": ["-i", "{t2}", "-s", "{seg}"],
+}
+NAN_RULE = {
+    ("sct_convert", "t2"): "keep", ("sct_image", "t2"): "keep", ("sct_maths", "t2"): "keep",
+    ("sct_crop_image", "t2"): "keep", ("sct_resample", "t2"): "zero",
+    ("sct_apply_transfo", "warp"): "warp", ("sct_concat_transfo", "warp"): "warp",
+    ("sct_warp_template", "warp"): "warp",
+    ("sct_compute_mtr", "t2"): "keep", ("sct_compute_mtr", "seg"): "keep",
+    ("sct_compute_mtsat", "t2"): "own", ("sct_extract_metric", "t2"): "own",
+}
+NAN_EXTRA = [("sct_apply_transfo", "t2",
+              ["-i", "{t2_nan}", "-d", "{t2}", "-w", "{identity}", "-o", "out.nii.gz"], "zero")]
+
+
+def _nan_cases():
+    cases = []
+    for cmd, base in {**BASE, **NAN_BASE}.items():
+        for key in sorted({a.strip("{}") for a in base if a.strip("{}") in NAN_KEYS}):
+            argv = [f"{{{key}_nan}}" if a == f"{{{key}}}" else a for a in base]
+            cases.append((cmd, key, argv, NAN_RULE.get((cmd, key), "refuse")))
+    return cases + NAN_EXTRA
+
+
+@pytest.mark.parametrize("cmd,key,argv,rule", _nan_cases(),
+                         ids=lambda v: v if isinstance(v, str) and not v.startswith("-") else None)
+def test_nan_inputs_follow_the_one_rule(cmd, key, argv, rule, corpus, sct_testing_data, tmp_path, monkeypatch,
+                                        capsys):
+    """Every command that reads images: NaN/Inf in an input is refused naming the file and the
+    count (2: one NaN, one Inf), or handled by the rule the command documents."""
+    import numpy as np
+
+    from spinalcordtoolbox.image import Image
+
+    root, files = corpus
+    monkeypatch.chdir(tmp_path)
+    names = dict(files, **{f"{k}_nan": str(root / f"{k}_nan.nii.gz") for k in NAN_KEYS})
+    names.update(bvals=str(sct_testing_data / "dmri/bvals.txt"),
+                 bvecs=str(sct_testing_data / "dmri/bvecs.txt"))
+    argv = [a.format(**names) if "{" in a else a for a in argv]
+    module = importlib.import_module(f"spinalcordtoolbox.scripts.{cmd}")
+    if rule in ("refuse", "warp"):
+        with pytest.raises(SystemExit) as exc:
+            module.main(argv)
+        err = capsys.readouterr().err
+        assert exc.value.code == 1 and len(err.splitlines()) == 1, err
+        expected = (f"{key}_nan.nii.gz has 2 NaN/Inf voxel(s) of " if rule == "refuse"
+                    else "contains NaN or Inf displacements")
+        assert expected in err
+        assert list(tmp_path.iterdir()) == []
+        return
+    module.main(argv)
+    out = capsys.readouterr().out
+    if rule == "own":  # the command's documented rule (left out of estimates, set to 0)
+        assert "NaN/Inf" not in out and any(tmp_path.iterdir())
+        return
+    result = Image(next(p for p in tmp_path.iterdir() if p.name.endswith(".nii.gz")))
+    n_bad = int(np.count_nonzero(~np.isfinite(result.data)))
+    if rule == "zero":
+        assert f"{key}_nan.nii.gz has 2 NaN/Inf voxel(s) of 171600: they are read as 0" in out
+        assert n_bad == 0
+    else:
+        assert n_bad >= 2 and f"{n_bad} voxel(s) of {result.data.size} are NaN/Inf" in out
+
+
+def test_result_partly_nan_is_saved_with_its_count(corpus, tmp_path, monkeypatch, capsys):
+    """t2 / seg: the voxels outside the cord (seg = 0) are undefined; the output says how many."""
+    import numpy as np
+
+    from spinalcordtoolbox.image import Image
+    from spinalcordtoolbox.scripts import sct_maths
+
+    root, files = corpus
+    monkeypatch.chdir(tmp_path)
+    sct_maths.main(["-i", files["t2"], "-div", files["seg"], "-o", "ratio.nii.gz"])
+    out = capsys.readouterr().out
+    n_outside = int(np.count_nonzero(Image(files["seg"]).data == 0))
+    assert 0 < n_outside < 171600
+    assert f"Saved ratio.nii.gz: {n_outside} voxel(s) of 171600 are NaN/Inf" in out
+    assert np.count_nonzero(~np.isfinite(Image("ratio.nii.gz").data)) == n_outside
