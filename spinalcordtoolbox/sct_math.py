@@ -386,19 +386,11 @@ def _check_operand_grids(img, steps):
                                                f"operand {os.path.basename(v.absolutepath or '')}"))
 
 
-def _operand_data(data, value):
+def _operand_data(value):
+    """Arrays of the Image operands (shapes are checked by :func:`_check_operand`)."""
     from spinalcordtoolbox.image import Image
 
-    operands = []
-    for v in value:
-        if isinstance(v, Image):
-            if v.data.shape != data.shape and v.data.shape != data.shape[:3]:
-                raise MathError(f"Images have different shapes: {data.shape} (input) and "
-                                f"{v.data.shape} ({v.absolutepath})")
-            operands.append(v.data)
-        else:
-            operands.append(v)
-    return operands
+    return [v.data if isinstance(v, Image) else v for v in value]
 
 
 def _apply_array(data, op: str, value, pixdim, percent=False, shape="ball", dim=None):
@@ -408,7 +400,7 @@ def _apply_array(data, op: str, value, pixdim, percent=False, shape="ball", dim=
             if data.ndim != 4:
                 raise MathError(f"-{op} without a number or image needs a 4-D input (it {op}s its volumes)")
             return (np.sum if op == "add" else np.prod)(data.astype(np.float64), axis=3)
-        return arithmetic(data, op, _operand_data(data, value))
+        return arithmetic(data, op, _operand_data(value))
     if op in ("mean", "rms", "std"):
         return reduce_along(data, op, value)
     if op == "bin":
