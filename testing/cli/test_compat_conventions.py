@@ -184,10 +184,15 @@ def test_download_course_assets_listed_and_installed_from_mirror(tmp_path, monke
     mirror.mkdir()
     with zipfile.ZipFile(mirror / "manual-correction.zip", "w") as zf:
         zf.writestr("manual-correction-r20231101/manual_correction.py", "print('hello')\n")
+    with zipfile.ZipFile(mirror / "sct_course_data.zip", "w") as zf:
+        zf.writestr("sct_tutorial_data-r20250310/single_subject/README.md", "course\n")
     monkeypatch.setenv("SCT_DATA_MIRROR", str(mirror))
     monkeypatch.chdir(tmp_path)
     assert _main(sct_download_data, ["-d", "manual-correction", "-o", "manual-correction"]) == 0
     assert (tmp_path / "manual-correction" / "manual_correction.py").read_text() == "print('hello')\n"
+    # and the course's first line, 'sct_download_data -d sct_course_data -o sct_course_data'
+    assert _main(sct_download_data, ["-d", "sct_course_data", "-o", "sct_course_data"]) == 0
+    assert (tmp_path / "sct_course_data" / "single_subject" / "README.md").read_text() == "course\n"
 
 
 # ------------------------------------------------------------------ sct_process_segmentation

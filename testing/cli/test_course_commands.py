@@ -348,6 +348,11 @@ def _check_compression(name):
         ratios = df[col[0]].astype(float)
         # a healthy cord: no compression beyond the slice-to-slice variation of its AP diameter
         assert ratios.abs().max() < 20, f"compression ratios of a healthy cord: {list(ratios)}"
+        # each compression is named by the -vertfile level at its slice (t2: axis 1 is I->S)
+        levels = _img(c, "t2_compressed/t2_compressed_seg_labeled.nii.gz").round()
+        expected = {y: int(levels[:, y, :].max()) for _, y, _, _ in COMPRESSION_POINTS}
+        got = dict(zip(df["Slice (I->S)"].astype(int), df["compression_level"].astype(int)))
+        assert got == expected, f"compression levels {got}, -vertfile levels {expected}"
     return check
 
 

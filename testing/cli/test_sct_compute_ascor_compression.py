@@ -92,3 +92,21 @@ def test_compression_lesion_mode(in_tmp):
     # the lesion's centre slice; slabs 10-30 mm beyond its top (27) and bottom (23)
     assert row["Slice (I->S)"] == "25"
     np.testing.assert_allclose(float(row["diameter_AP_ratio"]), 37.5, atol=1.5)
+
+
+def test_compression_on_t2_matches_established_figure(sct_testing_data, in_tmp):
+    """The course's compression line on t2_seg-manual, label at RPI slice 27 (mid C3): the level is
+    read from -vertfile and the diameter_AP ratio is the established toolbox's -4.71 % (ours -4.73)."""
+    from spinalcordtoolbox.scripts.sct_compute_compression import main
+
+    t2 = sct_testing_data / "t2"
+    ref = Image(str(t2 / "t2.nii.gz"))
+    rpi = Image(np.zeros(ref.data.shape, np.uint8), hdr=ref.hdr, affine=ref.affine).change_orientation("RPI")
+    rpi.data[26, 27, 27] = 1
+    rpi.change_orientation(ref.orientation).save("compression.nii.gz")
+    assert main(["-i", str(t2 / "t2_seg-manual.nii.gz"), "-vertfile", str(t2 / "t2_seg-manual_labeled.nii.gz"),
+                 "-l", "compression.nii.gz", "-metric", "diameter_AP", "-normalize-hc", "0",
+                 "-o", "ap_ratio.csv", "-v", "0"]) == 0
+    (row,) = _read("ap_ratio.csv")
+    assert row["Slice (I->S)"] == "27" and row["compression_level"] == "3"
+    np.testing.assert_allclose(float(row["diameter_AP_ratio"]), -4.71, atol=0.1)

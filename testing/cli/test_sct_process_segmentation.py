@@ -209,3 +209,24 @@ def test_pmj_cube_as_established_toolbox(in_tmp):
     # 18 slices below the PMJ; the centerline bends 1 voxel towards the PMJ: 18.0-18.2 mm
     # (the established toolbox prints 18.11 with its own centerline fit)
     assert 18.0 <= float(row["DistancePMJ"]) <= 18.2
+
+
+def test_symmetry_perslice_with_qc(t2, in_tmp):
+    """The course line '-symmetry 1 -perslice 1 -qc ... -qc-image': one row per cord slice holding
+    the library's per-slice symmetry (the measure itself is checked analytically in
+    test_compat_conventions.py), a healthy cord near mirror-symmetric, and a QC entry."""
+    from spinalcordtoolbox.image import Image
+    from spinalcordtoolbox.shape.process_seg import compute_shape
+
+    seg = t2 / "t2_seg-manual.nii.gz"
+    assert main(["-i", str(seg), "-symmetry", "1", "-perslice", "1", "-o", "sym.csv", "-qc", "qc",
+                 "-qc-image", str(t2 / "t2.nii.gz"), "-v", "0"]) == 0
+    _, rows = _read("sym.csv")
+    got = {int(r["Slice (I->S)"]): float(r["MEAN(symmetry_dice)"]) for r in rows if r["MEAN(symmetry_dice)"]}
+    assert len(got) == 55                       # the 55 slices holding cord
+    metrics, _ = compute_shape(Image(str(seg)), symmetry=True)
+    expected = {z: v for z, v in enumerate(metrics["symmetry_dice"]) if np.isfinite(v)}
+    assert got.keys() == expected.keys()
+    np.testing.assert_allclose([got[z] for z in sorted(got)], [expected[z] for z in sorted(got)], atol=1e-4)
+    assert 0.8 < np.median(list(got.values())) <= 1
+    assert list((in_tmp / "qc").rglob("entry.json"))
