@@ -50,6 +50,7 @@ from spinalcordtoolbox.image import Image
 
 logger = logging.getLogger(__name__)
 
+PMJ_VALUE = 50  # label of the pontomedullary junction in the disc labels
 INIT_FLAGS = ("-initz <z>,<disc> (e.g. -initz 34,3), -initcenter <disc>, -initfile or -initlabel "
               "(place it in the viewer: sct_label_utils -i <image> -create-viewer 3 -o init.nii.gz)")
 
@@ -72,7 +73,7 @@ AREA_RATIO = (2 / 3, 1.5)
 #: without an init, alignments that put C2/C3 this many template inter-disc distances (C2/C3
 #: to C3/C4) or more beyond the cord's ends are the rival hypotheses "C2/C3 is not in the
 #: field of view"
-FAR_LEVELS = 1.5
+FAR_LEVELS = 2.5
 #: median cross-sectional area (mm2) below which the -s input is taken as a centerline
 MIN_CORD_AREA = 15.0
 
@@ -214,6 +215,23 @@ def _ncc(x: np.ndarray, y: np.ndarray) -> float:
         return correlation(x[ok], y[ok])
 
 
+def _ncc_rows(x: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """:func:`_ncc` of ``x`` with each ``ys[k]`` (same rule for missing pixels), vectorised."""
+    ok = ~(np.isnan(ys) | np.isnan(x)[None])
+    n = ok.sum(axis=tuple(range(1, ys.ndim))).astype(float)
+    xs = np.where(ok, x[None], 0.0)
+    yv = np.where(ok, ys, 0.0)
+    axes = tuple(range(1, ys.ndim))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx, my = xs.sum(axis=axes) / n, yv.sum(axis=axes) / n
+        shape = (-1,) + (1,) * (ys.ndim - 1)
+        dx = np.where(ok, xs - mx.reshape(shape), 0.0)
+        dy = np.where(ok, yv - my.reshape(shape), 0.0)
+        r = (dx * dy).sum(axis=axes) / np.sqrt((dx * dx).sum(axis=axes) * (dy * dy).sum(axis=axes))
+    r[(n < 0.5 * x.size) | (n < 10)] = np.nan
+    return r
+
+
 def patch_score(sub: Strip, tpl: Strip, s_sub: float, s_tpl: float, scale: float, half: float) -> float:
     """Correlation of the subject patch centred at ``s_sub`` with the template patch centred at
     ``s_tpl``, subject distances being ``scale`` times the template's."""
@@ -228,6 +246,7 @@ class TemplateProfile:
     discs: dict                         # {disc value: arc length on the template centerline}
     posterior: dict = field(default_factory=dict)  # {disc value: AP offset (mm) of the posterior tip}
     area: np.ndarray | None = None      # cord cross-sectional area (mm2) at each strip row
+    pmj_to_c2c3: float | None = None    # distance (mm) from the C2/C3 disc to the PMJ label (50)
 
 
 _PROFILE_CACHE: dict = {}
@@ -265,7 +284,16 @@ def _template_profile(template, contrast: str, params: LabelingParams, mode: str
     strip = sample_strip(_crop_around(Image(str(path)), curve, params), curve,
                          np.arange(0.0, curve.length + 1e-6, 1.0), params)
     discs_img = Image(str(template.label_file("disc")))
-    points = {v: p for v, p in label_points(discs_img).items() if 1 <= v <= 30}
+    all_points = label_points(discs_img)
+    points = {v: p for v, p in all_points.items() if 1 <= v <= 30}
+    pmj_to_c2c3 = None
+    pmj_files = [template.path(f"{c}_pmj_manual", required=False) for c in (contrast, "t2")]
+    pmj_point = all_points.get(PMJ_VALUE)
+    for path in filter(None, pmj_files):
+        if pmj_point is None:
+            pmj_point = label_points(Image(str(path))).get(PMJ_VALUE)
+    if pmj_point is not None and 3 in points:
+        pmj_to_c2c3 = float(np.linalg.norm(np.asarray(pmj_point) - np.asarray(points[3])))
     discs = label_arc_lengths(curve, points)
     posterior = {}
     post_path = template.path("label_discPosterior", required=False)
@@ -277,7 +305,8 @@ def _template_profile(template, contrast: str, params: LabelingParams, mode: str
             posterior = dict(zip(values, bb))
     area = cord_area_profile(_crop_to_mask(Image(str(template.path("cord"))), margin=2 + AREA_HALF_MM),
                              curve, strip.s)
-    return TemplateProfile(features(strip, params.gaussian_std, mode), discs, posterior, area), mode
+    return TemplateProfile(features(strip, params.gaussian_std, mode), discs, posterior, area,
+                           pmj_to_c2c3), mode
 
 
 def cord_area_profile(seg: Image, curve, s_values, step=0.5) -> np.ndarray:
@@ -374,7 +403,6 @@ def global_alignment(sub: Strip, tpl: TemplateProfile, s_range, scale_dist=1.0, 
         # a centerline given as -s has no area to compare
         use_area = np.count_nonzero(~np.isnan(x_area)) >= 10 and np.nanmedian(x_area) >= MIN_CORD_AREA
     if use_area:
-        t_area = Strip(tpl.strip.s, np.zeros(1), np.asarray(tpl.area, float)[:, None])
         area_ok = ~np.isnan(x_area)
         sub_mean_area = float(np.mean(x_area[area_ok]))
     values = np.array(sorted(tpl.discs), float)
@@ -387,28 +415,28 @@ def global_alignment(sub: Strip, tpl: TemplateProfile, s_range, scale_dist=1.0, 
     results = []  # (score, scale, offset, level at the subject's middle, where C2/C3 falls)
     for scale in np.arange(SCALE_RANGE[0], SCALE_RANGE[1] + 1e-6, 0.025) * scale_dist:
         span = (s_sub[-1] - s_sub[0]) / scale
-        for offset in np.arange(-s_sub[0] / scale, t_len - span - s_sub[0] / scale + 1e-6, 1.0):
-            c2c3 = (t_c2c3 - offset) * scale  # subject arc length of the C2/C3 disc
-            if lo - tol <= c2c3 <= hi + tol:
-                where = 0  # inside the field of view
-            elif c2c3 > hi + far * scale or c2c3 < lo - far * scale:
-                where = 1  # clearly outside
-            else:
-                continue
-            t_s = offset + s_sub / scale
-            score = _ncc(x, tpl.strip.rows_at(t_s))
-            if not np.isfinite(score):
-                continue
-            if use_area:
-                t_a = t_area.rows_at(t_s)[:, 0]
-                with np.errstate(invalid="ignore"):
-                    ratio = sub_mean_area / np.nanmean(t_a[area_ok])
-                if not AREA_RATIO[0] <= ratio <= AREA_RATIO[1]:
-                    continue
-                score_area = _ncc(x_area[:, None], t_a[:, None])
-                score += AREA_WEIGHT * (score_area if np.isfinite(score_area) else 0.0)
-            level = np.interp(offset + mid / scale, t_discs[order], values[order])
-            results.append((score, scale, offset, level, where))
+        offsets = np.arange(-s_sub[0] / scale, t_len - span - s_sub[0] / scale + 1e-6, 1.0)
+        c2c3 = (t_c2c3 - offsets) * scale  # subject arc length of the C2/C3 disc
+        where = np.full(len(offsets), -1)
+        where[(c2c3 > hi + far * scale) | (c2c3 < lo - far * scale)] = 1  # clearly outside
+        where[(lo - tol <= c2c3) & (c2c3 <= hi + tol)] = 0  # inside the field of view
+        offsets, where = offsets[where >= 0], where[where >= 0]
+        if not len(offsets):
+            continue
+        t_s = (offsets[:, None] + s_sub[None, :] / scale).ravel()
+        score = _ncc_rows(x, tpl.strip.rows_at(t_s).reshape(len(offsets), *x.shape))
+        if use_area:
+            t_a = Strip(tpl.strip.s, np.zeros(1), np.asarray(tpl.area, float)[:, None]).rows_at(t_s)
+            t_a = t_a.reshape(len(offsets), len(s_sub))
+            with np.errstate(invalid="ignore"):
+                ratio = sub_mean_area / np.nanmean(np.where(area_ok, t_a, np.nan), axis=1)
+            score_area = _ncc_rows(x_area[:, None], t_a[:, :, None])
+            score = score + AREA_WEIGHT * np.nan_to_num(score_area, nan=0.0)
+            # anatomically implausible cord size: not a candidate
+            score[~((AREA_RATIO[0] <= ratio) & (ratio <= AREA_RATIO[1]))] = np.nan
+        keep = np.isfinite(score)
+        level = np.interp(offsets + mid / scale, t_discs[order], values[order])
+        results.extend(zip(score[keep], np.full(keep.sum(), scale), offsets[keep], level[keep], where[keep]))
     res = np.array(results).reshape(-1, 5)
     outside = res[res[:, 4] == 1]
     far_score = float(outside[:, 0].max()) if len(outside) else -np.inf
@@ -511,6 +539,12 @@ def detect_discs(sub: Strip, tpl: TemplateProfile, s_cord, init_value: int, init
             found[nxt], scores[nxt] = s_new, score
             value, s_cur = nxt, s_new
             scale = update_scale()
+    if auto_score is not None and 4 in tpl.discs and s_max - found[3] < abs(tpl.discs[3] - tpl.discs[4]) * scale:
+        logger.warning(
+            "The C2-C3 disc found lies %.0f mm below the top of the cord in the image: the C2 body "
+            "is not in the field of view, so the naming assumes that the field of view starts at "
+            "C2-C3 (one starting lower would be labeled one or two levels high). Check the QC, or "
+            "give a disc with %s.", s_max - found[3], INIT_FLAGS)
     return DetectionResult(found, scale, scores, init_value, found[init_value], auto_score, margin)
 
 
@@ -590,9 +624,11 @@ def label_from_discfile(seg: Image, discs: Image) -> LabelingResult:
 
 def label_vertebrae(im: Image, seg: Image, contrast: str, template, init: Init | None = None,
                     params: LabelingParams | None = None, scale_dist: float = 1.0,
-                    denoise: bool = False, laplacian: bool = False, curve=None) -> LabelingResult:
+                    denoise: bool = False, laplacian: bool = False, curve=None,
+                    pmj: bool = True) -> LabelingResult:
     """Automatic labeling (see the module docstring). ``curve``: the segmentation's fitted
-    centerline when already computed (the straightening)."""
+    centerline when already computed (the straightening). ``pmj``: add the PMJ (label 50) to
+    the disc labels when the field of view reaches the brainstem (:func:`find_pmj`)."""
     from spinalcordtoolbox.labeling.labels import labelize_from_discs
     from spinalcordtoolbox.straightening import centerline_curve
 
@@ -636,7 +672,43 @@ def label_vertebrae(im: Image, seg: Image, contrast: str, template, init: Init |
     centre_img, tip_img = disc_images(seg, curve, det.discs, tpl.posterior)
     labeled = labelize_from_discs(seg, centre_img)
     labeled.data = labeled.data.astype(np.uint8)
+    if pmj:
+        pmj_img = find_pmj(im, seg, contrast, template, tpl, centre_img)
+        if pmj_img is not None:
+            tip_img.data[np.asarray(pmj_img.data) == PMJ_VALUE] = PMJ_VALUE
     return LabelingResult(labeled, tip_img, det, curve)
+
+
+def find_pmj(im: Image, seg: Image, contrast: str, template, tpl: TemplateProfile, discs: Image):
+    """The PMJ (label 50) found by :func:`spinalcordtoolbox.labeling.pmj.detect_pmj`, or None.
+
+    Tried only when the template has a PMJ label and the image reaches at least 70 % of the
+    template's C2/C3-to-PMJ distance above the C2/C3 disc found; kept only when it lies 50 to
+    150 % of that distance above the disc (a match elsewhere is not the PMJ)."""
+    from spinalcordtoolbox.labeling import pmj as pmj_mod
+    from spinalcordtoolbox.straightening import label_points
+
+    c2c3 = label_points(discs).get(3)
+    if tpl.pmj_to_c2c3 is None or c2c3 is None:
+        return None
+    rpi = im.copy().change_orientation("RPI")
+    top = rpi.transfo_pix2phys([[0, 0, rpi.data.shape[2] - 1]])[0][2]
+    if top - c2c3[2] < 0.7 * tpl.pmj_to_c2c3:
+        logger.info("The field of view does not reach the brainstem: no PMJ label")
+        return None
+    try:
+        out = pmj_mod.detect_pmj(im, contrast, template, seg)
+    except pmj_mod.PMJError as e:
+        logger.info("No PMJ label: %s", e)
+        return None
+    point = label_points(out).get(PMJ_VALUE)
+    above = point[2] - c2c3[2] if point is not None else np.nan
+    if not 0.5 * tpl.pmj_to_c2c3 <= above <= 1.5 * tpl.pmj_to_c2c3:
+        logger.warning("PMJ candidate %.0f mm above the C2-C3 disc (template: %.0f mm): not kept",
+                       above, tpl.pmj_to_c2c3)
+        return None
+    logger.info("PMJ found %.0f mm above the C2-C3 disc", above)
+    return out
 
 
 # ------------------------------------------------------------------ straightening files

@@ -302,3 +302,31 @@ def test_denoise_and_laplacian_options(t2, template):
     for kw in ({"denoise": True}, {"laplacian": True}):
         got = V.label_vertebrae(im, seg, "t2", template, init=V.Init(3, z=34), **kw).detection.discs
         assert set(got) == set(ref) and max(abs(got[v] - ref[v]) for v in ref) <= 1.0, kw
+
+
+def test_pmj_label_when_the_brainstem_is_in_view(sct_testing_data):
+    """The testing template (uncropped PAM50 at 1x1x2 mm with its PMJ label) from T1 up to the
+    brainstem, resampled to 0.8 mm with noise, no init: discs and the PMJ (50) at the
+    template's labels; without the brainstem (cropped at C1), no label 50."""
+    from spinalcordtoolbox.resampling import resample_image
+
+    folder = sct_testing_data / "template"
+    small = load_template(folder)
+    t = folder / "template"
+    im, seg = [crop_image(Image(str(t / f)), xmin=15, xmax=55, zmin=170)
+               for f in ("PAM50_small_t2.nii.gz", "PAM50_small_cord.nii.gz")]
+    im = resample_image(im, mm=[0.8] * 3)
+    seg = resample_image(seg, ref=im, interpolation="linear")
+    seg.data = (seg.data > 0.5).astype(np.uint8)
+    im.data = im.data + np.random.default_rng(0).normal(0, 0.1 * np.percentile(im.data, 99), im.data.shape)
+    res = V.label_vertebrae(im, seg, "t2", small)
+    found = label_points(res.discs)
+    truth = label_points(Image(str(t / "PAM50_small_label_disc.nii.gz")))
+    truth[50] = label_points(Image(str(t / "PAM50_small_t2_pmj_manual.nii.gz")))[50]
+    assert np.linalg.norm(found[50] - truth[50]) <= 5.0, (found[50], truth[50])
+    errors = _errors_along_cord(res, {v: p for v, p in truth.items() if 3 <= v <= 30})
+    assert set(errors) >= {3, 4, 5, 6} and max(errors.values()) <= 3.0, errors
+    # cropped just above C1: the field of view does not reach the brainstem
+    top = int(np.ceil(im.transfo_phys2pix([truth[3] + [0, 0, 25]])[0][2]))
+    res = V.label_vertebrae(crop_image(im, zmax=top), crop_image(seg, zmax=top), "t2", small)
+    assert 50 not in label_points(res.discs) and 3 in label_points(res.discs)
