@@ -33,6 +33,10 @@ Method (template matching along the straightened cord, no trained model):
 4. Each cord voxel gets the level of the disc above it
    (:func:`spinalcordtoolbox.labeling.labels.labelize_from_discs`: C3 -> 3), and each disc a
    single voxel at its posterior tip (3 = C2/C3).
+5. When the template has a PMJ label and the image reaches the brainstem (judged from the
+   C2/C3 disc found and the template's C2/C3-to-PMJ distance), the PMJ found by
+   :mod:`spinalcordtoolbox.labeling.pmj` (the ``sct_detect_pmj`` detector) is added as label 50
+   if it lies at an anatomically plausible distance above C2/C3.
 
 Only arc lengths are used for matching, so the result does not depend on the cord's
 curvature; positions go back to the native image through the same curve.

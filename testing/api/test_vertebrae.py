@@ -223,17 +223,23 @@ def test_t1_without_init(t2, template, sct_testing_data):
     assert np.mean(rpi.data[tuple(vox.T)][keep] == level[keep]) >= 0.93
 
 
-def test_template_copy_without_init(template, pam50):
-    """A copy of PAM50_t2 with its top 10 mm cropped, resampled to 1.2 mm, with noise."""
+def _degraded_copy(folder, names, mm, **crop):
+    """(image, segmentation) cropped, resampled to ``mm`` isotropic, image with Gaussian noise
+    of 10 % of its 99th percentile."""
     from spinalcordtoolbox.resampling import resample_image
 
-    t = pam50 / "template"
-    im, seg = [crop_image(Image(str(t / f)), zmin=700, zmax=970)
-               for f in ("PAM50_t2.nii.gz", "PAM50_cord.nii.gz")]
-    im = resample_image(im, mm=[1.2] * 3)
+    im, seg = [crop_image(Image(str(folder / f)), **crop) for f in names]
+    im = resample_image(im, mm=[mm] * 3)
     seg = resample_image(seg, ref=im, interpolation="linear")
     seg.data = (seg.data > 0.5).astype(np.uint8)
     im.data = im.data + np.random.default_rng(0).normal(0, 0.1 * np.percentile(im.data, 99), im.data.shape)
+    return im, seg
+
+
+def test_template_copy_without_init(template, pam50):
+    """A copy of PAM50_t2 with its top 10 mm cropped, resampled to 1.2 mm, with noise."""
+    t = pam50 / "template"
+    im, seg = _degraded_copy(t, ("PAM50_t2.nii.gz", "PAM50_cord.nii.gz"), 1.2, zmin=700, zmax=970)
     res = V.label_vertebrae(im, seg, "t2", template)
     truth = label_points(Image(str(t / "PAM50_label_disc.nii.gz")))
     errors = _errors_along_cord(res, {v: p for v, p in truth.items() if 3 <= v <= 30})
@@ -308,17 +314,11 @@ def test_pmj_label_when_the_brainstem_is_in_view(sct_testing_data):
     """The testing template (uncropped PAM50 at 1x1x2 mm with its PMJ label) from T1 up to the
     brainstem, resampled to 0.8 mm with noise, no init: discs and the PMJ (50) at the
     template's labels; without the brainstem (cropped at C1), no label 50."""
-    from spinalcordtoolbox.resampling import resample_image
-
     folder = sct_testing_data / "template"
     small = load_template(folder)
     t = folder / "template"
-    im, seg = [crop_image(Image(str(t / f)), xmin=15, xmax=55, zmin=170)
-               for f in ("PAM50_small_t2.nii.gz", "PAM50_small_cord.nii.gz")]
-    im = resample_image(im, mm=[0.8] * 3)
-    seg = resample_image(seg, ref=im, interpolation="linear")
-    seg.data = (seg.data > 0.5).astype(np.uint8)
-    im.data = im.data + np.random.default_rng(0).normal(0, 0.1 * np.percentile(im.data, 99), im.data.shape)
+    im, seg = _degraded_copy(t, ("PAM50_small_t2.nii.gz", "PAM50_small_cord.nii.gz"), 0.8,
+                             xmin=15, xmax=55, zmin=170)
     res = V.label_vertebrae(im, seg, "t2", small)
     found = label_points(res.discs)
     truth = label_points(Image(str(t / "PAM50_small_label_disc.nii.gz")))
