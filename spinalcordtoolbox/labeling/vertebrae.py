@@ -487,7 +487,11 @@ def detect_discs(sub: Strip, tpl: TemplateProfile, s_cord, init_value: int, init
                 f"about as well one level up or down (correlation {auto_score:.2f} vs "
                 f"{auto_score - margin:.2f}). Give a disc with {INIT_FLAGS}.")
         init_value = 3
-        init_s = float(np.clip((tpl.discs[3] - offset) * scale, s_min - 1, s_max + 1))
+        init_s = (tpl.discs[3] - offset) * scale
+        if init_s > s_max and 4 in tpl.discs and (tpl.discs[4] - offset) * scale >= s_min:
+            # C2/C3 just above the cord's top end: the walk starts at C3/C4
+            init_value, init_s = 4, (tpl.discs[4] - offset) * scale
+        init_s = float(np.clip(init_s, s_min - 1, s_max + 1))
     if init_value not in tpl.discs:
         raise VertebraeError(f"Disc value {init_value} is not in the template (discs "
                              f"{min(tpl.discs)}..{max(tpl.discs)})")
@@ -543,12 +547,14 @@ def detect_discs(sub: Strip, tpl: TemplateProfile, s_cord, init_value: int, init
             found[nxt], scores[nxt] = s_new, score
             value, s_cur = nxt, s_new
             scale = update_scale()
-    if auto_score is not None and 4 in tpl.discs and s_max - found[3] < abs(tpl.discs[3] - tpl.discs[4]) * scale:
+    top_disc = min(found)
+    if auto_score is not None and 4 in tpl.discs and (
+            top_disc > 3 or s_max - found[3] < abs(tpl.discs[3] - tpl.discs[4]) * scale):
         logger.warning(
             "The C2-C3 disc found lies %.0f mm below the top of the cord in the image: the C2 body "
             "is not in the field of view, so the naming assumes that the field of view starts at "
             "C2-C3 (one starting lower would be labeled one or two levels high). Check the QC, or "
-            "give a disc with %s.", s_max - found[3], INIT_FLAGS)
+            "give a disc with %s.", s_max - found.get(3, s_max), INIT_FLAGS)
     return DetectionResult(found, scale, scores, init_value, found[init_value], auto_score, margin)
 
 
