@@ -14,17 +14,29 @@ Method (template matching along the straightened cord, no trained model):
    Both strips are smoothed and high-passed along the cord (what is constant along it, the
    cord and CSF, would otherwise dominate every correlation).
 3. Starting from one known disc (given with ``-initz``/``-initcenter``/``-initfile``/
-   ``-initlabel``, or found by aligning the whole subject strip with the template strip over
-   shifts and scales), the next disc is predicted at the template's inter-disc distance
-   scaled to the subject (the scale is re-estimated from the discs found so far), and placed
-   where the subject patch best correlates with the template patch around that template disc,
-   within a window around the prediction. The walk goes down, then up, until the cord ends.
-   Without an init, the alignment must beat every alignment that puts the field of view half a
-   level or more away by a margin; otherwise the command refuses and asks for an init rather
-   than risk labeling one level off (the spine is nearly periodic).
+   ``-initlabel``, or the C2/C3 disc found automatically, below), the next disc is predicted
+   at the template's inter-disc distance scaled to the subject (the scale is re-estimated from
+   the discs found so far), and placed where the subject patch best correlates with the
+   template patch around that template disc, within a window around the prediction. The walk
+   goes down, then up, until the cord ends.
+
+   Automatic C2/C3 detection (no init): the whole subject strip is aligned with the template
+   strip over scales (0.85-1.15) and shifts, among the alignments that put the template's
+   C2/C3 disc inside the cord's extent (the C2/C3 disc must be in the field of view: the
+   spine is nearly periodic, and only its top end, the tall C2 body, or the shape of the cord
+   anchor the naming). The score adds two correlations: the disc/body pattern of the bands,
+   and the cord's cross-sectional area profile along the cord against the template cord's
+   (the cervical enlargement, widest around C4-C5, changes from level to level where the
+   disc pattern repeats). The confidence is the margin by which the best alignment beats every
+   alignment naming the levels half a level or more differently; below ``min_margin`` the
+   command refuses with the init flags rather than risk labeling one level off.
 4. Each cord voxel gets the level of the disc above it
    (:func:`spinalcordtoolbox.labeling.labels.labelize_from_discs`: C3 -> 3), and each disc a
    single voxel at its posterior tip (3 = C2/C3).
+5. When the template has a PMJ label and the image reaches the brainstem (judged from the
+   C2/C3 disc found and the template's C2/C3-to-PMJ distance), the PMJ found by
+   :mod:`spinalcordtoolbox.labeling.pmj` (the ``sct_detect_pmj`` detector) is added as label 50
+   if it lies at an anatomically plausible distance above C2/C3.
 
 Only arc lengths are used for matching, so the result does not depend on the cord's
 curvature; positions go back to the native image through the same curve.
@@ -42,7 +54,9 @@ from spinalcordtoolbox.image import Image
 
 logger = logging.getLogger(__name__)
 
-INIT_FLAGS = "-initz <z>,<disc> (e.g. -initz 34,3), -initcenter <disc>, -initfile or -initlabel"
+PMJ_VALUE = 50  # label of the pontomedullary junction in the disc labels
+INIT_FLAGS = ("-initz <z>,<disc> (e.g. -initz 34,3), -initcenter <disc>, -initfile or -initlabel "
+              "(place it in the viewer: sct_label_utils -i <image> -create-viewer 3 -o init.nii.gz)")
 
 
 #: scale (mm along the cord) of the intensity trends removed before matching
@@ -50,6 +64,22 @@ HIGHPASS_MM = 10.0
 #: subject / template size ratios tried when no disc is given (adult vertebral heights vary
 #: by about +-15 % around the template's)
 SCALE_RANGE = (0.85, 1.15)
+#: half-size (mm) of the orthogonal planes in which the cord's cross-sectional area is measured
+AREA_HALF_MM = 10.0
+#: weight of the cord-area profile correlation (cervical enlargement) in the automatic search,
+#: relative to the disc-pattern correlation
+AREA_WEIGHT = 1.0
+#: the C2/C3 disc found without an init may lie this far (mm) beyond the cord's ends
+C2C3_TOLERANCE_MM = 2.0
+#: plausible subject / template mean cord area ratios (adult cervical cord areas vary by about
+#: +-30 % around the template's; thoracic cords are about half as wide as cervical ones)
+AREA_RATIO = (2 / 3, 1.5)
+#: without an init, alignments that put C2/C3 this many template inter-disc distances (C2/C3
+#: to C3/C4) or more beyond the cord's ends are the rival hypotheses "C2/C3 is not in the
+#: field of view"
+FAR_LEVELS = 2.5
+#: median cross-sectional area (mm2) below which the -s input is taken as a centerline
+MIN_CORD_AREA = 15.0
 
 
 class VertebraeError(ValueError):
@@ -189,6 +219,23 @@ def _ncc(x: np.ndarray, y: np.ndarray) -> float:
         return correlation(x[ok], y[ok])
 
 
+def _ncc_rows(x: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """:func:`_ncc` of ``x`` with each ``ys[k]`` (same rule for missing pixels), vectorised."""
+    ok = ~(np.isnan(ys) | np.isnan(x)[None])
+    n = ok.sum(axis=tuple(range(1, ys.ndim))).astype(float)
+    xs = np.where(ok, x[None], 0.0)
+    yv = np.where(ok, ys, 0.0)
+    axes = tuple(range(1, ys.ndim))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx, my = xs.sum(axis=axes) / n, yv.sum(axis=axes) / n
+        shape = (-1,) + (1,) * (ys.ndim - 1)
+        dx = np.where(ok, xs - mx.reshape(shape), 0.0)
+        dy = np.where(ok, yv - my.reshape(shape), 0.0)
+        r = (dx * dy).sum(axis=axes) / np.sqrt((dx * dx).sum(axis=axes) * (dy * dy).sum(axis=axes))
+    r[(n < 0.5 * x.size) | (n < 10)] = np.nan
+    return r
+
+
 def patch_score(sub: Strip, tpl: Strip, s_sub: float, s_tpl: float, scale: float, half: float) -> float:
     """Correlation of the subject patch centred at ``s_sub`` with the template patch centred at
     ``s_tpl``, subject distances being ``scale`` times the template's."""
@@ -202,6 +249,8 @@ class TemplateProfile:
     strip: Strip                        # features of the template band
     discs: dict                         # {disc value: arc length on the template centerline}
     posterior: dict = field(default_factory=dict)  # {disc value: AP offset (mm) of the posterior tip}
+    area: np.ndarray | None = None      # cord cross-sectional area (mm2) at each strip row
+    pmj_to_c2c3: float | None = None    # distance (mm) from the C2/C3 disc to the PMJ label (50)
 
 
 _PROFILE_CACHE: dict = {}
@@ -239,7 +288,16 @@ def _template_profile(template, contrast: str, params: LabelingParams, mode: str
     strip = sample_strip(_crop_around(Image(str(path)), curve, params), curve,
                          np.arange(0.0, curve.length + 1e-6, 1.0), params)
     discs_img = Image(str(template.label_file("disc")))
-    points = {v: p for v, p in label_points(discs_img).items() if 1 <= v <= 30}
+    all_points = label_points(discs_img)
+    points = {v: p for v, p in all_points.items() if 1 <= v <= 30}
+    pmj_to_c2c3 = None
+    pmj_files = [template.path(f"{c}_pmj_manual", required=False) for c in (contrast, "t2")]
+    pmj_point = all_points.get(PMJ_VALUE)
+    for path in filter(None, pmj_files):
+        if pmj_point is None:
+            pmj_point = label_points(Image(str(path))).get(PMJ_VALUE)
+    if pmj_point is not None and 3 in points:
+        pmj_to_c2c3 = float(np.linalg.norm(np.asarray(pmj_point) - np.asarray(points[3])))
     discs = label_arc_lengths(curve, points)
     posterior = {}
     post_path = template.path("label_discPosterior", required=False)
@@ -249,7 +307,28 @@ def _template_profile(template, contrast: str, params: LabelingParams, mode: str
             values = sorted(pts)
             _, _, bb = curve.to_curvilinear(np.array([pts[v] for v in values]))
             posterior = dict(zip(values, bb))
-    return TemplateProfile(features(strip, params.gaussian_std, mode), discs, posterior), mode
+    area = cord_area_profile(_crop_to_mask(Image(str(template.path("cord"))), margin=2 + AREA_HALF_MM),
+                             curve, strip.s)
+    return TemplateProfile(features(strip, params.gaussian_std, mode), discs, posterior, area,
+                           pmj_to_c2c3), mode
+
+
+def cord_area_profile(seg: Image, curve, s_values, step=0.5) -> np.ndarray:
+    """Cross-sectional area (mm2) of the segmentation in the planes orthogonal to ``curve`` at
+    arc lengths ``s_values`` (NaN where the plane holds no cord: outside the segmentation)."""
+    from spinalcordtoolbox.straightening import sample_at_world
+
+    a = np.arange(-AREA_HALF_MM, AREA_HALF_MM + 1e-6, step)
+    s_values = np.asarray(s_values, float)
+    out = np.zeros(len(s_values))
+    seg3 = seg.copy().require_3d("segmentation")
+    for i in range(0, len(s_values), 64):  # chunks: bounded memory on long cords
+        S, A, B = np.meshgrid(s_values[i:i + 64], a, a, indexing="ij")
+        vals = sample_at_world(seg3, curve.from_curvilinear(S.ravel(), A.ravel(), B.ravel()),
+                               order=1, cval=0.0).reshape(S.shape)
+        out[i:i + 64] = np.count_nonzero(vals > 0.5, axis=(1, 2)) * step * step
+    out[out == 0] = np.nan
+    return out
 
 
 def _crop_to_mask(img: Image, margin=2) -> Image:
@@ -286,72 +365,133 @@ class DetectionResult:
     init_value: int
     init_s: float
     auto_init_score: float | None = None
+    #: without an init: how much the chosen alignment beats the best one naming the levels
+    #: half a level or more differently (the detection's confidence; refused below min_margin)
+    auto_margin: float | None = None
 
 
-def global_alignment(sub: Strip, tpl: TemplateProfile, s_range, scale_dist=1.0):
-    """Align the whole subject band with the template band: subject arc length s maps to
-    template arc length ``offset + s / scale``. Returns ``(score, scale, offset, margin)``:
-    ``margin`` is how much better the best alignment is than the best one that puts the
-    subject's middle at least half a level away (a periodic spine makes one-level shifts the
-    usual confusion)."""
+def global_alignment(sub: Strip, tpl: TemplateProfile, s_range, scale_dist=1.0, area=None):
+    """Find the C2/C3 disc by aligning the whole subject band with the template band: subject
+    arc length s maps to template arc length ``offset + s / scale``.
+
+    The score is the correlation of the bands plus, when the subject's cord-area profile
+    ``area`` (one value per row of ``sub``) and the template's are known, ``AREA_WEIGHT`` times
+    the correlation of the area profiles (the cervical enlargement tells levels apart where the
+    disc pattern repeats); alignments where the subject's mean cord area is not within
+    ``AREA_RATIO`` of the template's there are anatomically implausible and skipped (a 75 mm2
+    cord is not thoracic).
+
+    The C2/C3 disc is taken from the best alignment among those that put the template's C2/C3
+    disc within ``C2C3_TOLERANCE_MM`` of the cord's extent ``s_range``. It is rejected (score
+    -inf) when an alignment putting C2/C3 clearly outside the field of view (``FAR_LEVELS``
+    inter-disc distances or more beyond its ends) scores better: the field of view is then
+    elsewhere in the spine. Alignments putting C2/C3 less than that above the top cannot be
+    told apart from a field of view that stops at C2/C3 (the C2 body is not visible): they are
+    not used.
+
+    Returns ``(score, scale, offset, margin, far_score)``: ``margin`` is how much better the best
+    alignment is than the best one (C2/C3 inside) that puts the subject's middle at least half
+    a level away (a periodic spine makes one-level shifts the usual confusion); ``far_score``
+    the best score with C2/C3 clearly outside (-inf: none)."""
     lo, hi = s_range
     rows = (sub.s >= lo) & (sub.s <= hi) & ~np.all(np.isnan(sub.data), axis=1)
     s_sub = sub.s[rows]
     x = sub.data[rows]
     if len(s_sub) < 10:
         raise VertebraeError("The cord is too short (under 10 mm inside the image) to label")
-    t_len = tpl.strip.s[-1]
+    if 3 not in tpl.discs or 4 not in tpl.discs:
+        return -np.inf, 1.0, 0.0, 0.0, -np.inf
+    use_area = False
+    if area is not None and tpl.area is not None:
+        x_area = np.asarray(area, float)[rows]
+        # a centerline given as -s has no area to compare
+        use_area = np.count_nonzero(~np.isnan(x_area)) >= 10 and np.nanmedian(x_area) >= MIN_CORD_AREA
+    if use_area:
+        area_ok = ~np.isnan(x_area)
+        sub_mean_area = float(np.mean(x_area[area_ok]))
     values = np.array(sorted(tpl.discs), float)
     t_discs = np.array([tpl.discs[v] for v in sorted(tpl.discs)])
     order = np.argsort(t_discs)
     mid = (s_sub[0] + s_sub[-1]) / 2
-    results = []  # (score, scale, offset, continuous level at the subject's middle)
+    t_len = tpl.strip.s[-1]
+    t_c2c3, tol = tpl.discs[3], C2C3_TOLERANCE_MM
+    far = FAR_LEVELS * abs(tpl.discs[3] - tpl.discs[4])
+    results = []  # (score, scale, offset, level at the subject's middle, where C2/C3 falls)
     for scale in np.arange(SCALE_RANGE[0], SCALE_RANGE[1] + 1e-6, 0.025) * scale_dist:
         span = (s_sub[-1] - s_sub[0]) / scale
-        for offset in np.arange(-s_sub[0] / scale, t_len - span - s_sub[0] / scale + 1e-6, 1.0):
-            t_s = offset + s_sub / scale
-            score = _ncc(x, tpl.strip.rows_at(t_s))
-            if not np.isfinite(score):
-                continue
-            level = np.interp(offset + mid / scale, t_discs[order], values[order])
-            results.append((score, scale, offset, level))
-    if not results:
-        return -np.inf, 1.0, 0.0, 0.0
-    res = np.array(results)
+        offsets = np.arange(-s_sub[0] / scale, t_len - span - s_sub[0] / scale + 1e-6, 1.0)
+        c2c3 = (t_c2c3 - offsets) * scale  # subject arc length of the C2/C3 disc
+        where = np.full(len(offsets), -1)
+        where[(c2c3 > hi + far * scale) | (c2c3 < lo - far * scale)] = 1  # clearly outside
+        where[(lo - tol <= c2c3) & (c2c3 <= hi + tol)] = 0  # inside the field of view
+        offsets, where = offsets[where >= 0], where[where >= 0]
+        if not len(offsets):
+            continue
+        t_s = (offsets[:, None] + s_sub[None, :] / scale).ravel()
+        score = _ncc_rows(x, tpl.strip.rows_at(t_s).reshape(len(offsets), *x.shape))
+        if use_area:
+            t_a = Strip(tpl.strip.s, np.zeros(1), np.asarray(tpl.area, float)[:, None]).rows_at(t_s)
+            t_a = t_a.reshape(len(offsets), len(s_sub))
+            with np.errstate(invalid="ignore"):
+                ratio = sub_mean_area / np.nanmean(np.where(area_ok, t_a, np.nan), axis=1)
+            score_area = _ncc_rows(x_area[:, None], t_a[:, :, None])
+            score = score + AREA_WEIGHT * np.nan_to_num(score_area, nan=0.0)
+            # anatomically implausible cord size: not a candidate
+            score[~((AREA_RATIO[0] <= ratio) & (ratio <= AREA_RATIO[1]))] = np.nan
+        keep = np.isfinite(score)
+        level = np.interp(offsets + mid / scale, t_discs[order], values[order])
+        results.extend(zip(score[keep], np.full(keep.sum(), scale), offsets[keep], level[keep], where[keep]))
+    res = np.array(results).reshape(-1, 5)
+    outside = res[res[:, 4] == 1]
+    far_score = float(outside[:, 0].max()) if len(outside) else -np.inf
+    res = res[res[:, 4] == 0]
+    if not len(res):
+        return -np.inf, 1.0, 0.0, 0.0, far_score
     best = int(np.argmax(res[:, 0]))
     others = np.abs(res[:, 3] - res[best, 3]) >= 0.5
     margin = res[best, 0] - res[others, 0].max() if np.any(others) else np.inf
-    return float(res[best, 0]), float(res[best, 1]), float(res[best, 2]), float(margin)
+    return float(res[best, 0]), float(res[best, 1]), float(res[best, 2]), float(margin), far_score
 
 
 def detect_discs(sub: Strip, tpl: TemplateProfile, s_cord, init_value: int, init_s: float | None,
-                 params: LabelingParams, scale_dist=1.0, init_approximate=False) -> DetectionResult:
+                 params: LabelingParams, scale_dist=1.0, init_approximate=False,
+                 area=None) -> DetectionResult:
     """Walk disc by disc from the initial disc (see the module docstring).
     ``init_approximate``: the initial disc is only the one *nearest* to ``init_s``
-    (``-initcenter``): it is searched within half an inter-disc distance, without prior."""
+    (``-initcenter``): it is searched within half an inter-disc distance, without prior.
+    ``area``: the subject's cord-area profile on the rows of ``sub`` (automatic search)."""
     s_min, s_max = s_cord
-    auto_score = None
+    auto_score = margin = None
     scale = scale_dist
     if init_s is None:  # no initialisation: align the whole band, take the disc it puts in the FOV
-        auto_score, scale, offset, margin = global_alignment(sub, tpl, (s_min, s_max), scale_dist)
-        logger.info("Global alignment with the template: correlation %.2f (%.2f above the best "
-                    "alignment half a level or more away), scale %.2f", auto_score, margin, scale)
-        if not np.isfinite(auto_score) or auto_score < params.min_score:
+        auto_score, scale, offset, margin, far_score = global_alignment(sub, tpl, (s_min, s_max),
+                                                                        scale_dist, area)
+        logger.info("Global alignment with the template: score %.2f (%.2f above the best "
+                    "alignment half a level or more away; %.2f with C2-C3 far outside the field "
+                    "of view), scale %.2f", auto_score, margin, far_score, scale)
+        if np.isfinite(auto_score) and far_score >= auto_score:
             raise VertebraeError(
-                f"No C2-C3 disc found automatically (best correlation with the template "
-                f"{auto_score:.2f}). Give a disc with {INIT_FLAGS}.")
+                f"No C2-C3 disc found automatically: the field of view matches the template "
+                f"better without the C2-C3 disc (score {far_score:.2f} vs {auto_score:.2f}); "
+                f"automatic labeling needs the C2-C3 disc in the field of view. Give a disc "
+                f"with {INIT_FLAGS}.")
+        if not np.isfinite(auto_score) or auto_score < params.min_score:
+            why = (f"best correlation with the template {auto_score:.2f}" if np.isfinite(auto_score)
+                   else "the cord's area fits no position with C2-C3 in the field of view")
+            raise VertebraeError(
+                f"No C2-C3 disc found automatically ({why}; automatic labeling needs the C2-C3 "
+                f"disc in the field of view). Give a disc with {INIT_FLAGS}.")
         if margin < params.min_margin:
             raise VertebraeError(
                 f"No C2-C3 disc found automatically: the field of view matches the template "
                 f"about as well one level up or down (correlation {auto_score:.2f} vs "
                 f"{auto_score - margin:.2f}). Give a disc with {INIT_FLAGS}.")
-        predicted = {v: (st - offset) * scale for v, st in tpl.discs.items()}
-        inside = {v: s for v, s in predicted.items() if s_min + 2 <= s <= s_max - 2 and v >= 3}
-        if not inside:
-            raise VertebraeError(f"No C2-C3 disc found automatically (no disc within the cord's "
-                                 f"extent). Give a disc with {INIT_FLAGS}.")
-        init_value = 3 if 3 in inside else min(inside, key=lambda v: abs(inside[v] - (s_min + s_max) / 2))
-        init_s = inside[init_value]
+        init_value = 3
+        init_s = (tpl.discs[3] - offset) * scale
+        if init_s > s_max and 4 in tpl.discs and (tpl.discs[4] - offset) * scale >= s_min:
+            # C2/C3 just above the cord's top end: the walk starts at C3/C4
+            init_value, init_s = 4, (tpl.discs[4] - offset) * scale
+        init_s = float(np.clip(init_s, s_min - 1, s_max + 1))
     if init_value not in tpl.discs:
         raise VertebraeError(f"Disc value {init_value} is not in the template (discs "
                              f"{min(tpl.discs)}..{max(tpl.discs)})")
@@ -407,7 +547,15 @@ def detect_discs(sub: Strip, tpl: TemplateProfile, s_cord, init_value: int, init
             found[nxt], scores[nxt] = s_new, score
             value, s_cur = nxt, s_new
             scale = update_scale()
-    return DetectionResult(found, scale, scores, init_value, found[init_value], auto_score)
+    top_disc = min(found)
+    if auto_score is not None and 4 in tpl.discs and (
+            top_disc > 3 or s_max - found[3] < abs(tpl.discs[3] - tpl.discs[4]) * scale):
+        logger.warning(
+            "The C2-C3 disc found lies %.0f mm below the top of the cord in the image: the C2 body "
+            "is not in the field of view, so the naming assumes that the field of view starts at "
+            "C2-C3 (one starting lower would be labeled one or two levels high). Check the QC, or "
+            "give a disc with %s.", s_max - found.get(3, s_max), INIT_FLAGS)
+    return DetectionResult(found, scale, scores, init_value, found[init_value], auto_score, margin)
 
 
 # ------------------------------------------------------------------ outputs
@@ -486,9 +634,11 @@ def label_from_discfile(seg: Image, discs: Image) -> LabelingResult:
 
 def label_vertebrae(im: Image, seg: Image, contrast: str, template, init: Init | None = None,
                     params: LabelingParams | None = None, scale_dist: float = 1.0,
-                    denoise: bool = False, laplacian: bool = False, curve=None) -> LabelingResult:
+                    denoise: bool = False, laplacian: bool = False, curve=None,
+                    pmj: bool = True) -> LabelingResult:
     """Automatic labeling (see the module docstring). ``curve``: the segmentation's fitted
-    centerline when already computed (the straightening)."""
+    centerline when already computed (the straightening). ``pmj``: add the PMJ (label 50) to
+    the disc labels when the field of view reaches the brainstem (:func:`find_pmj`)."""
     from spinalcordtoolbox.labeling.labels import labelize_from_discs
     from spinalcordtoolbox.straightening import centerline_curve
 
@@ -524,14 +674,51 @@ def label_vertebrae(im: Image, seg: Image, contrast: str, template, init: Init |
                            init_value, min(tpl.discs), max(tpl.discs))
             raise VertebraeError(f"Disc value {init_value} is not in the template (discs "
                                  f"{min(tpl.discs)}..{max(tpl.discs)})")
+    area = cord_area_profile(seg, curve, strip.s) if init is None else None
     det = detect_discs(sub, tpl, (0.0, curve.length), init_value, init_s, params, scale_dist,
-                       init_approximate=init is not None and init.center)
+                       init_approximate=init is not None and init.center, area=area)
     logger.debug("Discs found (value: mm along the cord from its inferior end): %s; scale %.2f",
                 ", ".join(f"{v}: {s:.1f}" for v, s in sorted(det.discs.items())), det.scale)
     centre_img, tip_img = disc_images(seg, curve, det.discs, tpl.posterior)
     labeled = labelize_from_discs(seg, centre_img)
     labeled.data = labeled.data.astype(np.uint8)
+    if pmj:
+        pmj_img = find_pmj(im, seg, contrast, template, tpl, centre_img)
+        if pmj_img is not None:
+            tip_img.data[np.asarray(pmj_img.data) == PMJ_VALUE] = PMJ_VALUE
     return LabelingResult(labeled, tip_img, det, curve)
+
+
+def find_pmj(im: Image, seg: Image, contrast: str, template, tpl: TemplateProfile, discs: Image):
+    """The PMJ (label 50) found by :func:`spinalcordtoolbox.labeling.pmj.detect_pmj`, or None.
+
+    Tried only when the template has a PMJ label and the image reaches at least 70 % of the
+    template's C2/C3-to-PMJ distance above the C2/C3 disc found; kept only when it lies 50 to
+    150 % of that distance above the disc (a match elsewhere is not the PMJ)."""
+    from spinalcordtoolbox.labeling import pmj as pmj_mod
+    from spinalcordtoolbox.straightening import label_points
+
+    c2c3 = label_points(discs).get(3)
+    if tpl.pmj_to_c2c3 is None or c2c3 is None:
+        return None
+    rpi = im.copy().change_orientation("RPI")
+    top = rpi.transfo_pix2phys([[0, 0, rpi.data.shape[2] - 1]])[0][2]
+    if top - c2c3[2] < 0.7 * tpl.pmj_to_c2c3:
+        logger.info("The field of view does not reach the brainstem: no PMJ label")
+        return None
+    try:
+        out = pmj_mod.detect_pmj(im, contrast, template, seg)
+    except pmj_mod.PMJError as e:
+        logger.info("No PMJ label: %s", e)
+        return None
+    point = label_points(out).get(PMJ_VALUE)
+    above = point[2] - c2c3[2] if point is not None else np.nan
+    if not 0.5 * tpl.pmj_to_c2c3 <= above <= 1.5 * tpl.pmj_to_c2c3:
+        logger.warning("PMJ candidate %.0f mm above the C2-C3 disc (template: %.0f mm): not kept",
+                       above, tpl.pmj_to_c2c3)
+        return None
+    logger.info("PMJ found %.0f mm above the C2-C3 disc", above)
+    return out
 
 
 # ------------------------------------------------------------------ straightening files

@@ -24,7 +24,8 @@ def get_parser():
                     "straightened along the segmentation and its intervertebral discs found by "
                     "matching the PAM50 template's disc pattern disc by disc, from a known disc "
                     "(-initz, -initcenter, -initfile, -initlabel) or from the C2/C3 disc found "
-                    "automatically. With -discfile, levels come from the given disc labels.\n"
+                    "automatically (it must be in the field of view; the command refuses when "
+                    "the match is not confident). With -discfile, levels come from the given disc labels.\n"
                     "Outputs: <seg>_labeled.nii.gz (each cord voxel = its level, C3 -> 3), "
                     "<seg>_labeled_discs.nii.gz (one voxel per disc at its posterior tip, "
                     "C2/C3 -> 3), straight_ref.nii.gz, warp_curve2straight.nii.gz, "
@@ -103,6 +104,10 @@ def _run(args):
     result.labeled_seg.save(out_seg)
     result.discs.save(out_discs)
     if result.detection is not None and args.v > 0:
+        if result.detection.auto_margin is not None:
+            print(f"C2-C3 disc found automatically (confidence: the alignment with the template "
+                  f"beats any naming half a level or more away by {result.detection.auto_margin:.2f}; "
+                  f"refused below {vertebrae.LabelingParams.parse(args.param).min_margin:.2f})")
         print("Discs found (value: z of the input, RPI): " + ", ".join(
             f"{v}: {z}" for v, z in vertebrae.disc_slices(result.discs)))
     if args.qc:

@@ -1,4 +1,5 @@
-"""Benchmark sct_label_vertebrae on t2: wall time and peak memory (run by hand, not by pytest).
+"""Benchmark sct_label_vertebrae on t2 (no init, -initz, -discfile): wall time and peak memory
+(run by hand, not by pytest).
 
     SCT_DATA_MIRROR=../shared/data .venv/bin/python testing/benchmarks/bench_label_vertebrae.py
 
@@ -40,6 +41,7 @@ def main():
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     common = ["-i", str(data / "t2.nii.gz"), "-s", str(data / "t2_seg-manual.nii.gz"), "-c", "t2",
               "-t", str(pam50)]
+    run_case("t2, no init (automatic C2-C3 + detection + straightening files)", common)
     run_case("t2, -initz 34,3 (detection + straightening files)", common + ["-initz", "34,3"])
     run_case("t2, -discfile labels.nii.gz", common + ["-discfile", str(data / "labels.nii.gz")])
 

@@ -40,14 +40,38 @@ def test_init_file_outputs_and_cache(sct_testing_data, pam50, in_tmp, caplog, ca
     assert "Re-using the straightening" in caplog.text
 
 
-def test_no_c2c3_error_and_no_output(sct_testing_data, pam50, in_tmp, capsys):
+def test_no_init(sct_testing_data, pam50, in_tmp, capsys):
+    """No init: the C2/C3 disc at the top of t2 (z = 53, anatomical naming: see
+    testing/api/test_vertebrae.py), then C3/C4... as in labels.nii.gz (C3 and C5 bodies)."""
     t2 = sct_testing_data / "t2"
+    main(["-i", str(t2 / "t2.nii.gz"), "-s", str(t2 / "t2_seg-manual.nii.gz"), "-c", "t2",
+          "-t", str(pam50), "-ofolder", "out"])
+    assert "C2-C3 disc found automatically" in capsys.readouterr().out
+    discs = Image(str(in_tmp / "out" / "t2_seg-manual_labeled_discs.nii.gz")).change_orientation("RPI")
+    found = {int(v): int(z) for _, _, z, v in discs.nonzero_coords()}
+    truth = {3: 53, 4: 35.5, 5: 17.5, 6: 3.5}
+    assert set(found) == set(truth) and all(abs(found[v] - truth[v]) <= 3 for v in truth), found
+    lab = Image(str(in_tmp / "out" / "t2_seg-manual_labeled.nii.gz"))
+    body = Image(str(t2 / "labels.nii.gz"))
+    assert [int(lab.data[int(x), int(y), int(z)]) for x, y, z, _ in body.nonzero_coords()] == \
+        [int(v) for *_, v in body.nonzero_coords()]
+
+
+def test_no_c2c3_error_and_no_output(sct_testing_data, pam50, in_tmp, capsys):
+    """t2 without its top 10 mm (no C2/C3 disc in the field of view): refused, nothing written."""
+    from spinalcordtoolbox.image import crop_image
+
+    t2 = sct_testing_data / "t2"
+    for name in ("t2", "t2_seg-manual"):
+        img = Image(str(t2 / f"{name}.nii.gz"))
+        crop_image(img.copy().change_orientation("RPI"), zmax=44).change_orientation(
+            img.orientation).save(str(in_tmp / f"{name}.nii.gz"))
     with pytest.raises(SystemExit) as e:
-        main(["-i", str(t2 / "t2.nii.gz"), "-s", str(t2 / "t2_seg-manual.nii.gz"), "-c", "t2",
-              "-t", str(pam50), "-ofolder", "out"])
+        main(["-i", "t2.nii.gz", "-s", "t2_seg-manual.nii.gz", "-c", "t2", "-t", str(pam50),
+              "-ofolder", "out"])
     assert e.value.code == 1
     err = capsys.readouterr().err
-    assert "No C2-C3 disc found" in err and "-initz" in err
+    assert "No C2-C3 disc found" in err and "-initz" in err and "-create-viewer" in err
     assert not (in_tmp / "out" / "t2_seg-manual_labeled.nii.gz").exists()
     assert not (in_tmp / "out" / "straight_ref.nii.gz").exists()
 
