@@ -7,7 +7,9 @@ initial transform (the headers, or ``-initwarp``). Each step then estimates a tr
 ``deformation=1x1x0`` says) or with the cord-specific slice-wise algorithms. The result is one
 forward field (on the destination grid: ``src -> dest``) and one inverse field (on the source
 grid: ``dest -> src``), both ITK displacement fields; intermediate files live in a temporary
-folder.
+folder. Destination slices holding the segmentation that the initial transform does not map
+(outside its field, or not reached by the source segmentation) are named in a warning, and the
+ANTs steps are estimated only where the initial transform is defined.
 """
 from __future__ import annotations
 
@@ -79,6 +81,9 @@ def register(src: Image, dest: Image, steps: list[ParamStep], *, src_seg=None, d
         init_inv = [W.load_transform(t).inverse() for t in (init_warp or [])]
 
     ref = dest.copy().change_orientation("RPI")  # working grid: axial slices = data[:, :, z]
+    if init_fwd:
+        mask = _estimation_mask(check_init_coverage(init_fwd, dest, dest_seg=dest_seg, src_seg=src_seg,
+                                                    init_names=init_warp), mask, ref)
     fwd_chain = list(init_fwd)   # reference point goes through the newest step first
     inv_chain = list(init_inv)
     step_transforms = []
@@ -100,6 +105,77 @@ def register(src: Image, dest: Image, steps: list[ParamStep], *, src_seg=None, d
     src_reg = W.apply_transforms(src, dest, [field_fwd], interp=interp)
     dest_reg = W.apply_transforms(dest, src, [field_inv], interp=interp)
     return RegistrationResult(warp_forward, warp_inverse, src_reg, dest_reg, step_transforms)
+
+
+def check_init_coverage(init_transforms, dest: Image, dest_seg: Image | None = None,
+                        src_seg: Image | None = None, init_names=None) -> np.ndarray:
+    """Where the initial transform maps the destination, and a one-line warning naming the
+    destination slices holding its segmentation that it leaves out.
+
+    ``init_transforms``: the initial chain (ANTs order, as applied to destination points).
+    Returns the boolean coverage on the RPI working grid (:func:`warp.chain_coverage`). Two
+    cases are reported, in the destination's own slice numbers (along its S-I axis): slices
+    outside a displacement field of the chain (e.g. an ``-initwarp`` made on an image that does
+    not extend that far: ITK gives zero displacement there, so nothing maps the source onto
+    them), and, with ``src_seg``, slices the source segmentation carried through the chain does
+    not reach (e.g. an ``-initwarp`` that was itself composed from such a field). Nothing is
+    invented for these slices: extrapolating the field along the cord would pick a template
+    level by guess (the displacement along z encodes the vertebral level).
+    """
+    ref = dest.copy().change_orientation("RPI")
+    covered = W.chain_coverage(init_transforms, ref)
+    if dest_seg is None:
+        return covered
+    seg = dest_seg.copy().change_orientation("RPI").data > 0
+    holds = seg.any(axis=(0, 1))
+    outside = holds & (seg & ~covered).any(axis=(0, 1))
+    unreached = np.zeros_like(holds)
+    if src_seg is not None:
+        moved = W.apply_transforms(src_seg, ref, init_transforms, interp="linear").data
+        unreached = holds & ~outside & ~(moved > 0.5).any(axis=(0, 1))
+    if outside.any() or unreached.any():
+        names = ", ".join(os.path.basename(os.fspath(n)) for n in (init_names or [])
+                          if isinstance(n, (str, os.PathLike))) or "the initial transform"
+        parts = []
+        if outside.any():
+            parts.append(f"{_slice_list(outside, dest)} {'lies' if outside.sum() == 1 else 'lie'} outside "
+                         f"the field of {names}")
+        if unreached.any():
+            parts.append(f"{_slice_list(unreached, dest)} {'is' if unreached.sum() == 1 else 'are'} not "
+                         f"reached by the source segmentation carried through {names}")
+        logger.warning("WARNING: %s %s: %d of the %d slices holding the destination segmentation are "
+                       "not registered (the result does not map the source there). Make the initial "
+                       "warp from an image covering them, or register to them directly.",
+                       W._name(dest), "; ".join(parts), int((outside | unreached).sum()), int(holds.sum()))
+    return covered
+
+
+def _slice_list(flags_rpi: np.ndarray, dest: Image) -> str:
+    """"slices 5-8 (z)": working-grid axial slice flags named in ``dest``'s own numbering."""
+    orient = dest.orientation
+    axis = next(i for i, c in enumerate(orient) if c in "SI")
+    n = len(flags_rpi)
+    # the working grid is RPI (slice index grows towards S); the file's axis may run the other way
+    idx = np.flatnonzero(flags_rpi)
+    idx = sorted(idx if orient[axis] == "I" else n - 1 - idx)
+    runs, start = [], idx[0]
+    for a, b in zip(idx, idx[1:] + [None]):
+        if b is None or b != a + 1:
+            runs.append(f"{start}" if start == a else f"{start}-{a}")
+            start = b
+    return f"slice{'s' if len(idx) > 1 else ''} {', '.join(runs)} ({'xyz'[axis]})"
+
+
+def _estimation_mask(covered: np.ndarray, mask: Image | None, ref: Image) -> Image | None:
+    """The ANTs steps are estimated only where the initial transform is defined: elsewhere the
+    moving content is the source at an arbitrary place (its header position), and matching it
+    would invent a deformation. ``None`` when it covers everything and there is no mask."""
+    if covered.all():
+        return mask
+    out = np.asarray(covered, dtype=np.float32)
+    if mask is not None:
+        out = out * (mask.copy().change_orientation("RPI").data > 0)
+    return Image(out, hdr=ref.hdr.copy(), affine=ref.affine)
 
 
 def _check_inputs(steps, src_seg, dest_seg, src_label, dest_label, src, dest):
@@ -251,7 +327,7 @@ def _ants_step(s: ParamStep, cur, fixed, mask, tmp):
                 W.write_affine(init, path)
                 args += ["--initial-moving-transform", path]
     if mask is not None:
-        args += ["--masks", f"[{_save_float(mask, os.path.join(tmp, 'mask.nii.gz'))},NULL]"]
+        args += ["--masks", _save_float(mask, os.path.join(tmp, "mask.nii.gz"))]
     args += ["--verbose", "0"]
     _run_ants(args)
     if s.algo in ("syn", "bsplinesyn"):
@@ -382,7 +458,7 @@ def _ants_slice(s, fix2d, mov2d, mask2d, spacing, prefix):
         args += ["--restrict-deformation", "x".join(s.deformation.split("x")[:2])]
     if mask2d is not None:
         mk = ants.from_numpy(np.ascontiguousarray(mask2d), spacing=spacing)
-        args += ["--masks", f"[{ptr(mk)},NULL]"]
+        args += ["--masks", ptr(mk)]
     args += ["--verbose", "0"]
     _run_ants(args)
     nx, ny = fix2d.shape
