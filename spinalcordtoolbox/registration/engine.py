@@ -366,8 +366,9 @@ def _centerline_alignment(moving_seg: Image, fixed_seg: Image, rotation: bool):
     The starting point of ANTs linear steps on segmentations: a binary mask gives the metric
     a gradient only within its own thickness, so a thin mask (white matter) a few mm away
     from its target gave no update at all (template WM left 4-6 mm off a T2* WM seg). The
-    mean in-plane offset is always removed; with ``rotation`` (rigid, affine) and two slices or
-    more, the smallest rotation turning one centerline's direction into the other's is added
+    mean in-plane offset is always removed; with ``rotation`` (rigid, affine) and common slices
+    spanning 10 mm or more, the smallest rotation turning one centerline's direction into the
+    other's is added
     (a tilt between the two acquisitions: 10 iterations of ANTs left 60-80 % of a 4-7 degree
     tilt, i.e. 1-2 mm at the end slices of 7.5 mm thick T2* slices). The rotation about the
     cord's axis stays for ANTs to find."""
@@ -382,8 +383,8 @@ def _centerline_alignment(moving_seg: Image, fixed_seg: Image, rotation: bool):
         c_fix.append([(ii * f).sum() / f.sum(), (jj * f).sum() / f.sum(), z])
     if not c_fix:
         return None
-    lps = lambda vox: (np.asarray(vox) @ fixed_seg.affine[:3, :3].T + fixed_seg.affine[:3, 3]) * np.array([-1.0, -1.0, 1.0])
-    p_mov, p_fix = lps(c_mov), lps(c_fix)
+    aff = fixed_seg.affine
+    p_mov, p_fix = ((np.asarray(c) @ aff[:3, :3].T + aff[:3, 3]) * np.array([-1.0, -1.0, 1.0]) for c in (c_mov, c_fix))
     q_mov, q_fix = p_mov.mean(axis=0), p_fix.mean(axis=0)
     rot = np.eye(3)
     # a direction needs a length: over less than 10 mm the centres' scatter would make the tilt
