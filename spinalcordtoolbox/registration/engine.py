@@ -7,7 +7,9 @@ initial transform (the headers, or ``-initwarp``). Each step then estimates a tr
 ``deformation=1x1x0`` says) or with the cord-specific slice-wise algorithms. The result is one
 forward field (on the destination grid: ``src -> dest``) and one inverse field (on the source
 grid: ``dest -> src``), both ITK displacement fields; intermediate files live in a temporary
-folder.
+folder. Destination slices holding the segmentation that the initial transform does not map
+(outside its field, or not reached by the source segmentation) are named in a warning, and the
+ANTs steps are estimated only where the initial transform is defined.
 """
 from __future__ import annotations
 
@@ -79,6 +81,9 @@ def register(src: Image, dest: Image, steps: list[ParamStep], *, src_seg=None, d
         init_inv = [W.load_transform(t).inverse() for t in (init_warp or [])]
 
     ref = dest.copy().change_orientation("RPI")  # working grid: axial slices = data[:, :, z]
+    if init_fwd:
+        mask = _estimation_mask(check_init_coverage(init_fwd, dest, dest_seg=dest_seg, src_seg=src_seg,
+                                                    init_names=init_warp), mask, ref)
     fwd_chain = list(init_fwd)   # reference point goes through the newest step first
     inv_chain = list(init_inv)
     step_transforms = []
@@ -100,6 +105,77 @@ def register(src: Image, dest: Image, steps: list[ParamStep], *, src_seg=None, d
     src_reg = W.apply_transforms(src, dest, [field_fwd], interp=interp)
     dest_reg = W.apply_transforms(dest, src, [field_inv], interp=interp)
     return RegistrationResult(warp_forward, warp_inverse, src_reg, dest_reg, step_transforms)
+
+
+def check_init_coverage(init_transforms, dest: Image, dest_seg: Image | None = None,
+                        src_seg: Image | None = None, init_names=None) -> np.ndarray:
+    """Where the initial transform maps the destination, and a one-line warning naming the
+    destination slices holding its segmentation that it leaves out.
+
+    ``init_transforms``: the initial chain (ANTs order, as applied to destination points).
+    Returns the boolean coverage on the RPI working grid (:func:`warp.chain_coverage`). Two
+    cases are reported, in the destination's own slice numbers (along its S-I axis): slices
+    outside a displacement field of the chain (e.g. an ``-initwarp`` made on an image that does
+    not extend that far: ITK gives zero displacement there, so nothing maps the source onto
+    them), and, with ``src_seg``, slices the source segmentation carried through the chain does
+    not reach (e.g. an ``-initwarp`` that was itself composed from such a field). Nothing is
+    invented for these slices: extrapolating the field along the cord would pick a template
+    level by guess (the displacement along z encodes the vertebral level).
+    """
+    ref = dest.copy().change_orientation("RPI")
+    covered = W.chain_coverage(init_transforms, ref)
+    if dest_seg is None:
+        return covered
+    seg = dest_seg.copy().change_orientation("RPI").data > 0
+    holds = seg.any(axis=(0, 1))
+    outside = holds & (seg & ~covered).any(axis=(0, 1))
+    unreached = np.zeros_like(holds)
+    if src_seg is not None:
+        moved = W.apply_transforms(src_seg, ref, init_transforms, interp="linear").data
+        unreached = holds & ~outside & ~(moved > 0.5).any(axis=(0, 1))
+    if outside.any() or unreached.any():
+        names = ", ".join(os.path.basename(os.fspath(n)) for n in (init_names or [])
+                          if isinstance(n, (str, os.PathLike))) or "the initial transform"
+        parts = []
+        if outside.any():
+            parts.append(f"{_slice_list(outside, dest)} {'lies' if outside.sum() == 1 else 'lie'} outside "
+                         f"the field of {names}")
+        if unreached.any():
+            parts.append(f"{_slice_list(unreached, dest)} {'is' if unreached.sum() == 1 else 'are'} not "
+                         f"reached by the source segmentation carried through {names}")
+        logger.warning("WARNING: %s %s: %d of the %d slices holding the destination segmentation are "
+                       "not registered (the result does not map the source there). Make the initial "
+                       "warp from an image covering them, or register to them directly.",
+                       W._name(dest), "; ".join(parts), int((outside | unreached).sum()), int(holds.sum()))
+    return covered
+
+
+def _slice_list(flags_rpi: np.ndarray, dest: Image) -> str:
+    """"slices 5-8 (z)": working-grid axial slice flags named in ``dest``'s own numbering."""
+    orient = dest.orientation
+    axis = next(i for i, c in enumerate(orient) if c in "SI")
+    n = len(flags_rpi)
+    # the working grid is RPI (slice index grows towards S); the file's axis may run the other way
+    idx = np.flatnonzero(flags_rpi)
+    idx = sorted(idx if orient[axis] == "I" else n - 1 - idx)
+    runs, start = [], idx[0]
+    for a, b in zip(idx, idx[1:] + [None]):
+        if b is None or b != a + 1:
+            runs.append(f"{start}" if start == a else f"{start}-{a}")
+            start = b
+    return f"slice{'s' if len(idx) > 1 else ''} {', '.join(runs)} ({'xyz'[axis]})"
+
+
+def _estimation_mask(covered: np.ndarray, mask: Image | None, ref: Image) -> Image | None:
+    """The ANTs steps are estimated only where the initial transform is defined: elsewhere the
+    moving content is the source at an arbitrary place (its header position), and matching it
+    would invent a deformation. ``None`` when it covers everything and there is no mask."""
+    if covered.all():
+        return mask
+    out = np.asarray(covered, dtype=np.float32)
+    if mask is not None:
+        out = out * (mask.copy().change_orientation("RPI").data > 0)
+    return Image(out, hdr=ref.hdr.copy(), affine=ref.affine)
 
 
 def _check_inputs(steps, src_seg, dest_seg, src_label, dest_label, src, dest):
@@ -245,13 +321,13 @@ def _ants_step(s: ParamStep, cur, fixed, mask, tmp):
         if restrict:
             args += ["--restrict-deformation", restrict]
         if "seg" in cur:
-            init = _centre_of_mass_translation(cur["seg"], fixed["seg"])
+            init = _centerline_alignment(cur["seg"], fixed["seg"], rotation=s.algo != "translation")
             if init is not None:
                 path = os.path.join(tmp, f"step{s.step}_init.txt")
                 W.write_affine(init, path)
                 args += ["--initial-moving-transform", path]
     if mask is not None:
-        args += ["--masks", f"[{_save_float(mask, os.path.join(tmp, 'mask.nii.gz'))},NULL]"]
+        args += ["--masks", _save_float(mask, os.path.join(tmp, "mask.nii.gz"))]
     args += ["--verbose", "0"]
     _run_ants(args)
     if s.algo in ("syn", "bsplinesyn"):
@@ -283,27 +359,57 @@ def _linear_restriction(s: ParamStep) -> str | None:
     return "x".join("1" if w else "0" for w in weights)
 
 
-def _centre_of_mass_translation(moving_seg: Image, fixed_seg: Image):
-    """In-plane translation (LPS mm, destination -> moving) aligning the mean centre of mass
-    of the two segmentations over the axial slices they both cover, or None.
+def _centerline_alignment(moving_seg: Image, fixed_seg: Image, rotation: bool):
+    """Initial linear transform (LPS mm, destination -> moving) aligning the centerlines of the
+    two segmentations (centres of mass of the axial slices both cover), or None.
 
     The starting point of ANTs linear steps on segmentations: a binary mask gives the metric
     a gradient only within its own thickness, so a thin mask (white matter) a few mm away
-    from its target gave no update at all (template WM left 4-6 mm off a T2* WM seg)."""
+    from its target gave no update at all (template WM left 4-6 mm off a T2* WM seg). The
+    mean in-plane offset is always removed; with ``rotation`` (rigid, affine) and common slices
+    spanning 10 mm or more, the smallest rotation turning one centerline's direction into the
+    other's is added
+    (a tilt between the two acquisitions: 10 iterations of ANTs left 60-80 % of a 4-7 degree
+    tilt, i.e. 1-2 mm at the end slices of 7.5 mm thick T2* slices). The rotation about the
+    cord's axis stays for ANTs to find."""
     mov, fix = moving_seg.data, fixed_seg.data
-    shifts = []
+    ii, jj = np.meshgrid(np.arange(fix.shape[0]), np.arange(fix.shape[1]), indexing="ij")
+    c_mov, c_fix = [], []
     for z in range(fix.shape[2]):
         m, f = np.clip(mov[:, :, z], 0, None), np.clip(fix[:, :, z], 0, None)
         if m.sum() <= 0 or f.sum() <= 0:
             continue
-        ii, jj = np.meshgrid(np.arange(m.shape[0]), np.arange(m.shape[1]), indexing="ij")
-        shifts.append([(ii * m).sum() / m.sum() - (ii * f).sum() / f.sum(),
-                       (jj * m).sum() / m.sum() - (jj * f).sum() / f.sum(), 0.0])
-    if not shifts:
+        c_mov.append([(ii * m).sum() / m.sum(), (jj * m).sum() / m.sum(), z])
+        c_fix.append([(ii * f).sum() / f.sum(), (jj * f).sum() / f.sum(), z])
+    if not c_fix:
         return None
-    vox = np.mean(shifts, axis=0)
-    offset = (vox @ fixed_seg.affine[:3, :3].T) * np.array([-1.0, -1.0, 1.0])
-    return W.AffineTransform(np.eye(3), offset)
+    aff = fixed_seg.affine
+    p_mov, p_fix = ((np.asarray(c) @ aff[:3, :3].T + aff[:3, 3]) * np.array([-1.0, -1.0, 1.0]) for c in (c_mov, c_fix))
+    q_mov, q_fix = p_mov.mean(axis=0), p_fix.mean(axis=0)
+    rot = np.eye(3)
+    # a direction needs a length: over less than 10 mm the centres' scatter would make the tilt
+    if rotation and np.ptp(p_fix[:, 2]) >= 10.0:
+        rot = _rotation_between(_line_direction(p_fix), _line_direction(p_mov))
+        if np.degrees(np.arccos(np.clip((np.trace(rot) - 1) / 2, -1, 1))) > 30:
+            rot = np.eye(3)  # not a tilt between two acquisitions (curved or broken segmentation)
+    return W.AffineTransform(rot, q_mov - rot @ q_fix)
+
+
+def _line_direction(points):
+    """Unit direction of the least-squares line through points (their first principal axis)."""
+    centred = points - points.mean(axis=0)
+    u = np.linalg.svd(centred, full_matrices=False)[2][0]
+    return u if u[2] >= 0 else -u
+
+
+def _rotation_between(a, b):
+    """The smallest rotation turning unit vector ``a`` into unit vector ``b`` (Rodrigues)."""
+    v, c = np.cross(a, b), float(np.dot(a, b))
+    s2 = float(v @ v)
+    if s2 < 1e-12:
+        return np.eye(3)
+    vx = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
+    return np.eye(3) + vx + vx @ vx * ((1 - c) / s2)
 
 
 def _ants_slicewise(s, cur, fixed, ref, mask, tmp):
@@ -353,7 +459,7 @@ def _ants_slice(s, fix2d, mov2d, mask2d, spacing, prefix):
         args += ["--restrict-deformation", "x".join(s.deformation.split("x")[:2])]
     if mask2d is not None:
         mk = ants.from_numpy(np.ascontiguousarray(mask2d), spacing=spacing)
-        args += ["--masks", f"[{ptr(mk)},NULL]"]
+        args += ["--masks", ptr(mk)]
     args += ["--verbose", "0"]
     _run_ants(args)
     nx, ny = fix2d.shape

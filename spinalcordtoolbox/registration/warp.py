@@ -306,6 +306,25 @@ def compose_warps(transforms, ref: Image, inverse=None) -> np.ndarray:
     return out
 
 
+def chain_coverage(transforms, ref: Image, inverse=None) -> np.ndarray:
+    """Boolean (nx, ny, nz) on ``ref``'s grid: where every displacement field of the chain is
+    defined, i.e. a reference point, followed through the chain, lies inside each field's grid
+    when it reaches it. Elsewhere a field gives zero displacement (as in ITK): such points are
+    not mapped by it, only passed through unchanged."""
+    chain = _load_chain(transforms, inverse)
+    shape = tuple(ref.data.shape[:3])
+    out = np.ones(shape, dtype=bool)
+    for sl, points in _grid_chunks(ref.affine, shape):
+        inside = np.ones(len(points), dtype=bool)
+        for t in chain.transforms:
+            if isinstance(t, DisplacementField):
+                vox = _lps_to_voxel(points, t._inv_affine)
+                inside &= np.all((vox >= -0.5) & (vox <= np.array(t.disp.shape[:3]) - 0.5), axis=1)
+            points = t.apply(points)
+        out[:, :, sl] = inside.reshape(shape[0], shape[1], -1)
+    return out
+
+
 def apply_transforms(img: Image, ref: Image, transforms, inverse=None, interp="linear",
                      crop=0) -> Image:
     """Resample ``img`` onto ``ref``'s grid through ``transforms`` (ANTs order).

@@ -318,6 +318,62 @@ def test_rigid_on_thin_wm_masks_with_partial_overlap(sct_testing_data):
         assert np.hypot(*((c_moved - c_wm) * t2s.pixdim[:2])) < 1.0
 
 
+def _t2s_wm_rpi(d):
+    t2s = Image(str(d / "t2s.nii.gz")).change_orientation("RPI")
+    seg = Image(str(d / "t2s_seg.nii.gz")).change_orientation("RPI").data > 0.5
+    gm = Image(str(d / "t2s_gmseg_manual.nii.gz")).change_orientation("RPI").data > 0.5
+    return t2s, Image((seg & ~gm).astype(np.float32), hdr=t2s.hdr.copy(), affine=t2s.affine)
+
+
+def test_rigid_on_segmentations_follows_a_tilt(sct_testing_data):
+    """A source tilted against the destination, as the template brought by the t2 warp is
+    against the t2* slices of sct_testing_data (in-plane offsets changing by 0.5 and 0.9 mm per
+    7.5 mm slice: 4 and 7 degrees), covering 5 of 9 slices. The rigid step (10 iterations) left
+    1-2 mm at the end slices when it started from the mean offset alone; it now starts from the
+    centerline alignment (offset and tilt)."""
+    t2s, wm = _t2s_wm_rpi(sct_testing_data / "t2s")
+    shifts = [(11.0 - z, 6.6 - 1.8 * z) for z in range(9)]  # voxels of 0.5 mm
+    src, src_wm = _shifted_partial(t2s, shifts, range(5)), _shifted_partial(wm, shifts, range(5))
+    res = engine.register(src, t2s, param.parse_param("step=1,type=seg,algo=rigid"),
+                          src_seg=src_wm, dest_seg=wm, progress=False)
+    moved = warp.apply_transforms(src_wm, t2s, [warp.DisplacementField(res.warp_forward, t2s.affine)])
+    offsets = [np.hypot(*((np.argwhere(moved.data[:, :, z] > 0.5).mean(0)
+                           - np.argwhere(wm.data[:, :, z] > 0.5).mean(0)) * t2s.pixdim[:2])) for z in range(5)]
+    # measured: 0.0 mm on every slice (from the mean offset alone: 1.4, 0.7, 0.0, 0.7, 1.3 mm)
+    assert max(offsets) < 0.5, np.round(offsets, 2)
+
+
+def test_initial_warp_coverage_is_reported(sct_testing_data, caplog):
+    """An initial field made on an image that stops part-way along the destination (a t2 warp
+    used for t2* slices above the t2): the destination slices outside it are named in one
+    warning line, in the destination's own slice numbers, and nothing is estimated there."""
+    t2s, wm = _t2s_wm_rpi(sct_testing_data / "t2s")
+    # a zero field on slices 0-4 of the t2s grid (what ITK does beyond it: zero displacement)
+    init = warp.DisplacementField(np.zeros(t2s.data.shape[:2] + (5, 3)), t2s.affine)
+    covered = engine.check_init_coverage([init], t2s, dest_seg=wm)
+    assert covered.any(axis=(0, 1)).tolist() == [True] * 5 + [False] * 4
+    assert "slices 5-8 (z) lie outside the field of the initial transform: 4 of the 9 slices" in caplog.text
+    # the same destination stored upside down (z from S to I): the same slices, numbered 0-3
+    caplog.clear()
+    flipped = t2s.copy().change_orientation("RPS")
+    engine.check_init_coverage([init], flipped, dest_seg=wm.copy().change_orientation("RPS"))
+    assert "slices 0-3 (z) lie outside" in caplog.text
+    # a field covering everything, a source segmentation reaching slices 2-6 only
+    caplog.clear()
+    full = warp.DisplacementField(np.zeros(t2s.data.shape[:3] + (3,)), t2s.affine)
+    part = _shifted_partial(wm, [(0.0, 0.0)] * 9, range(2, 7))
+    engine.check_init_coverage([full], t2s, dest_seg=wm, src_seg=part)
+    assert "slices 0-1, 7-8 (z) are not reached by the source segmentation" in caplog.text
+    # registration: the slices outside the initial field keep the initial (zero) displacement
+    src = _shifted_partial(t2s, [(2.0, -2.0)] * 9, range(9))
+    src_wm = _shifted_partial(wm, [(2.0, -2.0)] * 9, range(9))
+    steps = param.parse_param("step=1,type=seg,metric=CC,algo=bsplinesyn,slicewise=1,iter=3:"
+                              "step=2,type=im,metric=CC,algo=syn,slicewise=1,iter=2")
+    res = engine.register(src, t2s, steps, src_seg=src_wm, dest_seg=wm, init_warp=[init], progress=False)
+    moved = np.abs(res.warp_forward).max(axis=(0, 1, 3))
+    assert (moved[5:] == 0).all() and (moved[:5] > 0.3).all(), np.round(moved, 2)
+
+
 @pytest.mark.parametrize("cut", ["whole", "half"])
 def test_slicereg_edge_slice_outside_the_source(sct_testing_data, cut):
     """mt0 -> mt1 (5 slices of 17 mm) where the source does not cover the last slice (all or
