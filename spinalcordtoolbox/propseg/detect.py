@@ -190,18 +190,20 @@ def reject_jumps(path: dict, cands, pixdim, radius: float, step_mm: float):
     return out, changed
 
 
-def keep_continuous(path: dict, pixdim, radius: float, step_mm: float):
+def keep_continuous(path: dict, pixdim, radius: float, step_mm: float, max_gap_mm: float = 10.0):
     """The cord is one continuous tube: the path is cut where two consecutive path slices are further
     apart than ``radius`` + ``step_mm`` (the jump limit of :func:`reject_jumps`), plus, across slices
     the path skipped, the cord's course at 45 degrees from the slice normal (steeper than a cord runs
     through axial slices): there it left the cord for another structure (below the conus, the dark
     roots and foramina beside the canal). Only the longest piece is kept, with the other pieces that
-    line up with what is kept (the cord found again after a detour).
+    line up with what is kept across a gap no longer than the path itself may skip (``max_gap_mm``,
+    as :func:`candidate_path`): the cord found again after a detour.
     Returns (path, number of slices dropped)."""
     zs = sorted(path)
     if len(zs) < 2:
         return dict(path), 0
     p = np.asarray(pixdim[:2], dtype=float)
+    max_gap = max(2, int(round(max_gap_mm / pixdim[2])))
 
     def joined(z0, z1):
         limit = radius + step_mm + (abs(z1 - z0) - 1) * pixdim[2]
@@ -223,7 +225,8 @@ def keep_continuous(path: dict, pixdim, radius: float, step_mm: float):
             if any(piece is k for k in kept):
                 continue
             lo, hi = min(k[0] for k in kept), max(k[-1] for k in kept)
-            if (piece[0] > hi and joined(hi, piece[0])) or (piece[-1] < lo and joined(piece[-1], lo)):
+            if ((hi < piece[0] <= hi + max_gap and joined(hi, piece[0]))
+                    or (lo - max_gap <= piece[-1] < lo and joined(piece[-1], lo))):
                 kept.append(piece)
                 added = True
     out = {z: path[z] for piece in kept for z in piece}

@@ -24,7 +24,9 @@ from spinalcordtoolbox.propseg.core import propseg  # noqa: E402
     ("mt1", "pad", 0.85),      # MT in a 180 mm field of view (the unseen case that failed): 0.88
     ("mt1", "flipAP", 0.87),   # mirrored front-back: 0.907
     ("t2s", "bias", 0.85),     # smooth bias field: 0.879
-    ("mt1", "mtfov", 0.86),    # the failing axial MT scan's grid (192 x 192 x 0.9 mm, 172.8 mm): 0.890
+    ("mt1", "mtfov", 0.86),    # the failing axial MT scan's grid (192 x 192 x 0.9 mm, 172.8 mm): 0.889
+    ("t2s", "mtfov", 0.87),    # the same grid, 7.5 mm slices: 0.902 (was refused: "No spinal cord found")
+    ("mt1", "crop", 0.87),     # 36 mm FOV, 2 slices of 17 mm: 0.904 (was refused)
 ])
 def test_robustness_case_dice(sct_testing_data, source, transform, minimum):
     image, reference, contrast, kind = make_case(sct_testing_data, source, transform)
@@ -67,8 +69,8 @@ def test_lumbar_cord_found_and_stops_at_the_conus(pam50):
     """Sagittal lumbar T2 simulated from PAM50 (T9 to L2, 1 mm, 38 mm left-right, bias and noise): the
     cord is followed down to the conus without drifting into the cauda equina (before: the path left
     the cord below the conus for the dark structures beside the canal, 10 mm away; Dice 0.742).
-    Measured: Dice 0.804, every slice's centre within 1.2 mm of the template's, the segmentation ends
-    15 mm above the conus tip (where the template's cord still has >= 8 mm2). The threshold is below
+    Measured: Dice 0.788, every slice's centre within 1.2 mm of the template's, the segmentation ends
+    at the conus (the last slice where the template's cord still has >= 8 mm2). The threshold is below
     0.85 because of the stand-in: the template's T2 image is an average of subjects whose conus lies
     at different heights, so its dark conus is wider and longer than PAM50_cord, and its cord/CSF
     edge (where propseg draws the contour, 40 % of the way from cord to CSF) lies 0.5-1 mm outside
@@ -76,9 +78,9 @@ def test_lumbar_cord_found_and_stops_at_the_conus(pam50):
     image, reference, contrast, kind = make_lumbar_case(pam50, "sag")
     seg, _ = propseg(image, contrast, use_cnn=False)
     r = score(seg, reference, kind)
-    assert r["dice"] >= 0.77, r
+    assert r["dice"] >= 0.76, r
     assert r["max_mm"] <= 2.0, r  # no slice off the cord
-    assert 0.0 <= conus_gap(seg, reference) <= 20.0  # never past the conus
+    assert -2.0 <= conus_gap(seg, reference) <= 10.0  # at the conus, not into the cauda equina
 
 
 def test_path_that_leaves_the_cord_is_cut():
