@@ -125,7 +125,8 @@ def fit_tube(data: np.ndarray, pixdim, centres: np.ndarray, polarity: int, radiu
 
     Returns (radii (nz, N_RAYS) in mm, NaN where no cord; refined centres; consistency per slice:
     the fraction of the rays that found a boundary whose boundary lies within 1 mm of the regularised
-    surface — close to 1 on a real cord, low where the "boundary" is noise).
+    surface — close to 1 on a real cord, low where the "boundary" is noise; coverage per slice: the
+    fraction of rays that found a boundary).
     """
     from scipy.ndimage import gaussian_filter1d
 
@@ -157,7 +158,7 @@ def fit_tube(data: np.ndarray, pixdim, centres: np.ndarray, polarity: int, radiu
     found = np.isfinite(raw).sum(axis=1)
     consistency = np.where(found > 0, close.sum(axis=1) / np.maximum(found, 1), 0.0)
     consistency[~np.isfinite(R[:, 0])] = 0.0
-    return R, centres, consistency
+    return R, centres, consistency, found / raw.shape[1]
 
 
 def rasterise(shape, pixdim, centres, R) -> np.ndarray:

@@ -115,7 +115,7 @@ def bias_field(data, affine, amplitude=1.0, length_mm=100.0):
     return data * field.reshape(data.shape)
 
 
-def _nearest_points(_, affine, resampled):
+def _nearest_points(resampled):
     """A centerline resampled linearly: one voxel per slice at the weighted mean position."""
     out = np.zeros(resampled.data.shape, dtype=np.float32)
     for z in range(out.shape[2]):
@@ -157,7 +157,7 @@ def make_case(data_dir, source: str, transform: str, seed: int = 0):
         grid[:3, :2] = aff[:3, :2] * (0.9 / pix)
         moved = [resample_to_grid(_make(d, aff), shape, grid, "linear", fill="nearest") for d in (data, gt)]
         data, aff = moved[0].data, moved[0].affine
-        gt = (moved[1].data >= 0.5).astype(np.float32) if kind == "seg" else _nearest_points(gt, aff, moved[1])
+        gt = (moved[1].data >= 0.5).astype(np.float32) if kind == "seg" else _nearest_points(moved[1])
         data, aff_p = pad_fov(data, aff, 192 * 0.9)
         gt, _ = pad_fov(gt, aff, 192 * 0.9)
         aff = aff_p
@@ -218,7 +218,7 @@ def make_lumbar_case(pam50_dir, variant: str, seed: int = 0):
       continued 40 mm below the template's end by repeating its last slice (a canal without cord,
       as the cauda equina), the template extended upwards, and body-tissue texture around its 70 mm
       antero-posterior field of view up to 201 mm; stored RSP;
-    - ``thick3``: as ``fov`` with 3 mm thick sagittal slices (13 x 257 x 201); stored AIL (the slice
+    - ``thick3``: as ``fov`` with 3 mm thick sagittal slices (12 x 257 x 201); stored AIL (the slice
       axis last, as sct_testing_data's t2);
     - ``flipSI``: as ``fov``, mirrored head-feet (header unchanged: the conus at the top).
     """
