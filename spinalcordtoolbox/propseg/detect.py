@@ -190,6 +190,49 @@ def reject_jumps(path: dict, cands, pixdim, radius: float, step_mm: float):
     return out, changed
 
 
+def keep_continuous(path: dict, pixdim, radius: float, step_mm: float, max_gap_mm: float = 10.0):
+    """The cord is one continuous tube: the path is cut where two consecutive path slices are further
+    apart than ``radius`` + ``step_mm`` (the jump limit of :func:`reject_jumps`), plus, across slices
+    the path skipped, the cord's course at 45 degrees from the slice normal (steeper than a cord runs
+    through axial slices): there it left the cord for another structure (below the conus, the dark
+    roots and foramina beside the canal). Only the longest piece is kept, with the other pieces that
+    line up with what is kept across a gap no longer than the path itself may skip (``max_gap_mm``,
+    as :func:`candidate_path`): the cord found again after a detour.
+    Returns (path, number of slices dropped)."""
+    zs = sorted(path)
+    if len(zs) < 2:
+        return dict(path), 0
+    p = np.asarray(pixdim[:2], dtype=float)
+    max_gap = max(2, int(round(max_gap_mm / pixdim[2])))
+
+    def joined(z0, z1):
+        limit = radius + step_mm + (abs(z1 - z0) - 1) * pixdim[2]
+        return np.hypot(*((np.array(path[z1]) - path[z0]) * p)) <= limit
+
+    pieces, start = [], 0
+    for i in range(1, len(zs)):
+        if not joined(zs[i - 1], zs[i]):
+            pieces.append(zs[start:i])
+            start = i
+    pieces.append(zs[start:])
+    if len(pieces) == 1:
+        return dict(path), 0
+    kept = [max(pieces, key=lambda piece: (piece[-1] - piece[0], len(piece)))]
+    added = True
+    while added:
+        added = False
+        for piece in pieces:
+            if any(piece is k for k in kept):
+                continue
+            lo, hi = min(k[0] for k in kept), max(k[-1] for k in kept)
+            if ((hi < piece[0] <= hi + max_gap and joined(hi, piece[0]))
+                    or (lo - max_gap <= piece[-1] < lo and joined(piece[-1], lo))):
+                kept.append(piece)
+                added = True
+    out = {z: path[z] for piece in kept for z in piece}
+    return out, len(path) - len(out)
+
+
 def detect_cord_centres(data: np.ndarray, pixdim, contrast: str, radius=4.0, anchors=None, max_candidates=8,
                         anchor_bonus=10.0):
     """Cord centre per axial slice of an RPI volume: {slice: (x, y)} in voxels.
@@ -223,4 +266,5 @@ def detect_cord_centres(data: np.ndarray, pixdim, contrast: str, radius=4.0, anc
     step = max(1.5, np.tan(np.radians(20)) * pixdim[2])
     path = candidate_path(cands, pixdim, step_mm=step)
     path, changed = reject_jumps(path, cands, pixdim, radius, step)
-    return path, changed
+    path, dropped = keep_continuous(path, pixdim, radius, step)
+    return path, changed + dropped

@@ -124,8 +124,9 @@ def fit_tube(data: np.ndarray, pixdim, centres: np.ndarray, polarity: int, radiu
     """Fit r(theta, z) around ``centres`` ((nz, 2) voxels, NaN rows = no cord) of an RPI volume.
 
     Returns (radii (nz, N_RAYS) in mm, NaN where no cord; refined centres; consistency per slice:
-    the fraction of rays whose own boundary lies within 1 mm of the regularised surface — close
-    to 1 on a real cord, low where the "boundary" is noise).
+    the fraction of the rays that found a boundary whose boundary lies within 1 mm of the regularised
+    surface — close to 1 on a real cord, low where the "boundary" is noise; coverage per slice: the
+    fraction of rays that found a boundary).
     """
     from scipy.ndimage import gaussian_filter1d
 
@@ -150,10 +151,14 @@ def fit_tube(data: np.ndarray, pixdim, centres: np.ndarray, polarity: int, radiu
         if it < iterations - 1:
             for z in rows:
                 centres[z] = _centroid(centres[z], R[z], angles, pixdim)
+    # rays without a cord/CSF boundary (the cord against the canal wall, as the anterior side of T2*
+    # and MT cords often is) carry no evidence either way: agreement among the rays that found one
     with np.errstate(invalid="ignore"):
         close = np.abs(raw - R) <= 1.0
-    consistency = close.mean(axis=1)
-    return R, centres, consistency
+    found = np.isfinite(raw).sum(axis=1)
+    consistency = np.where(found > 0, close.sum(axis=1) / np.maximum(found, 1), 0.0)
+    consistency[~np.isfinite(R[:, 0])] = 0.0
+    return R, centres, consistency, found / raw.shape[1]
 
 
 def rasterise(shape, pixdim, centres, R) -> np.ndarray:
