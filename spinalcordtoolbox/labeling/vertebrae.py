@@ -210,7 +210,7 @@ def features(strip: Strip, sigma_mm: float, mode: str = "intensity") -> Strip:
 
 def _ncc(x: np.ndarray, y: np.ndarray) -> float:
     """Correlation over the pixels valid in both (NaN when fewer than half are)."""
-    from spinalcordtoolbox.sct_math import correlation
+    from spinalcordtoolbox.processing.maths import correlation
 
     ok = ~(np.isnan(x) | np.isnan(y))
     if ok.sum() < 0.5 * x.size or ok.sum() < 10:
@@ -763,7 +763,7 @@ def label(im: Image, seg: Image, contrast: str, *, template_folder=None, init: I
     docstring). With ``ofolder``, the straightening files are written (or re-used) there."""
     if discs is not None:
         return label_from_discfile(seg, discs)
-    from spinalcordtoolbox.template import load_template
+    from spinalcordtoolbox.registration.template import load_template
 
     template = load_template(template_folder)
     result = label_vertebrae(im, seg, contrast, template, init=init, params=params,

@@ -95,7 +95,7 @@ def _parse_ids(text: str, what: str) -> list:
 
 def load_label_set(path, info_file=None) -> LabelSet:
     """Labels of an atlas folder (with ``info_label.txt``, or ``info_file``) or of a single mask."""
-    from spinalcordtoolbox.template import read_info_label
+    from spinalcordtoolbox.registration.template import read_info_label
 
     path = Path(path)
     if path.is_file():

@@ -27,7 +27,7 @@ from spinalcordtoolbox.straightening import (
     resample_with_field)
 from spinalcordtoolbox.registration.warp_template import read_slab
 
-from spinalcordtoolbox.template import DEFAULT_REGISTRATION_PARAM as DEFAULT_PARAM
+from spinalcordtoolbox.registration.template import DEFAULT_REGISTRATION_PARAM as DEFAULT_PARAM
 
 logger = logging.getLogger(__name__)
 
@@ -241,7 +241,7 @@ def register_to_template(im: Image, im_seg: Image, im_labels: Image, *, label_op
     ``ref="subject"`` runs them in subject space (moving: template; one or two labels).
     ``remove_temp=False`` keeps the registration engine's intermediate files.
     """
-    from spinalcordtoolbox.template import load_template
+    from spinalcordtoolbox.registration.template import load_template
 
     if ref not in ("template", "subject"):
         from spinalcordtoolbox.utils.cli import choice_error

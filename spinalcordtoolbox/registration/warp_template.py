@@ -48,7 +48,7 @@ def warp_template(dest: Image, warp_path, template, ofolder="label", atlas=True,
     spinal-level files.
     """
     from spinalcordtoolbox.registration import warp
-    from spinalcordtoolbox.template import format_info_label, read_info_label
+    from spinalcordtoolbox.registration.template import format_info_label, read_info_label
     from spinalcordtoolbox.utils.cli import progress_bar
     from spinalcordtoolbox.utils.fs import atomic_write_text, staged_folder
 

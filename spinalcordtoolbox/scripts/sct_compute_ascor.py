@@ -42,7 +42,7 @@ def _run(args):
     check_not_input(args.o)
     vertfile = args.vertfile
     if vertfile is None and (args.perlevel or args.vert):
-        from spinalcordtoolbox.template import WARPED_LEVELS, find_warped_levels
+        from spinalcordtoolbox.registration.template import WARPED_LEVELS, find_warped_levels
 
         vertfile = find_warped_levels(args.i_SC)
         if vertfile is None:

@@ -21,7 +21,7 @@ def get_parser():
 
 def _run(args):
     from spinalcordtoolbox.image import Image
-    from spinalcordtoolbox.metrics_similarity import compare_images, hausdorff, hausdorff_per_slice
+    from spinalcordtoolbox.metrics.similarity import compare_images, hausdorff, hausdorff_per_slice
     from spinalcordtoolbox.utils.fs import atomic_write_text
 
     im1 = Image(args.i).change_orientation("RPI")

@@ -18,7 +18,7 @@ def get_parser():
 
 def _run(args):
     from spinalcordtoolbox.image import Image
-    from spinalcordtoolbox.image_tools import squeeze
+    from spinalcordtoolbox.processing.image_tools import squeeze
 
     img = Image(args.i)
     if args.squeeze:

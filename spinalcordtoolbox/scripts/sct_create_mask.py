@@ -38,7 +38,7 @@ def get_parser():
 
 def _parse_position(text):
     from spinalcordtoolbox.image import Image
-    from spinalcordtoolbox.masks import POSITIONS
+    from spinalcordtoolbox.processing.masks import POSITIONS
     from spinalcordtoolbox.utils.cli import choice_error
     from spinalcordtoolbox.utils.fs import register_input
 
@@ -63,7 +63,7 @@ def _run(args):
     import os
 
     from spinalcordtoolbox.image import Image, split_ext
-    from spinalcordtoolbox.masks import create_mask
+    from spinalcordtoolbox.processing.masks import create_mask
 
     img = Image(args.i)
     method, arg = _parse_position(args.p)

@@ -42,7 +42,7 @@ def get_parser():
 def _run(args):
     import os
 
-    from spinalcordtoolbox.cropping import crop_with
+    from spinalcordtoolbox.processing.cropping import crop_with
     from spinalcordtoolbox.image import Image, add_suffix
 
     img = Image(args.i)

@@ -32,7 +32,7 @@ def _run(args):
 
     import numpy as np
 
-    from spinalcordtoolbox import sct_math
+    from spinalcordtoolbox.processing import maths
     from spinalcordtoolbox.image import Image, add_suffix, empty_like
     from spinalcordtoolbox.utils.fs import check_not_input
 
@@ -41,12 +41,12 @@ def _run(args):
     img = Image(args.i).require_3d("input image")
     if args.patch_radius < 1 or args.block_radius < 1:
         raise ValueError("-patch-radius and -block-radius must be >= 1")
-    sigma = args.std if args.std is not None else sct_math.noise_sigma(img.data, below=args.d)
+    sigma = args.std if args.std is not None else maths.noise_sigma(img.data, below=args.d)
     if sigma <= 0:
         raise ValueError(f"The noise standard deviation must be > 0 (got {sigma:g}): give -std")
     print(f"Noise standard deviation: {sigma:.4g}")
-    data = sct_math.denoise_nlmeans(img.data, args.patch_radius, args.block_radius, sigma=sigma,
-                                    rician=(args.p == "Rician"))
+    data = maths.denoise_nlmeans(img.data, args.patch_radius, args.block_radius, sigma=sigma,
+                                 rician=(args.p == "Rician"))
     empty_like(img, data.astype(np.float32)).save(out_path)
     display_viewer_syntax([args.i, out_path], verbose=args.v)
 

@@ -32,7 +32,7 @@ def _run(args):
 
     from spinalcordtoolbox.image import Image, split_ext
     from spinalcordtoolbox.labeling.pmj import detect_pmj
-    from spinalcordtoolbox.template import load_template
+    from spinalcordtoolbox.registration.template import load_template
 
     im, seg = Image(args.i), Image(args.s) if args.s else None  # inputs checked before the template
     out = detect_pmj(im, args.c, load_template(args.t), seg=seg)

@@ -21,7 +21,7 @@ def get_parser():
 
 def _run(args):
     from spinalcordtoolbox.image import Image
-    from spinalcordtoolbox.metrics_similarity import compare_images, dice, dice_per_slice
+    from spinalcordtoolbox.metrics.similarity import compare_images, dice, dice_per_slice
     from spinalcordtoolbox.utils.fs import atomic_write_text
 
     a, b, _ = compare_images(Image(args.i), Image(args.d))

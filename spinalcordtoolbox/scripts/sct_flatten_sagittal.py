@@ -25,7 +25,7 @@ def get_parser():
 def _run(args):
     import os
 
-    from spinalcordtoolbox.cord_filters import flatten_sagittal
+    from spinalcordtoolbox.processing.cord_filters import flatten_sagittal
     from spinalcordtoolbox.image import Image, add_suffix
     from spinalcordtoolbox.utils.fs import check_not_input
 

@@ -49,7 +49,7 @@ def get_parser():
     multi.add_argument("-stitch", action="store_true",
                        help="Stitch the -i images (overlapping chunks of one spine, same orientation) "
                             "into one volume on a common grid, matching intensities in the overlaps "
-                            "(see spinalcordtoolbox/stitching.py). Use with -qc to check the result.")
+                            "(see spinalcordtoolbox/processing/stitching.py). Use with -qc to check the result.")
     multi.add_argument("-remove-vol", metavar="<int list>", type=list_type(",", nonnegative_int),
                        help="Remove these volumes (0-based, e.g. 0,3) of a 4-D image.")
     multi.add_argument("-keep-vol", metavar="<int list>", type=list_type(",", nonnegative_int),
@@ -103,7 +103,7 @@ def _default_output(args, op):
 
 
 def _run(args):
-    from spinalcordtoolbox import image_tools
+    from spinalcordtoolbox.processing import image_tools
     from spinalcordtoolbox.image import Image
 
     op = _selected_operation(args)
@@ -164,7 +164,7 @@ def _save(img, path, args):
 def _split(img, args):
     import os
 
-    from spinalcordtoolbox import image_tools
+    from spinalcordtoolbox.processing import image_tools
     from spinalcordtoolbox.image import split_ext
     from spinalcordtoolbox.utils.fs import check_not_input
 
@@ -190,7 +190,7 @@ def _split(img, args):
 
 def _stitch(args):
     from spinalcordtoolbox.image import Image
-    from spinalcordtoolbox.stitching import stitch_images
+    from spinalcordtoolbox.processing.stitching import stitch_images
 
     if len(args.i) < 2:
         raise ValueError("-stitch needs at least two images")

@@ -126,24 +126,24 @@ def _operand(text):
 
 
 def _run(args):
-    from spinalcordtoolbox import sct_math
+    from spinalcordtoolbox.processing import maths
     from spinalcordtoolbox.image import Image
     from spinalcordtoolbox.utils.fs import atomic_write_text
 
-    steps = [(op, [_operand(v) for v in value] if op in sct_math.ARITHMETIC_OPS else value)
+    steps = [(op, [_operand(v) for v in value] if op in maths.ARITHMETIC_OPS else value)
              for op, value in (args.steps or [])]
     if not steps and args.type:
         steps = [("type", None)]
     img = Image(args.i)
     options = dict(shape=args.shape, dim=args.dim, percent=args.percent, volumewise=bool(args.volumewise))
-    if steps and steps[-1][0] in sct_math.SIMILARITY_OPS:
+    if steps and steps[-1][0] in maths.SIMILARITY_OPS:
         op, other = steps[-1]
-        base = sct_math.run_chain(img, steps[:-1], **options) if len(steps) > 1 else img
-        value = sct_math.similarity(base, Image(other), op)
+        base = maths.run_chain(img, steps[:-1], **options) if len(steps) > 1 else img
+        value = maths.similarity(base, Image(other), op)
         print(f"{op}: {value:.6g}")
         atomic_write_text(args.o, f"{value:.10g}\n")
         return
-    result = sct_math.run_chain(img, steps, dtype=args.type, **options)
+    result = maths.run_chain(img, steps, dtype=args.type, **options)
     result.save(args.o)
     display_viewer_syntax([args.i, args.o], verbose=args.v)
 

@@ -3,7 +3,7 @@ import sys
 
 from spinalcordtoolbox.utils.cli import (SCTArgumentParser, display_viewer_syntax, input_file,
                                          input_folder, run_command)
-from spinalcordtoolbox.template import DEFAULT_REGISTRATION_PARAM as DEFAULT_PARAM
+from spinalcordtoolbox.registration.template import DEFAULT_REGISTRATION_PARAM as DEFAULT_PARAM
 
 
 def get_parser():
@@ -54,7 +54,7 @@ def get_parser():
 def _run(args):
     from spinalcordtoolbox.image import Image
     from spinalcordtoolbox.registration.to_template import register_to_template, save_registration
-    from spinalcordtoolbox.template import load_template
+    from spinalcordtoolbox.registration.template import load_template
 
     option = next(k for k in ("l", "ldisc", "lspinal", "lrootlet") if getattr(args, k))
     # the user's files are read (and refused if unusable) before the template is located

@@ -32,7 +32,7 @@ def get_parser():
 def _run(args):
     import os
 
-    from spinalcordtoolbox.cord_filters import smooth_along_cord
+    from spinalcordtoolbox.processing.cord_filters import smooth_along_cord
     from spinalcordtoolbox.image import Image, add_suffix
     from spinalcordtoolbox.utils.cli import choice_error
     from spinalcordtoolbox.utils.fs import check_not_input

@@ -38,7 +38,7 @@ def _run(args):
     from spinalcordtoolbox.image import Image
     from spinalcordtoolbox.registration.warp import read_warp
     from spinalcordtoolbox.registration.warp_template import warp_template
-    from spinalcordtoolbox.template import load_template
+    from spinalcordtoolbox.registration.template import load_template
 
     dest = Image(args.d)
     read_warp(args.w)  # a corrupt, truncated or NaN field is refused before the template is located

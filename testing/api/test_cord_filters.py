@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from spinalcordtoolbox.cord_filters import flatten_sagittal, smooth_along_cord
+from spinalcordtoolbox.processing.cord_filters import flatten_sagittal, smooth_along_cord
 from spinalcordtoolbox.image import Image
 
 N, NZ = 41, 48

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from spinalcordtoolbox import cropping, image_tools
+from spinalcordtoolbox.processing import cropping, image_tools
 from spinalcordtoolbox.image import Image, ImageError
 
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from spinalcordtoolbox.image import Image, ImageError
-from spinalcordtoolbox.masks import create_mask, parse_size
+from spinalcordtoolbox.processing.masks import create_mask, parse_size
 
 
 @pytest.fixture(scope="module")

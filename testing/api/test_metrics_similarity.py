@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from spinalcordtoolbox.image import Image
-from spinalcordtoolbox.metrics_similarity import dice, dice_per_slice, hausdorff, hausdorff_per_slice
+from spinalcordtoolbox.metrics.similarity import dice, dice_per_slice, hausdorff, hausdorff_per_slice
 
 
 def test_dice_real_segmentations(sct_testing_data):

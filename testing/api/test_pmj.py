@@ -5,7 +5,7 @@ import pytest
 from spinalcordtoolbox.image import Image
 from spinalcordtoolbox.labeling import pmj
 from spinalcordtoolbox.straightening import label_points
-from spinalcordtoolbox.template import load_template
+from spinalcordtoolbox.registration.template import load_template
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from spinalcordtoolbox.image import Image
 from spinalcordtoolbox.registration import to_template as tt
 from spinalcordtoolbox.straightening import grid_world, label_points, sample_at_world
 from spinalcordtoolbox.utils.cli import SCTError
-from spinalcordtoolbox.template import TemplateError, format_info_label, load_template, read_info_label
+from spinalcordtoolbox.registration.template import TemplateError, format_info_label, load_template, read_info_label
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,11 @@
-"""sct_math: every sct_maths operation equals numpy/scipy/scikit-image on the same arrays (t2 data)."""
+"""processing.maths: every sct_maths operation equals numpy/scipy/scikit-image on the same arrays (t2 data)."""
 import numpy as np
 import pytest
 from scipy import ndimage
 
-from spinalcordtoolbox import sct_math
+from spinalcordtoolbox.processing import maths
 from spinalcordtoolbox.image import Image, ImageError, crop_image
-from spinalcordtoolbox.sct_math import MathError, apply_operation
+from spinalcordtoolbox.processing.maths import MathError, apply_operation
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +92,7 @@ def test_otsu_and_adaptive(t2):
 
 @pytest.mark.parametrize("shape,size", [("ball", 2), ("cube", 3), ("disk", 2)])
 def test_dilate_erode_equal_scipy(seg, shape, size):
-    fp = sct_math.footprint(shape, size)
+    fp = maths.footprint(shape, size)
     d = seg.data
     assert np.array_equal(apply_operation(seg, "dilate", size, shape=shape).data,
                           ndimage.grey_dilation(d, footprint=fp, mode="constant", cval=0))
@@ -104,11 +104,11 @@ def test_dilate_erode_equal_scipy(seg, shape, size):
 
 
 def test_footprints_analytic():
-    assert sct_math.footprint("ball", 1).sum() == 7          # centre + 6 face neighbours
-    assert sct_math.footprint("cube", 3).sum() == 27
-    disk = sct_math.footprint("disk", 2, dim=2)
+    assert maths.footprint("ball", 1).sum() == 7          # centre + 6 face neighbours
+    assert maths.footprint("cube", 3).sum() == 27
+    disk = maths.footprint("disk", 2, dim=2)
     assert disk.sum() == 13 and disk[:, :, 2].sum() == 13    # radius-2 disk: 13 pixels, one plane
-    assert sct_math.footprint("disk", 1, dim=0)[1].sum() == 5
+    assert maths.footprint("disk", 1, dim=0)[1].sum() == 5
 
 
 def test_smooth_and_laplacian_sigma_in_mm(dmri):
@@ -139,22 +139,22 @@ def test_denoise_equals_dipy(t2):
     sigma = float(np.atleast_1d(estimate_sigma(d, N=0))[0])
     expected = nlmeans(d, sigma=sigma, patch_radius=1, block_radius=2, rician=True, num_threads=1)
     assert np.allclose(apply_operation(small, "denoise", "p=1,b=2").data, expected)
-    assert sct_math.parse_denoise("p=2,b=3") == (2, 3)
+    assert maths.parse_denoise("p=2,b=3") == (2, 3)
     with pytest.raises(MathError):
-        sct_math.parse_denoise("q=2")
+        maths.parse_denoise("q=2")
 
 
 def test_mutual_information_analytic():
     rng = np.random.default_rng(0)
     a = rng.integers(0, 4, size=(20, 20, 20)).astype(float)
     # MI of an image with itself = its entropy: 4 equiprobable values -> ln 4
-    assert sct_math.mutual_information(a, a, nbins=4) == pytest.approx(np.log(4), abs=0.01)
-    assert sct_math.mutual_information(a, a, nbins=4, normalized=True) == pytest.approx(1.0)
+    assert maths.mutual_information(a, a, nbins=4) == pytest.approx(np.log(4), abs=0.01)
+    assert maths.mutual_information(a, a, nbins=4, normalized=True) == pytest.approx(1.0)
     b = rng.integers(0, 4, size=(20, 20, 20)).astype(float)
-    assert sct_math.mutual_information(a, b, nbins=4) < 0.01   # independent images
-    assert sct_math.correlation(a, 2 * a + 1) == pytest.approx(1.0)
+    assert maths.mutual_information(a, b, nbins=4) < 0.01   # independent images
+    assert maths.correlation(a, 2 * a + 1) == pytest.approx(1.0)
 
 
 def test_similarity_on_images(t2):
-    assert sct_math.similarity(t2, t2, "corr") == pytest.approx(1.0)
-    assert sct_math.similarity(t2, t2, "minorm") == pytest.approx(1.0)
+    assert maths.similarity(t2, t2, "corr") == pytest.approx(1.0)
+    assert maths.similarity(t2, t2, "minorm") == pytest.approx(1.0)

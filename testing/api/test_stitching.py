@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from spinalcordtoolbox.image import Image, crop_image
-from spinalcordtoolbox.stitching import stitch_images
+from spinalcordtoolbox.processing.stitching import stitch_images
 
 
 @pytest.fixture(scope="module")

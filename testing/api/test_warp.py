@@ -6,7 +6,7 @@ import pytest
 
 os.environ.setdefault("ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS", "2")
 
-from spinalcordtoolbox.metrics_similarity import dice  # noqa: E402
+from spinalcordtoolbox.metrics.similarity import dice  # noqa: E402
 from spinalcordtoolbox.image import Image  # noqa: E402
 from spinalcordtoolbox.registration import warp  # noqa: E402
 from spinalcordtoolbox.utils.cli import SCTError  # noqa: E402

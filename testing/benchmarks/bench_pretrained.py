@@ -60,7 +60,7 @@ def main():
     sys.path.insert(0, str(REPO))
     from spinalcordtoolbox.download import SHARED_DATA, find_data
     from spinalcordtoolbox.image import Image
-    from spinalcordtoolbox.metrics_similarity import dice
+    from spinalcordtoolbox.metrics.similarity import dice
 
     data = find_data("sct_testing_data")
     with tempfile.TemporaryDirectory() as tmp:

@@ -282,7 +282,7 @@ def cases():
 def score(seg, reference, kind):
     """Dice with the reference segmentation, or mean/max distance (mm) of the segmentation's centre
     per slice to the reference centerline."""
-    from spinalcordtoolbox.metrics_similarity import dice
+    from spinalcordtoolbox.metrics.similarity import dice
 
     s = _rpi(seg)
     r = _rpi(reference)

@@ -194,5 +194,5 @@ def test_merge_through_warp_matches_known_dice(data, sct_testing_data, capsys):
     warp = sct_testing_data / "t2" / "warp_template2anat.nii.gz"
     rc, _, err = run(sct_merge_images.main, ["-i", cord, "-w", warp, "-d", "t2.nii.gz", "-o", "m.nii.gz"], capsys)
     assert rc == 0, err
-    from spinalcordtoolbox.metrics_similarity import dice
+    from spinalcordtoolbox.metrics.similarity import dice
     assert dice(Image("m.nii.gz").data, Image("t2_seg-manual.nii.gz").data) == pytest.approx(0.951, abs=0.002)

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from helpers.course import Course, command_exists, disc_labels_from_levels, last_line, load, shell_words
-from spinalcordtoolbox.metrics_similarity import dice
+from spinalcordtoolbox.metrics.similarity import dice
 
 PAM50 = "${SCT_DIR}/data/PAM50"
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from spinalcordtoolbox.metrics_similarity import dice
+from spinalcordtoolbox.metrics.similarity import dice
 from spinalcordtoolbox.image import Image
 from spinalcordtoolbox.scripts import sct_apply_transfo, sct_concat_transfo
 

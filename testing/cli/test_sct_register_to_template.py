@@ -15,7 +15,7 @@ from spinalcordtoolbox.image import Image
 from spinalcordtoolbox.registration import warp
 from spinalcordtoolbox.scripts.sct_register_to_template import main
 from spinalcordtoolbox.straightening import label_points
-from spinalcordtoolbox.template import load_template
+from spinalcordtoolbox.registration.template import load_template
 
 LPS = np.array([-1.0, -1.0, 1.0])
 OUTPUTS = ("warp_anat2template", "warp_template2anat", "anat2template", "template2anat")

@@ -5,7 +5,7 @@ from helpers.checks import dice
 
 from spinalcordtoolbox.image import Image
 from spinalcordtoolbox.scripts.sct_warp_template import main
-from spinalcordtoolbox.template import read_info_label
+from spinalcordtoolbox.registration.template import read_info_label
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_label_maps_keep_their_values(sct_testing_data, small_warped):
 def pam50_warped(sct_testing_data, pam50, tmp_path_factory):
     """PAM50 + atlas through a label-only template registration (no -param steps: fast)."""
     from spinalcordtoolbox.registration.to_template import register_to_template, save_registration
-    from spinalcordtoolbox.template import load_template
+    from spinalcordtoolbox.registration.template import load_template
 
     t2 = sct_testing_data / "t2"
     folder = tmp_path_factory.mktemp("warp_pam50")

@@ -1,7 +1,7 @@
 """Small checks shared by test modules: overlap of masks, and a command's error exit."""
 import pytest
 
-from spinalcordtoolbox.metrics_similarity import dice  # noqa: F401  (tests import it from here)
+from spinalcordtoolbox.metrics.similarity import dice  # noqa: F401  (tests import it from here)
 
 
 def run_error(main, capsys, argv):

@@ -4,7 +4,7 @@ Every function takes and returns numpy arrays (plus voxel sizes in mm where a si
 is converted to voxels), so that it can be checked against numpy/scipy directly. Heavy
 libraries (scikit-image, dipy) are imported inside the functions that use them.
 
-Named ``sct_math`` rather than ``math`` so that it can never shadow the standard library.
+Named ``maths`` rather than ``math`` so that it can never shadow the standard library.
 """
 from __future__ import annotations
 
