@@ -16,7 +16,8 @@ def get_parser():
     o.add_argument("-model", metavar="<str>", default="ols",
                    help="Regression model: ols, ridge or lasso. Default: ols")
     o.add_argument("-radius", metavar="<int>[,<int>,<int>]", type=list_type(",", int), default=[0],
-                   help="Patch radius in voxels: one value for all axes or three. Default: 0")
+                   help="Patch radius in voxels. Only 0 (voxel-wise, dipy's current method) is supported: "
+                        "dipy's patch-based version is unreliable. Default: 0")
     o.add_argument("-o", metavar="<file>",
                    help="Output. Default: <input>_patch2self.nii.gz in the current folder.")
     parser.add_common_args()

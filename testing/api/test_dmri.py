@@ -214,3 +214,28 @@ def test_patch2self_reduces_noise_in_every_volume(n_b0):
         single_b0[-1] = True   # a lone b=0 volume has nothing to be predicted from: kept as is
         assert np.allclose(out.data[..., -1], noisy[..., 0], atol=1e-3)
     assert np.all(rms_after[~single_b0] < 0.8 * rms_before[~single_b0])
+
+
+def test_patch2self_is_reproducible_and_leaves_the_callers_random_state():
+    """dipy draws its count sketch from numpy's global generator: the wrapper seeds it, so the
+    output does not depend on what ran before, and restores the caller's state."""
+    from spinalcordtoolbox.dmri.denoise import denoise_patch2self
+
+    rng = np.random.default_rng(1)
+    bvals = np.r_[0.0, np.full(9, 1000.0)]
+    data = (500 + rng.normal(0, 20, (8, 8, 3, 10))).astype(np.float32)
+    outputs = []
+    for seed in (3, 11):
+        np.random.seed(seed)
+        before = np.random.get_state()[1].copy()
+        outputs.append(denoise_patch2self(Image(data, affine=np.eye(4)), bvals).data)
+        assert np.array_equal(np.random.get_state()[1], before)
+    assert np.array_equal(outputs[0], outputs[1])
+
+
+def test_patch2self_refuses_a_patch_radius():
+    from spinalcordtoolbox.dmri.denoise import denoise_patch2self
+
+    data = np.ones((4, 4, 2, 6), np.float32)
+    with pytest.raises(SCTError, match="only 0 is supported"):
+        denoise_patch2self(Image(data, affine=np.eye(4)), np.r_[0.0, np.full(5, 1000.0)], radius=(1, 1, 1))
