@@ -57,7 +57,7 @@ def main():
     print(f"A-P columns (world y, mm): {list(COLUMNS)}")
     for name, (im, seg) in (("t1", (t1, t1s)), ("t2", (t2, t2s))):
         for v, row in disc_peaks(im, seg).items():
-            print(f"{name} disc {v} intensity peak z: {row.tolist()}  median {np.median(row):.1f}")
+            print(f"{name} disc {v} intensity peak z per column: {row.tolist()}")
     lab = Image(str(data / "t2" / "t2_seg-manual_labeled.nii.gz")).change_orientation("RPI")
     level = {z: int(np.bincount(np.rint(lab.data[:, :, z][lab.data[:, :, z] > 0]).astype(int)).argmax())
              for z in range(lab.data.shape[2]) if lab.data[:, :, z].any()}
