@@ -93,8 +93,9 @@ def register(src: Image, dest: Image, steps: list[ParamStep], *, src_seg=None, d
         for s in bar:
             cur = _current_images(src, src_seg, src_label, ref, fwd_chain, s)
             fixed = _fixed_images(dest, dest_seg, dest_label, ref, s)
-            logger.info("Step %d: type=%s algo=%s", s.step, s.type, s.algo)
             t_fwd, t_inv = _run_step(s, cur, fixed, ref, mask, tmp)
+            logger.info("Step %d (type=%s, algo=%s)%s", s.step, s.type, s.algo,
+                        _step_outcome(src_seg, dest_seg, ref, fwd_chain, t_fwd, cur.get("seg")))
             step_transforms.append((t_fwd, t_inv))
             fwd_chain = [t_fwd] + fwd_chain
             inv_chain = inv_chain + [t_inv]
@@ -194,6 +195,20 @@ def _check_inputs(steps, src_seg, dest_seg, src_label, dest_label, src, dest):
             check_same_grid(seg, im, (f"segmentation {name}", "image it belongs to"))
             if not np.any(seg.data > 0):
                 raise SCTError(f"The segmentation {name} is empty")
+
+
+def _step_outcome(src_seg, dest_seg, ref, fwd_chain, t_fwd, seg_before=None) -> str:
+    """What a step achieved, for its one log line: the Dice of the two segmentations on the
+    working grid before and after it (empty when either segmentation is missing)."""
+    if src_seg is None or dest_seg is None:
+        return ""
+    from spinalcordtoolbox.metrics.similarity import dice
+
+    fixed = dest_seg.copy().change_orientation("RPI").data
+    if seg_before is None:
+        seg_before = W.apply_transforms(src_seg, ref, fwd_chain, interp="linear")
+    after = W.apply_transforms(src_seg, ref, [t_fwd] + fwd_chain, interp="linear")
+    return f": segmentation Dice {dice(seg_before.data, fixed):.3f} -> {dice(after.data, fixed):.3f}"
 
 
 def _current_images(src, src_seg, src_label, ref, fwd_chain, s):

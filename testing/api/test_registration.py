@@ -181,7 +181,8 @@ def test_slicereg_mt0_to_mt1_matches_ground_truth(sct_testing_data):
     assert np.abs(lps[:, :2] - truth).max() < 0.3
 
 
-def test_centermass_then_bsplinesyn_t2_to_mt1(sct_testing_data):
+def test_centermass_then_bsplinesyn_t2_to_mt1(sct_testing_data, caplog):
+    caplog.set_level("INFO", logger="spinalcordtoolbox")
     d = sct_testing_data
     src, src_seg = Image(str(d / "t2" / "t2.nii.gz")), Image(str(d / "t2" / "t2_seg-manual.nii.gz"))
     dest, dest_seg = Image(str(d / "mt" / "mt1.nii.gz")), Image(str(d / "mt" / "mt1_seg.nii.gz"))
@@ -199,6 +200,12 @@ def test_centermass_then_bsplinesyn_t2_to_mt1(sct_testing_data):
     zs = np.unique(np.nonzero(back.data > 0.5)[1])
     assert dice(back.data[:, zs], src_seg.data[:, zs]) >= 0.9
     assert res.src_reg.data.shape == dest.data.shape and res.dest_reg.data.shape == src.data.shape
+    # each step's line says what it achieved: the segmentations' Dice before -> after, rising
+    outcomes = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Step ")]
+    assert len(outcomes) == 2
+    dices = [tuple(float(v) for v in m.split("Dice ")[1].split(" -> ")) for m in outcomes]
+    assert dices[0][1] > dices[0][0] and dices[1][1] > dices[1][0]
+    assert dices[1][0] == pytest.approx(dices[0][1], abs=1e-3)
 
 
 @pytest.mark.parametrize("rot_method", ["pcahog", "hog"])
