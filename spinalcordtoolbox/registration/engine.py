@@ -199,16 +199,23 @@ def _check_inputs(steps, src_seg, dest_seg, src_label, dest_label, src, dest):
 
 def _step_outcome(src_seg, dest_seg, ref, fwd_chain, t_fwd, seg_before=None) -> str:
     """What a step achieved, for its one log line: the Dice of the two segmentations on the
-    working grid before and after it (empty when either segmentation is missing)."""
+    working grid before and after it, over the axial slices both held before the step (a
+    template cord longer than the subject's field of view must not count as a mismatch); empty
+    when either segmentation is missing."""
     if src_seg is None or dest_seg is None:
         return ""
     from spinalcordtoolbox.metrics.similarity import dice
 
-    fixed = dest_seg.copy().change_orientation("RPI").data
+    fixed = dest_seg.copy().change_orientation("RPI").data > 0.5
     if seg_before is None:
         seg_before = W.apply_transforms(src_seg, ref, fwd_chain, interp="linear")
-    after = W.apply_transforms(src_seg, ref, [t_fwd] + fwd_chain, interp="linear")
-    return f": segmentation Dice {dice(seg_before.data, fixed):.3f} -> {dice(after.data, fixed):.3f}"
+    before = seg_before.data > 0.5
+    after = W.apply_transforms(src_seg, ref, [t_fwd] + fwd_chain, interp="linear").data > 0.5
+    shared = before.any(axis=(0, 1)) & fixed.any(axis=(0, 1))
+    if not shared.any():
+        return ": the segmentations share no slice"
+    return (f": segmentation Dice {dice(before[..., shared], fixed[..., shared]):.3f} -> "
+            f"{dice(after[..., shared], fixed[..., shared]):.3f} over {int(shared.sum())} slices")
 
 
 def _current_images(src, src_seg, src_label, ref, fwd_chain, s):

@@ -298,6 +298,16 @@ class _CurrentStdoutHandler(logging.StreamHandler):
     def stream(self, value):
         pass
 
+    def emit(self, record):
+        # a message written while a progress bar is drawn would land on the bar's line: the bars
+        # are cleared, the message written, and the bars redrawn below it
+        tqdm_module = sys.modules.get("tqdm")
+        if tqdm_module is not None and getattr(tqdm_module.tqdm, "_instances", None):
+            with tqdm_module.tqdm.external_write_mode(file=sys.stdout):
+                super().emit(record)
+        else:
+            super().emit(record)
+
 
 def _third_party_quiet(record: logging.LogRecord) -> bool:
     """Libraries' info messages ("NumExpr defaulting to 2 threads", "generated new fontManager")

@@ -124,3 +124,25 @@ def test_mirror_install_is_writable(models_dir, tmp_path, monkeypatch):
     assert not any(p.name.startswith(".") for p in dest.parent.iterdir())
     for p in [mirror, *mirror.iterdir()]:
         os.chmod(p, 0o755)
+
+
+def test_log_line_during_a_progress_bar_gets_its_own_line(capsys):
+    """A step's message written while a bar is drawn: the bar is cleared first (so the message does
+    not land on the bar's line) and redrawn after it."""
+    import logging
+    import sys
+
+    from tqdm import tqdm
+
+    from spinalcordtoolbox.utils.cli import set_loglevel
+
+    set_loglevel(1)
+    bar = tqdm(total=3, desc="Registration steps", file=sys.stderr, leave=False)
+    bar.update(1)
+    capsys.readouterr()
+    logging.getLogger("spinalcordtoolbox.registration").info("Step 1 done")
+    bar.close()
+    out, err = capsys.readouterr()
+    assert out == "Step 1 done\n"
+    cleared, redrawn = err.split("Registration steps", 1) if "Registration steps" in err else (err, "")
+    assert "\r" in cleared and redrawn   # cleared before the message, drawn again after it

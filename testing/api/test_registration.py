@@ -203,7 +203,7 @@ def test_centermass_then_bsplinesyn_t2_to_mt1(sct_testing_data, caplog):
     # each step's line says what it achieved: the segmentations' Dice before -> after, rising
     outcomes = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Step ")]
     assert len(outcomes) == 2
-    dices = [tuple(float(v) for v in m.split("Dice ")[1].split(" -> ")) for m in outcomes]
+    dices = [tuple(float(v.split()[0]) for v in m.split("Dice ")[1].split(" -> ")) for m in outcomes]
     assert dices[0][1] > dices[0][0] and dices[1][1] > dices[1][0]
     assert dices[1][0] == pytest.approx(dices[0][1], abs=1e-3)
 
