@@ -386,7 +386,7 @@ def _check_csa_pam50(c, r):
 
 
 #: t2's discs (RPI z = second voxel axis of t2, AIL) with the anatomical naming settled in
-#: testing/api/test_vertebrae.py: t2_seg-manual_labeled.nii.gz names every level one higher
+#: testing/api/labeling/test_vertebrae.py: t2_seg-manual_labeled.nii.gz names every level one higher
 T2_DISCS = {3: 53, 4: 35.5, 5: 17.5, 6: 3.5}
 
 
@@ -809,7 +809,7 @@ LINES = [
                "-o csa_perslice.csv", check=_check_csa_perslice),
     # the offline PAM50 is cut above C1 (no brainstem, no PMJ label) and t2 stops below the
     # brainstem: a one-line error saying so is the right answer here (detection itself is tested
-    # in testing/api/test_pmj.py with sct_testing_data's template, which has the brainstem)
+    # in testing/api/labeling/test_pmj.py with sct_testing_data's template, which has the brainstem)
     Line("t2", "sct_detect_pmj -i t2.nii.gz -c t2 -qc ~/qc_singleSubj", expect="any",
          check=_one_line_error_or(_check_pmj, "PMJ"),
          fallback={"t2_pmj.nii.gz": _pmj_at_top}),

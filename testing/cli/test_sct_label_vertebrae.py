@@ -42,7 +42,7 @@ def test_init_file_outputs_and_cache(sct_testing_data, pam50, in_tmp, caplog, ca
 
 def test_no_init(sct_testing_data, pam50, in_tmp, capsys):
     """No init: the C2/C3 disc at the top of t2 (z = 53, anatomical naming: see
-    testing/api/test_vertebrae.py), then C3/C4... as in labels.nii.gz (C3 and C5 bodies)."""
+    testing/api/labeling/test_vertebrae.py), then C3/C4... as in labels.nii.gz (C3 and C5 bodies)."""
     t2 = sct_testing_data / "t2"
     main(["-i", str(t2 / "t2.nii.gz"), "-s", str(t2 / "t2_seg-manual.nii.gz"), "-c", "t2",
           "-t", str(pam50), "-ofolder", "out"])

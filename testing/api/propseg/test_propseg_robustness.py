@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from benchmarks.bench_propseg_robustness import conus_gap, make_case, make_lumbar_case, score  # noqa: E402
 
 from spinalcordtoolbox.propseg.core import propseg  # noqa: E402

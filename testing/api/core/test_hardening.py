@@ -15,7 +15,7 @@ import pytest
 from spinalcordtoolbox.utils import cli, fs
 from spinalcordtoolbox.utils.csvio import write_results_csv
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _env(**extra):
@@ -214,7 +214,7 @@ def test_broken_pipe_exits_quietly(sct_testing_data):
 
 # ------------------------------------------------------------------ data, offline, installation
 def test_download_never_replaces_a_users_file(tmp_path):
-    """(Merging into a user's non-empty folder: testing/api/test_download.py.)"""
+    """(Merging into a user's non-empty folder: testing/api/core/test_download.py.)"""
     from spinalcordtoolbox.download import DownloadError, install_asset
 
     target = tmp_path / "t2.nii.gz"
