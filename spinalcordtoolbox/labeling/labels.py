@@ -214,6 +214,11 @@ def increment(img: Image) -> Image:
 
 
 # -------------------------------------------------------------- vertebral levels
+#: Point labels that share the disc-label images but are no discs: 49/50 pontomedullary
+#: groove/junction, 60 conus medullaris (sct_label_vertebrae writes 50 in its _labeled_discs).
+NON_DISC_LABELS = (49, 50, 60)
+
+
 def labelize_from_discs(seg: Image, discs: Image) -> Image:
     """Label each segmentation slice with its vertebral level from disc labels.
 
@@ -221,7 +226,8 @@ def labelize_from_discs(seg: Image, discs: Image) -> Image:
     the next disc belong to level v, and slices above the highest disc v_top to v_top - 1.
     Slices below the lowest disc get the level of the vertebra just below it. Discs missing
     between two given ones (e.g. 4 between 3 and 5) are placed by linear interpolation of
-    their slice, with a warning, rather than merging two levels into one.
+    their slice, with a warning, rather than merging two levels into one. The PMJ and conus
+    labels (:data:`NON_DISC_LABELS`) are left out.
     """
     check_same_grid(seg, discs, names=("segmentation", "disc labels"))
     seg_rpi = _rpi(seg.copy().require_3d("segmentation"))
@@ -232,9 +238,13 @@ def labelize_from_discs(seg: Image, discs: Image) -> Image:
     disc_z = {}
     for x, y, z in pts:
         v = int(round(float(disc_rpi.data[x, y, z])))
+        if v in NON_DISC_LABELS:
+            continue
         if v in disc_z:
             raise LabelError(f"Disc label {v} appears more than once")
         disc_z[v] = z
+    if not disc_z:
+        raise LabelError(f"The disc label image holds no disc (only {', '.join(map(str, NON_DISC_LABELS))})")
     values = sorted(disc_z)
     zs = [disc_z[v] for v in values]
     if any(z2 >= z1 for z1, z2 in zip(zs, zs[1:])):

@@ -70,8 +70,6 @@ def _candidates(score2d: np.ndarray, slice2d: np.ndarray, pixdim, polarity: int,
     to the slice's best; a contour with an implausible area is no candidate."""
     from scipy import ndimage
 
-    from spinalcordtoolbox.propseg.surface import contour_check
-
     foot = np.hypot(*np.mgrid[-int(radius / pixdim[0]):int(radius / pixdim[0]) + 1,
                               -int(radius / pixdim[1]):int(radius / pixdim[1]) + 1]
                     * np.array(pixdim[:2])[:, None, None]) <= radius

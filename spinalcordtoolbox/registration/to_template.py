@@ -100,6 +100,16 @@ def label_alignment(im_seg: Image, im_labels: Image, template, label_option="l",
         raise RegistrationError(
             f"The labels {labels.data.shape} and the segmentation {seg.data.shape} are not on "
             f"the same grid")
+    tpl_pts = template_label_points(template, kind)
+    # sct_label_vertebrae's _labeled_discs holds the PMJ (50): a PMJ/conus label the template
+    # lacks has nothing to match and is left out (disc values still must all exist)
+    from spinalcordtoolbox.labeling.labels import NON_DISC_LABELS
+    values = np.rint(np.nan_to_num(np.asarray(labels.data, float)))
+    extra = [v for v in NON_DISC_LABELS if v not in tpl_pts and np.any(values == v)]
+    if extra:
+        logger.info("Label(s) %s not in the template: not used for the alignment",
+                    ", ".join(map(str, extra)))
+        labels.data = np.where(np.isin(values, extra), 0, labels.data)
     try:
         check_labels_in_segmentation(labels, seg)
     except StraighteningError as e:
@@ -110,7 +120,6 @@ def label_alignment(im_seg: Image, im_labels: Image, template, label_option="l",
 
     # template: its cord centerline, cropped around the labels to keep the fit local and fast
     tpl_cord_full = Image(str(template.path("cord")))
-    tpl_pts = template_label_points(template, kind)
     missing = sorted(set(subject_pts) - set(tpl_pts))
     if missing:
         raise RegistrationError(

@@ -18,7 +18,6 @@ Grids are processed in chunks of slices, so memory stays bounded on large refere
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 

@@ -133,9 +133,9 @@ def _warp_jobs(jobs, dest, chain, mapped, stage, ofolder, out, bar, full_dest, r
             if section == "template" and src.name.endswith("_cord.nii.gz") \
                     and not np.any(result.data):
                 raise warp.WarpError(
-                    f"The warped template cord is empty: the warping field does not map the "
-                    f"destination image onto this template (was it made for another template? "
-                    f"use -t); nothing written")
+                    "The warped template cord is empty: the warping field does not map the "
+                    "destination image onto this template (was it made for another template? "
+                    "use -t); nothing written")
             result.save(str(Path(stage) / section / src.name), verbose=False)
             out[f"{section}/{src.name}"] = str(Path(ofolder) / section / src.name)
             bar.update(1)

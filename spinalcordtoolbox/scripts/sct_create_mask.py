@@ -60,8 +60,6 @@ def _parse_position(text):
 
 
 def _run(args):
-    import os
-
     from spinalcordtoolbox.image import Image, split_ext
     from spinalcordtoolbox.processing.masks import create_mask
 

@@ -7,8 +7,8 @@ def get_parser():
     parser = SCTArgumentParser(
         description="Denoise a 4-D diffusion series with Patch2Self (Fadnavis et al., NeurIPS 2020, as "
                     "implemented in dipy): every volume is predicted from the other volumes by a "
-                    "regression over local patches; noise, independent between volumes, is not "
-                    "predicted. Run it before motion correction.")
+                    "regression on their values at the same voxel (-radius 0); noise, independent "
+                    "between volumes, is not predicted. Run it before motion correction.")
     m = parser.mandatory
     m.add_argument("-i", metavar="<file>", type=input_file, required=True, help="4-D diffusion image.")
     m.add_argument("-b", metavar="<file>", type=input_file, required=True, help="b-values (one per volume).")

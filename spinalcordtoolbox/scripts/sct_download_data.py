@@ -13,7 +13,7 @@ def get_parser():
                                  help="Install into this folder instead of the toolbox's data cache. "
                                       "Nothing already in it is deleted: into a non-empty folder the "
                                       "asset is merged, its files already there are kept (and listed), "
-                                      "unless -overwrite. An existing file is refused.")
+                                      "unless -overwrite. A file (not a folder) as -o is refused.")
     parser.optional.add_argument("-overwrite", action="store_true",
                                  help="Reinstall an installed asset; with -o, replace the files of the "
                                       "folder that the asset also has (the others are kept).")

@@ -28,7 +28,8 @@ def get_parser():
                     "the match is not confident). With -discfile, levels come from the given disc labels.\n"
                     "Outputs: <seg>_labeled.nii.gz (each cord voxel = its level, C3 -> 3), "
                     "<seg>_labeled_discs.nii.gz (one voxel per disc at its posterior tip, "
-                    "C2/C3 -> 3), straight_ref.nii.gz, warp_curve2straight.nii.gz, "
+                    "C2/C3 -> 3; with detection, also 50 at the PMJ when the image reaches the brainstem), "
+                    "straight_ref.nii.gz, warp_curve2straight.nii.gz, "
                     "warp_straight2curve.nii.gz and straightening.cache (re-used while the image and "
                     "segmentation are unchanged).")
     m = parser.mandatory

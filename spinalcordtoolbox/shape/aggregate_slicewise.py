@@ -79,9 +79,12 @@ def levels_from_discs(im_discs: Image) -> np.ndarray:
 
     Level v lies between disc v (above) and disc v+1 (below); when discs in between are
     missing the span is shared equally. Slices outside the outermost discs get no level.
+    The PMJ and conus labels (49, 50, 60) are not discs and are left out.
     """
+    from spinalcordtoolbox.labeling.labels import NON_DISC_LABELS
+
     im = im_discs.copy().require_3d("disc label file").change_orientation("RPI")
-    coords = im.nonzero_coords()
+    coords = [c for c in im.nonzero_coords() if int(round(c[3])) not in NON_DISC_LABELS]
     if len(coords) < 2:
         raise ImageError("The disc label file needs at least two disc labels to define levels")
     by_value = {}

@@ -88,9 +88,13 @@ def prepare_segmentation(im_seg: Image, name="segmentation") -> Image:
     data = np.nan_to_num(np.asarray(im.data, dtype=np.float64))
     if data.min() < 0:
         raise ImageError(f"The {name} has negative values: expected a binary or soft segmentation")
-    if data.max() > 1:
+    # a soft mask stored as uint8 with scl_slope = float32(1/255) reads back as 1.00000006 at most:
+    # rounding, not a label value
+    if data.max() > 1 + 1e-4:
         logger.warning("The %s has values above 1 (max %g): it is binarised (> 0)", name, data.max())
         data = (data > 0).astype(np.float64)
+    else:
+        np.minimum(data, 1.0, out=data)
     if not data.any():
         raise ImageError(f"The {name} is empty (all zeros)")
     im.data = data

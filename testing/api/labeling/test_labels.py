@@ -102,3 +102,26 @@ def test_project_on_centerline_and_distances(seg, t2_labels):
     res = lab.label_distance_errors(moved, t2_labels)
     # label 3 moved by (3, 4, 0) voxels of 1 mm: 5 mm; label 5 unmoved
     assert res["per_label"][3] == pytest.approx(5.0) and res["rms"] == pytest.approx(np.sqrt(25 / 2))
+
+
+@pytest.mark.parametrize("landmark", [49, 50, 60])
+def test_levels_from_discs_ignore_pmj_and_conus(seg, landmark):
+    """sct_label_vertebrae's _labeled_discs holds 50 (PMJ) above the discs; 49/50/60 are no
+    discs: the levels from disc labels 3 (z=52), 4 (z=34), 5 (z=16) are the same with them."""
+    from spinalcordtoolbox.shape.aggregate_slicewise import levels_from_discs
+
+    discs = seg.copy().change_orientation("RPI")
+    discs.data = np.zeros(discs.data.shape, np.uint8)
+    for z, v in ((52, 3), (34, 4), (16, 5)):
+        discs.data[21, 25, z] = v
+    with_landmark = discs.copy()
+    with_landmark.data = discs.data.copy()
+    with_landmark.data[21, 25, 54] = landmark
+    per_slice = levels_from_discs(with_landmark)
+    np.testing.assert_array_equal(per_slice, levels_from_discs(discs))
+    assert per_slice[40] == 3 and per_slice[20] == 4 and np.isnan(per_slice[54])
+    seg_rpi = seg.copy().change_orientation("RPI")
+    labeled = lab.labelize_from_discs(seg_rpi, with_landmark)
+    ref = lab.labelize_from_discs(seg_rpi, discs)
+    np.testing.assert_array_equal(labeled.data, ref.data)
+    assert set(np.unique(labeled.data).tolist()) == {0, 2, 3, 4, 5}

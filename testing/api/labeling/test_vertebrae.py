@@ -21,7 +21,7 @@ import pytest
 
 from spinalcordtoolbox.image import Image, crop_image
 from spinalcordtoolbox.labeling import vertebrae as V
-from spinalcordtoolbox.straightening import centerline_curve, label_arc_lengths, label_points
+from spinalcordtoolbox.straightening import label_arc_lengths, label_points
 from spinalcordtoolbox.registration.template import load_template
 
 

@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 
 from spinalcordtoolbox.image import Image, crop_image
-from spinalcordtoolbox.processing.stitching import stitch_images
 
 
 @pytest.fixture(scope="module")

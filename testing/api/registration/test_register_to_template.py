@@ -138,3 +138,24 @@ def test_working_grid_does_not_depend_on_axis_direction():
     pa = np.sort(np.unique(np.round(grid_world(a)[:, 0], 4)))
     pb = np.sort(np.unique(np.round(grid_world(b)[:, 0], 4)))
     assert np.allclose(pa, pb, atol=1e-4)
+
+
+def test_label_alignment_ldisc_with_pmj_label(sct_testing_data, t2):
+    """-ldisc with sct_label_vertebrae's _labeled_discs: its PMJ label (50), which the
+    template's disc labels lack, is left out; the discs give the same alignment."""
+    _, seg, _ = t2
+    template = load_template(sct_testing_data / "template")
+    rpi = seg.copy().change_orientation("RPI")
+    discs = rpi.copy()
+    discs.data = np.zeros(rpi.data.shape, np.uint8)
+    for z, v in ((52, 3), (34, 4), (16, 5), (54, 50)):
+        x, y = np.round(np.argwhere(rpi.data[:, :, z] > 0).mean(axis=0)).astype(int)
+        discs.data[x, y, z] = v
+    no_pmj = discs.copy()
+    no_pmj.data = np.where(discs.data == 50, 0, discs.data).astype(np.uint8)
+    mapping, crop, common = tt.label_alignment(rpi, discs, template, "ldisc")
+    ref_mapping, ref_crop, ref_common = tt.label_alignment(rpi, no_pmj, template, "ldisc")
+    assert common == ref_common == [3, 4, 5]
+    np.testing.assert_allclose(mapping.arc.s_src, ref_mapping.arc.s_src)
+    np.testing.assert_allclose(mapping.arc.s_dest, ref_mapping.arc.s_dest)
+    assert crop.data.shape == ref_crop.data.shape

@@ -356,3 +356,26 @@ def test_labeled_seg_is_binarised_and_single_slice(t2, sct_testing_data):
     m1, _ = compute_shape(one, progress=False)
     assert np.count_nonzero(~np.isnan(m1["area"])) == 1
     assert m1["area"][27] == one.data[:, :, 27].sum() and m1["angle_AP"][27] == 0
+
+
+def test_soft_segmentation_stored_scaled_is_not_binarised(t2, tmp_path):
+    """A soft segmentation stored as uint8 with scl_slope = 1/255 (float32) reads back with a
+    maximum of 1.00000006: that rounding is no label value, the partial volume is kept."""
+    import nibabel as nib
+
+    seg, m = t2
+    rpi = seg.copy().change_orientation("RPI")
+    raw = np.where(rpi.data > 0, 153, 0).astype(np.uint8)  # 153 / 255 = 0.6
+    raw[tuple(np.argwhere(raw[:, :, 27])[0]) + (27,)] = 255  # one voxel fully in the cord
+    hdr = nib.Nifti1Header()
+    hdr.set_data_dtype(np.uint8)
+    hdr.set_slope_inter(np.float32(1 / 255), 0)
+    img = nib.Nifti1Image(raw, rpi.hdr.get_best_affine(), hdr)
+    img.header.set_slope_inter(np.float32(1 / 255), 0)
+    img.to_filename(str(tmp_path / "soft.nii.gz"))
+    soft = Image(str(tmp_path / "soft.nii.gz"))
+    assert soft.data.max() > 1  # the rounding of the stored scaling
+    ms, _ = compute_shape(soft, progress=False)
+    others = [z for z in range(rpi.data.shape[2]) if abs(z - 27) > 3 and not np.isnan(m["area"][z])]
+    assert len(others) >= 40
+    np.testing.assert_allclose(ms["area"][others], 0.6 * m["area"][others], rtol=1e-3)
