@@ -83,6 +83,16 @@ def make_image(data, affine=None):
 
 
 @pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for the module's tests (tiny networks: more threads only contend)."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
 def model_cache(tmp_path_factory):
     """Pretrained weights located through the downloader, as at run time: a fresh data cache
     ($SCT_DATA_DIR) installed from the shared data as local mirror ($SCT_DATA_MIRROR, unless set).

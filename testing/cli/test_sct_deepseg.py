@@ -14,14 +14,8 @@ def env(in_tmp, monkeypatch):
     return in_tmp
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny networks: more torch threads only contend on a loaded CI machine."""
-    import torch
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# tiny networks: more torch threads only contend on a loaded CI machine
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def run(argv):

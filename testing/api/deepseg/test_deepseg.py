@@ -16,14 +16,8 @@ import pytest
 from helpers.checks import dice
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny networks: more torch threads only contend on a loaded CI machine."""
-    import torch
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# tiny networks: more torch threads only contend on a loaded CI machine
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture
