@@ -88,14 +88,16 @@ def register(src: Image, dest: Image, steps: list[ParamStep], *, src_seg=None, d
     inv_chain = list(init_inv)
     step_transforms = []
     todo = [] if identity else [s for s in steps if s.step > 0]
+    dest_seg_rpi = dest_seg.copy().change_orientation("RPI") if dest_seg is not None else None
+    seg_now = None  # the source segmentation pulled through fwd_chain, once a step has computed it
     with temporary_folder("register", remove=remove_temp) as tmp:
         bar = progress_bar(todo, desc="Registration steps", unit="step") if progress else todo
         for s in bar:
-            cur = _current_images(src, src_seg, src_label, ref, fwd_chain, s)
-            fixed = _fixed_images(dest, dest_seg, dest_label, ref, s)
+            cur = _current_images(src, src_seg, src_label, ref, fwd_chain, s, seg_now)
+            fixed = _fixed_images(dest, dest_seg_rpi, dest_label, ref, s)
             t_fwd, t_inv = _run_step(s, cur, fixed, ref, mask, tmp)
-            logger.info("Step %d (type=%s, algo=%s)%s", s.step, s.type, s.algo,
-                        _step_outcome(src_seg, dest_seg, ref, fwd_chain, t_fwd, cur.get("seg")))
+            outcome, seg_now = _step_outcome(src_seg, dest_seg_rpi, ref, fwd_chain, t_fwd, cur.get("seg"))
+            logger.info("Step %d (type=%s, algo=%s)%s", s.step, s.type, s.algo, outcome)
             step_transforms.append((t_fwd, t_inv))
             fwd_chain = [t_fwd] + fwd_chain
             inv_chain = inv_chain + [t_inv]
@@ -197,34 +199,37 @@ def _check_inputs(steps, src_seg, dest_seg, src_label, dest_label, src, dest):
                 raise SCTError(f"The segmentation {name} is empty")
 
 
-def _step_outcome(src_seg, dest_seg, ref, fwd_chain, t_fwd, seg_before=None) -> str:
+def _step_outcome(src_seg, dest_seg_rpi, ref, fwd_chain, t_fwd, seg_before=None):
     """What a step achieved, for its one log line: the Dice of the two segmentations on the
     working grid before and after it, over the axial slices both held before the step (a
     template cord longer than the subject's field of view must not count as a mismatch); empty
-    when either segmentation is missing."""
-    if src_seg is None or dest_seg is None:
-        return ""
+    when either segmentation is missing. Also returns the source segmentation pulled through
+    the chain with the step (None without segmentations), which the next step reuses."""
+    if src_seg is None or dest_seg_rpi is None:
+        return "", None
     from spinalcordtoolbox.metrics.similarity import dice
 
-    fixed = dest_seg.copy().change_orientation("RPI").data > 0.5
+    fixed = dest_seg_rpi.data > 0.5
     if seg_before is None:
         seg_before = W.apply_transforms(src_seg, ref, fwd_chain, interp="linear")
-    before = seg_before.data > 0.5
-    after = W.apply_transforms(src_seg, ref, [t_fwd] + fwd_chain, interp="linear").data > 0.5
+    seg_after = W.apply_transforms(src_seg, ref, [t_fwd] + fwd_chain, interp="linear")
+    before, after = seg_before.data > 0.5, seg_after.data > 0.5
     shared = before.any(axis=(0, 1)) & fixed.any(axis=(0, 1))
     if not shared.any():
-        return ": the segmentations share no slice"
+        return ": the segmentations share no slice", seg_after
     return (f": segmentation Dice {dice(before[..., shared], fixed[..., shared]):.3f} -> "
-            f"{dice(after[..., shared], fixed[..., shared]):.3f} over {int(shared.sum())} slices")
+            f"{dice(after[..., shared], fixed[..., shared]):.3f} over {int(shared.sum())} slices"), seg_after
 
 
-def _current_images(src, src_seg, src_label, ref, fwd_chain, s):
-    """The source image/segmentation pulled onto the RPI working grid through the chain so far."""
+def _current_images(src, src_seg, src_label, ref, fwd_chain, s, seg_now=None):
+    """The source image/segmentation pulled onto the RPI working grid through the chain so far
+    (``seg_now``: the segmentation already pulled through it, when the previous step did)."""
     out = {}
     if s.type in ("im", "imseg"):
         out["im"] = W.apply_transforms(src, ref, fwd_chain, interp="linear")
     if s.type in ("seg", "imseg"):
-        out["seg"] = W.apply_transforms(src_seg, ref, fwd_chain, interp="linear")
+        out["seg"] = seg_now if seg_now is not None else W.apply_transforms(src_seg, ref, fwd_chain,
+                                                                             interp="linear")
     if s.type == "label":
         out["label"] = src_label
         out["chain"] = fwd_chain
