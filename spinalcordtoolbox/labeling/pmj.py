@@ -31,10 +31,23 @@ class PMJError(ValueError):
     """The PMJ cannot be detected (no template with a PMJ label, FOV without brainstem...)."""
 
 
-def template_pmj(template, contrast: str):
-    """(template contrast Image, PMJ world point) from a template folder."""
+def template_pmj_point(template, contrast: str):
+    """World point of the template's PMJ label (50 in ``<prefix>_label_disc``, else in a
+    ``<prefix>_<contrast>_pmj_manual`` or ``<prefix>_t2_pmj_manual`` file), or None."""
     from spinalcordtoolbox.straightening import label_points
 
+    candidates = [template.path("label_disc", required=False),
+                  template.path(f"{contrast}_pmj_manual", required=False),
+                  template.path("t2_pmj_manual", required=False)]
+    for path in filter(None, candidates):
+        pts = label_points(Image(str(path)))
+        if PMJ_VALUE in pts:
+            return pts[PMJ_VALUE]
+    return None
+
+
+def template_pmj(template, contrast: str):
+    """(template contrast Image, PMJ world point) from a template folder."""
     available = template.available_contrasts()
     if contrast not in available and {"t1", "t2"} & set(available):
         other = "t2" if "t2" in available else "t1"
@@ -44,13 +57,9 @@ def template_pmj(template, contrast: str):
         img.data = img.data.max() - np.asarray(img.data, np.float32)
         return img, point
     img_path = template.contrast(contrast)
-    candidates = [template.path("label_disc", required=False),
-                  template.path(f"{contrast}_pmj_manual", required=False),
-                  template.path("t2_pmj_manual", required=False)]
-    for path in filter(None, candidates):
-        pts = label_points(Image(str(path)))
-        if PMJ_VALUE in pts:
-            return Image(str(img_path)), pts[PMJ_VALUE]
+    point = template_pmj_point(template, contrast)
+    if point is not None:
+        return Image(str(img_path)), point
     raise PMJError(
         f"The template in {template.root} has no PMJ label ({PMJ_VALUE} in "
         f"{template.prefix}_label_disc.nii.gz); this copy is cropped above C1. Give a template "

@@ -51,10 +51,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from spinalcordtoolbox.image import Image
+from spinalcordtoolbox.labeling.pmj import PMJ_VALUE
 
 logger = logging.getLogger(__name__)
 
-PMJ_VALUE = 50  # label of the pontomedullary junction in the disc labels
 INIT_FLAGS = ("-initz <z>,<disc> (e.g. -initz 34,3), -initcenter <disc>, -initfile or -initlabel "
               "(place it in the viewer: sct_label_utils -i <image> -create-viewer 3 -o init.nii.gz)")
 
@@ -271,6 +271,7 @@ def template_profile(template, contrast: str, params: LabelingParams, mode: str)
 
 
 def _template_profile(template, contrast: str, params: LabelingParams, mode: str):
+    from spinalcordtoolbox.labeling.pmj import template_pmj_point
     from spinalcordtoolbox.straightening import centerline_curve, label_arc_lengths, label_points
 
     available = template.available_contrasts()
@@ -288,14 +289,9 @@ def _template_profile(template, contrast: str, params: LabelingParams, mode: str
     strip = sample_strip(_crop_around(Image(str(path)), curve, params), curve,
                          np.arange(0.0, curve.length + 1e-6, 1.0), params)
     discs_img = Image(str(template.label_file("disc")))
-    all_points = label_points(discs_img)
-    points = {v: p for v, p in all_points.items() if 1 <= v <= 30}
+    points = {v: p for v, p in label_points(discs_img).items() if 1 <= v <= 30}
     pmj_to_c2c3 = None
-    pmj_files = [template.path(f"{c}_pmj_manual", required=False) for c in (contrast, "t2")]
-    pmj_point = all_points.get(PMJ_VALUE)
-    for path in filter(None, pmj_files):
-        if pmj_point is None:
-            pmj_point = label_points(Image(str(path))).get(PMJ_VALUE)
+    pmj_point = template_pmj_point(template, contrast)
     if pmj_point is not None and 3 in points:
         pmj_to_c2c3 = float(np.linalg.norm(np.asarray(pmj_point) - np.asarray(points[3])))
     discs = label_arc_lengths(curve, points)
