@@ -53,16 +53,18 @@ generate_qc(image, qc, process=process, seg=seg or None, image2=image2 or None,
 def test_four_parallel_writers_give_four_valid_entries(sct_testing_data, tmp_path):
     t2, mt = sct_testing_data / "t2", sct_testing_data / "mt"
     qc = tmp_path / "qc"
-    jobs = [  # (image, process, seg, image2)
-        (t2 / "t2.nii.gz", "sct_deepseg_sc", t2 / "t2_seg-manual.nii.gz", ""),
-        (t2 / "t2.nii.gz", "sct_label_utils", t2 / "labels.nii.gz", ""),
-        (mt / "mt1.nii.gz", "sct_register_multimodal", mt / "mt1_seg.nii.gz", mt / "mt0.nii.gz"),
-        # same dataset/subject/contrast/process as the first, at the same moment: must not collide
-        (t2 / "t2.nii.gz", "sct_deepseg_sc", t2 / "t2_seg-manual.nii.gz", ""),
+    jobs = [  # (image, process, seg, image2, an extra word of the command line)
+        (t2 / "t2.nii.gz", "sct_deepseg_sc", t2 / "t2_seg-manual.nii.gz", "", ""),
+        (t2 / "t2.nii.gz", "sct_label_utils", t2 / "labels.nii.gz", "", ""),
+        (mt / "mt1.nii.gz", "sct_register_multimodal", mt / "mt1_seg.nii.gz", mt / "mt0.nii.gz", ""),
+        # same dataset/subject/contrast/process as the first, at the same moment: the entry folders
+        # must not collide. Its command differs (another option), so it is not a re-run of the first
+        # and both entries stay whichever finishes first (identical re-runs: see the next test).
+        (t2 / "t2.nii.gz", "sct_deepseg_sc", t2 / "t2_seg-manual.nii.gz", "", "-v2"),
     ]
-    procs = [subprocess.Popen([sys.executable, "-c", _WORKER, str(img), str(qc), p, str(s), str(i2)],
+    procs = [subprocess.Popen([sys.executable, "-c", _WORKER, str(img), str(qc), p, str(s), str(i2), extra],
                               stderr=subprocess.PIPE, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
-             for img, p, s, i2 in jobs]
+             for img, p, s, i2, extra in jobs]
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
 
@@ -97,6 +99,26 @@ def test_four_parallel_writers_give_four_valid_entries(sct_testing_data, tmp_pat
     assert one["image"] == str(t2 / "t2.nii.gz") and one["seg"] == str(t2 / "labels.nii.gz")
     assert one["subject"] == "sub-ls" and one["contrast"] == "t2"
     assert one["version"] and one["date"] and "sct_label_utils" in one["command"]
+
+
+def _fake_entry(qc, name, date, command):
+    folder = qc / "ds" / "sub-01" / "t2" / "sct_deepseg_sc" / name
+    folder.mkdir(parents=True)
+    records.write_record(folder, {"date": date, "dataset": "ds", "subject": "sub-01", "contrast": "t2",
+                                  "process": "sct_deepseg_sc", "command": command, "image": "t2.nii.gz"})
+    return folder
+
+
+def test_a_rerun_replaces_the_older_entry_of_the_same_step_only(tmp_path):
+    qc = tmp_path / "qc"
+    old = _fake_entry(qc, "a", "2026-01-01T10:00:00", "sct_deepseg_sc -i t2.nii.gz")
+    other = _fake_entry(qc, "b", "2026-01-01T10:00:00", "sct_deepseg_sc -i t2.nii.gz -thr 0.3")
+    same_moment = _fake_entry(qc, "c", "2026-01-01T10:00:05", "sct_deepseg_sc -i t2.nii.gz")
+    new = _fake_entry(qc, "d", "2026-01-01T10:00:05", "sct_deepseg_sc -i t2.nii.gz")
+    records.rebuild_index(qc, superseded_by=new)
+    # the older identical run is gone; another option, or the same second (parallel jobs), stays
+    assert not old.exists() and other.exists() and same_moment.exists()
+    assert sorted(e["id"].rsplit("/", 1)[1] for e in records.read_index(qc)) == ["b", "c", "d"]
 
 
 # ------------------------------------------------------------------ what the views show
