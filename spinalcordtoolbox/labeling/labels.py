@@ -219,6 +219,46 @@ def increment(img: Image) -> Image:
 NON_DISC_LABELS = (49, 50, 60)
 
 
+def level_of_each_slice(disc_z: dict, n_slices: int, beyond_outer_discs: bool) -> np.ndarray:
+    """Vertebral level of each RPI slice (NaN: none) from disc positions ``{value: z}``.
+
+    The one rule behind every disc-to-level conversion: disc v lies between vertebrae v-1 and
+    v (3 = C2-C3), so a slice belongs to the level of the nearest disc at or above it. Discs
+    missing between two given ones are placed by linear interpolation of their z (a span with
+    two missing discs is shared in three equal parts) and reported in a warning.
+
+    ``beyond_outer_discs``: True (``sct_label_vertebrae``, ``sct_label_utils -disc``): slices
+    above the highest disc v_top get v_top - 1 and those below the lowest disc its level.
+    False (``sct_process_segmentation -discfile``): only levels closed by two discs exist;
+    slices outside the outermost discs get none and the lowest disc's slice closes the level
+    above it.
+    """
+    values = sorted(disc_z)
+    zs = [float(disc_z[v]) for v in values]
+    if any(z2 >= z1 for z1, z2 in zip(zs, zs[1:])):
+        raise LabelError("Disc labels must go down (decreasing RPI z) as their value increases: "
+                         + ", ".join(f"{v} at z={disc_z[v]:g}" for v in values))
+    missing = [v for v in range(values[0], values[-1] + 1) if v not in disc_z]
+    if missing:
+        logger.warning("Disc labels %s missing: placed by linear interpolation between their neighbours",
+                       ", ".join(map(str, missing)))
+    all_values = np.arange(values[0], values[-1] + 1)
+    all_z = np.interp(all_values, values, zs)
+    slices = np.arange(n_slices)
+    # index of the nearest disc at or above each slice (discs sorted superior first)
+    n_above = np.searchsorted(-all_z, -slices, side="right")
+    out = np.where(n_above > 0, all_values[np.maximum(n_above - 1, 0)], np.nan).astype(float)
+    if beyond_outer_discs:
+        out[n_above == 0] = values[0] - 1
+    else:
+        if len(all_values) < 2:
+            return np.full(n_slices, np.nan)
+        out[n_above == 0] = np.nan
+        out[slices < all_z[-1]] = np.nan
+        out[slices == all_z[-1]] = values[-1] - 1
+    return out
+
+
 def labelize_from_discs(seg: Image, discs: Image) -> Image:
     """Label each segmentation slice with its vertebral level from disc labels.
 
@@ -245,26 +285,10 @@ def labelize_from_discs(seg: Image, discs: Image) -> Image:
         disc_z[v] = z
     if not disc_z:
         raise LabelError(f"The disc label image holds no disc (only {', '.join(map(str, NON_DISC_LABELS))})")
-    values = sorted(disc_z)
-    zs = [disc_z[v] for v in values]
-    if any(z2 >= z1 for z1, z2 in zip(zs, zs[1:])):
-        raise LabelError("Disc labels must go down (decreasing RPI z) as their value increases: "
-                         + ", ".join(f"{v} at z={disc_z[v]}" for v in values))
-    missing = [v for v in range(values[0], values[-1] + 1) if v not in disc_z]
-    if missing:
-        logger.warning("Disc labels %s missing: placed by linear interpolation between their neighbours",
-                       ", ".join(map(str, missing)))
-        all_values = np.arange(values[0], values[-1] + 1)
-        disc_z = dict(zip(all_values.tolist(), np.interp(all_values, values, zs).tolist()))
-    ordered = sorted(disc_z.items(), key=lambda t: -t[1])  # superior first
+    per_slice = level_of_each_slice(disc_z, seg_rpi.data.shape[2], beyond_outer_discs=True)
     out = _label_image(seg_rpi, dtype=np.uint8)
-    for z in range(seg_rpi.data.shape[2]):
-        above = [v for v, zd in ordered if zd >= z]
-        # nearest disc at or above the slice (last of the superior-first list) gives the level
-        level = above[-1] if above else ordered[0][0] - 1
-        if level < 1:
-            continue
-        out.data[:, :, z] = np.where(seg_rpi.data[:, :, z] > 0, int(level), 0)
+    for z in np.flatnonzero(~np.isnan(per_slice) & (per_slice >= 1)):
+        out.data[:, :, z] = np.where(seg_rpi.data[:, :, z] > 0, int(per_slice[z]), 0)
     return _back(out, seg)
 
 

@@ -77,11 +77,12 @@ def levels_per_slice(im_levels: Image) -> np.ndarray:
 def levels_from_discs(im_discs: Image) -> np.ndarray:
     """Vertebral level of each RPI slice from disc point labels (3 = C2-C3 disc, ...).
 
-    Level v lies between disc v (above) and disc v+1 (below); when discs in between are
-    missing the span is shared equally. Slices outside the outermost discs get no level.
-    The PMJ and conus labels (49, 50, 60) are not discs and are left out.
+    Level v lies between disc v (above) and disc v+1 (below); slices outside the outermost
+    discs get no level (:func:`~spinalcordtoolbox.labeling.labels.level_of_each_slice`, the
+    rule shared with ``sct_label_vertebrae``). The PMJ and conus labels (49, 50, 60) are not
+    discs and are left out.
     """
-    from spinalcordtoolbox.labeling.labels import NON_DISC_LABELS
+    from spinalcordtoolbox.labeling.labels import NON_DISC_LABELS, LabelError, level_of_each_slice
 
     im = im_discs.copy().require_3d("disc label file").change_orientation("RPI")
     coords = [c for c in im.nonzero_coords() if int(round(c[3])) not in NON_DISC_LABELS]
@@ -90,15 +91,11 @@ def levels_from_discs(im_discs: Image) -> np.ndarray:
     by_value = {}
     for x, y, z, v in coords:
         by_value.setdefault(int(round(v)), []).append(z)
-    discs = sorted((v, float(np.mean(zs))) for v, zs in by_value.items())
-    out = np.full(im.data.shape[2], np.nan)
-    for (v_up, z_up), (v_lo, z_lo) in zip(discs[:-1], discs[1:]):
-        if z_lo >= z_up:
-            raise ImageError(f"Disc labels {v_up} and {v_lo} are not ordered from top to bottom")
-        for z in range(int(np.ceil(z_lo)), int(np.floor(z_up)) + 1):
-            frac = (z_up - z) / (z_up - z_lo)       # 0 at the upper disc, 1 at the lower one
-            out[z] = v_up + min(int(frac * (v_lo - v_up)), v_lo - v_up - 1)
-    return out
+    disc_z = {v: float(np.mean(zs)) for v, zs in by_value.items()}
+    try:
+        return level_of_each_slice(disc_z, im.data.shape[2], beyond_outer_discs=False)
+    except LabelError as e:
+        raise ImageError(str(e)) from None
 
 
 def pmj_point(pmj_rpi: Image):

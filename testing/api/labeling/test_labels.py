@@ -125,3 +125,16 @@ def test_levels_from_discs_ignore_pmj_and_conus(seg, landmark):
     ref = lab.labelize_from_discs(seg_rpi, discs)
     np.testing.assert_array_equal(labeled.data, ref.data)
     assert set(np.unique(labeled.data).tolist()) == {0, 2, 3, 4, 5}
+
+
+def test_one_disc_to_level_rule_with_and_without_extension():
+    """Discs 3 (z=8), 4 (z=5), 6 (z=1): disc 5 is interpolated at z=3; a slice belongs to the
+    level of the nearest disc at or above it. Without extension only levels closed by two discs
+    exist (the lowest disc's slice closes level 5); with it, the ends take C2 above and 6 below."""
+    discs = {3: 8, 4: 5, 6: 1}
+    extended = lab.level_of_each_slice(discs, 10, beyond_outer_discs=True)
+    np.testing.assert_array_equal(extended, [6, 6, 5, 5, 4, 4, 3, 3, 3, 2])
+    closed = lab.level_of_each_slice(discs, 10, beyond_outer_discs=False)
+    np.testing.assert_array_equal(closed, [np.nan, 5, 5, 5, 4, 4, 3, 3, 3, np.nan])
+    with pytest.raises(lab.LabelError, match="must go down"):
+        lab.level_of_each_slice({3: 2, 4: 5}, 10, beyond_outer_discs=True)
