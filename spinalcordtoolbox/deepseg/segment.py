@@ -7,7 +7,7 @@ import numpy as np
 
 from spinalcordtoolbox.deepseg import postprocessing as pp
 from spinalcordtoolbox.deepseg.models import MODELS, task_info
-from spinalcordtoolbox.image import Image, empty_like
+from spinalcordtoolbox.image import Image, check_same_grid, empty_like
 
 logger = logging.getLogger(__name__)
 
@@ -269,6 +269,8 @@ def run_task(task: str, input_path=None, *, output=None, install_only=False, cus
     check_inputs(task, len(input_paths), contrasts)
     input_path = input_paths[0]
     images = [Image(p).require_3d("input image") for p in input_paths]
+    for other, path in zip(images[1:], input_paths[1:]):  # before a download, not after it
+        check_same_grid(other, images[0], (f"input image {path}", f"first input image {input_path}"))
     folders = install_task_models(task, custom_urls)
     suffixes = output_suffixes(task, folders, soft=soft, step1_only=step1_only, label_vert=label_vert)
     paths = output_paths(input_path, suffixes, output)

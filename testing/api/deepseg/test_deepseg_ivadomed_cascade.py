@@ -294,12 +294,18 @@ def test_tumor_edema_cavity_cli_two_contrasts(releases, images, tmp_path, monkey
     (["tumor_edema_cavity_t1_t2", "-i", "{t2}", "{t1}", "-c", "t2", "t2"], "once each"),
     (["tumor_t2", "-i", "{t2}", "{t1}"], "takes one image"),
     (["tumor_t2", "-i", "{t2}", "-c", "t2"], "-c applies"),
+    (["tumor_edema_cavity_t1_t2", "-i", "{t1_shifted}", "{t2}", "-c", "t1", "t2"], "voxel grids"),
 ])
 def test_tumor_bad_inputs(images, tmp_path, monkeypatch, capsys, argv, message):
     from spinalcordtoolbox.scripts import sct_deepseg
 
     monkeypatch.setenv("SCT_DATA_DIR", str(tmp_path / "cache"))
-    paths = {"t2": str(images / "t2.nii.gz"), "t1": str(images / "t1.nii.gz")}
+    paths = {"t2": str(images / "t2.nii.gz"), "t1": str(images / "t1.nii.gz"),
+             "t1_shifted": str(tmp_path / "t1_shifted.nii.gz")}
+    t1 = nib.load(paths["t1"])
+    shifted = t1.affine.copy()
+    shifted[2, 3] += 5  # the same shape 5 mm higher: another grid
+    nib.save(nib.Nifti1Image(np.asanyarray(t1.dataobj), shifted), paths["t1_shifted"])
     with pytest.raises(SystemExit) as e:
         sct_deepseg.main([a.format(**paths) for a in argv])
     assert e.value.code == 1
