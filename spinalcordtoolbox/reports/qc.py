@@ -50,11 +50,13 @@ def metadata_from_path(path) -> dict:
 
     BIDS-like paths (``<dataset>/sub-01[/ses-01]/anat/sub-01_T2w.nii.gz``) give the dataset
     folder, the ``sub-`` folder and the modality folder; other paths use the parent folder as
-    contrast, the one above as subject and the one above that as dataset.
+    contrast, the one above as subject and the one above that as dataset. Relative paths are
+    taken from the working folder (``cd t2; sct_deepseg -i t2.nii.gz -qc ~/qc`` files the entry
+    under t2).
     """
     if not path:
         return {"dataset": "unknown", "subject": "unknown", "contrast": "unknown"}
-    parts = Path(path).parent.parts
+    parts = Path(os.path.abspath(path)).parent.parts[1:]  # [1:]: the root ('/') names nothing
     contrast = parts[-1] if parts else "unknown"
     subs = [i for i, p in enumerate(parts) if p.startswith("sub-")]
     if subs:

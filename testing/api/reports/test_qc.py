@@ -305,6 +305,19 @@ def test_metadata_from_path():
         "dataset": "ukb", "subject": "sub-01", "contrast": "anat"}
     assert metadata_from_path("/x/sct_testing_data/t2/t2.nii.gz") == {
         "dataset": "x", "subject": "sct_testing_data", "contrast": "t2"}
+    assert metadata_from_path("/t2/t2.nii.gz") == {"dataset": "unknown", "subject": "unknown", "contrast": "t2"}
+
+
+def test_relative_paths_name_the_working_folders(tmp_path, monkeypatch):
+    """The course works inside each contrast's folder with bare file names."""
+    from spinalcordtoolbox.reports.qc import metadata_from_path
+
+    work = tmp_path / "course" / "single_subject" / "data" / "t2"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    assert metadata_from_path("t2.nii.gz") == {"dataset": "single_subject", "subject": "data", "contrast": "t2"}
+    assert metadata_from_path("../t1/t1.nii.gz") == {"dataset": "single_subject", "subject": "data",
+                                                     "contrast": "t1"}
 
 
 def test_segmentation_on_another_grid_is_resampled_through_world_coordinates(t2_views):
