@@ -29,7 +29,11 @@ Method (template matching along the straightened cord, no trained model):
    (the cervical enlargement, widest around C4-C5, changes from level to level where the
    disc pattern repeats). The confidence is the margin by which the best alignment beats every
    alignment naming the levels half a level or more differently; below ``min_margin`` the
-   command refuses with the init flags rather than risk labeling one level off.
+   command refuses with the init flags rather than risk labeling one level off. The area
+   profile of a short field of view is smooth and can fit a wrong scale best, so the walk is
+   run from the best alignment at every scale and the one kept is the walk whose discs the
+   template confirms best (disc-pattern correlation of its alignment + the summed positive
+   correlations of its discs with the template's disc patches).
 4. Each cord voxel gets the level of the disc above it
    (:func:`spinalcordtoolbox.labeling.labels.labelize_from_discs`: C3 -> 3), and each disc a
    single voxel at its posterior tip (3 = C2/C3).
@@ -78,6 +82,9 @@ AREA_RATIO = (2 / 3, 1.5)
 #: to C3/C4) or more beyond the cord's ends are the rival hypotheses "C2/C3 is not in the
 #: field of view"
 FAR_LEVELS = 2.5
+#: weight of the walk's mean disc correlation when choosing among the best alignments at each
+#: scale (without an init)
+WALK_WEIGHT = 1.0
 #: median cross-sectional area (mm2) below which the -s input is taken as a centerline
 MIN_CORD_AREA = 15.0
 
@@ -385,10 +392,11 @@ def global_alignment(sub: Strip, tpl: TemplateProfile, s_range, scale_dist=1.0, 
     told apart from a field of view that stops at C2/C3 (the C2 body is not visible): they are
     not used.
 
-    Returns ``(score, scale, offset, margin, far_score)``: ``margin`` is how much better the best
-    alignment is than the best one (C2/C3 inside) that puts the subject's middle at least half
-    a level away (a periodic spine makes one-level shifts the usual confusion); ``far_score``
-    the best score with C2/C3 clearly outside (-inf: none)."""
+    Returns ``(score, scale, offset, margin, far_score, candidates)``: ``margin`` is how much
+    better the best alignment is than the best one (C2/C3 inside) that puts the subject's middle
+    at least half a level away (a periodic spine makes one-level shifts the usual confusion);
+    ``far_score`` the best score with C2/C3 clearly outside (-inf: none); ``candidates`` the
+    best alignment at each scale, ``(score, scale, offset, disc-pattern score)``, best first."""
     lo, hi = s_range
     rows = (sub.s >= lo) & (sub.s <= hi) & ~np.all(np.isnan(sub.data), axis=1)
     s_sub = sub.s[rows]
@@ -396,7 +404,7 @@ def global_alignment(sub: Strip, tpl: TemplateProfile, s_range, scale_dist=1.0, 
     if len(s_sub) < 10:
         raise VertebraeError("The cord is too short (under 10 mm inside the image) to label")
     if 3 not in tpl.discs or 4 not in tpl.discs:
-        return -np.inf, 1.0, 0.0, 0.0, -np.inf
+        return -np.inf, 1.0, 0.0, 0.0, -np.inf, []
     use_area = False
     if area is not None and tpl.area is not None:
         x_area = np.asarray(area, float)[rows]
@@ -425,6 +433,7 @@ def global_alignment(sub: Strip, tpl: TemplateProfile, s_range, scale_dist=1.0, 
             continue
         t_s = (offsets[:, None] + s_sub[None, :] / scale).ravel()
         score = _ncc_rows(x, tpl.strip.rows_at(t_s).reshape(len(offsets), *x.shape))
+        band = score.copy()
         if use_area:
             t_a = Strip(tpl.strip.s, np.zeros(1), np.asarray(tpl.area, float)[:, None]).rows_at(t_s)
             t_a = t_a.reshape(len(offsets), len(s_sub))
@@ -436,17 +445,24 @@ def global_alignment(sub: Strip, tpl: TemplateProfile, s_range, scale_dist=1.0, 
             score[~((AREA_RATIO[0] <= ratio) & (ratio <= AREA_RATIO[1]))] = np.nan
         keep = np.isfinite(score)
         level = np.interp(offsets + mid / scale, t_discs[order], values[order])
-        results.extend(zip(score[keep], np.full(keep.sum(), scale), offsets[keep], level[keep], where[keep]))
-    res = np.array(results).reshape(-1, 5)
+        results.extend(zip(score[keep], np.full(keep.sum(), scale), offsets[keep], level[keep], where[keep],
+                           band[keep]))
+    res = np.array(results).reshape(-1, 6)
     outside = res[res[:, 4] == 1]
     far_score = float(outside[:, 0].max()) if len(outside) else -np.inf
     res = res[res[:, 4] == 0]
     if not len(res):
-        return -np.inf, 1.0, 0.0, 0.0, far_score
+        return -np.inf, 1.0, 0.0, 0.0, far_score, []
     best = int(np.argmax(res[:, 0]))
     others = np.abs(res[:, 3] - res[best, 3]) >= 0.5
     margin = res[best, 0] - res[others, 0].max() if np.any(others) else np.inf
-    return float(res[best, 0]), float(res[best, 1]), float(res[best, 2]), float(margin), far_score
+    candidates = []  # the best alignment at each scale: (score, scale, offset, band score), best first
+    for scale in np.unique(res[:, 1]):
+        at = res[res[:, 1] == scale]
+        k = int(np.argmax(at[:, 0]))
+        candidates.append((float(at[k, 0]), float(scale), float(at[k, 2]), float(at[k, 5])))
+    candidates.sort(reverse=True)
+    return float(res[best, 0]), float(res[best, 1]), float(res[best, 2]), float(margin), far_score, candidates
 
 
 def detect_discs(sub: Strip, tpl: TemplateProfile, s_cord, init_value: int, init_s: float | None,
@@ -459,9 +475,68 @@ def detect_discs(sub: Strip, tpl: TemplateProfile, s_cord, init_value: int, init
     s_min, s_max = s_cord
     auto_score = margin = None
     scale = scale_dist
+    half = params.size_IS
+
+    def refine(value, predicted, expected, scale, radius=None, prior=params.prior):
+        radius = radius or max(3.0, params.search * expected)
+        cands = np.arange(predicted - radius, predicted + radius + 1e-6, 0.5)
+        best = (-np.inf, predicted, np.nan)
+        for c in cands:
+            score = patch_score(sub, tpl.strip, c, tpl.discs[value], scale, half)
+            if not np.isfinite(score):
+                continue
+            penalised = score - prior * ((c - predicted) / radius) ** 2
+            if penalised > best[0]:
+                best = (penalised, c, score)
+        return best[1], best[2]
+
+    def walk(init_value, init_s, scale, first_expected, approximate=False):
+        """Discs found from the initial one, down then up: ({value: s}, {value: score}, scale)."""
+        found, scores = {}, {}
+        if approximate:
+            near = [abs(tpl.discs[init_value] - tpl.discs[v]) for v in (init_value - 1, init_value + 1)
+                    if v in tpl.discs]
+            s0, sc0 = refine(init_value, init_s, 0, scale, radius=0.5 * min(near) * scale, prior=0.0)
+        else:
+            s0, sc0 = refine(init_value, init_s, first_expected, scale)
+        found[init_value], scores[init_value] = s0, sc0
+
+        def update_scale():
+            vals = sorted(found)
+            ratios = [(found[v1] - found[v2]) / (tpl.discs[v1] - tpl.discs[v2])
+                      for v1, v2 in zip(vals, vals[1:]) if v2 == v1 + 1]
+            return float(np.median(ratios)) if ratios else scale
+
+        for direction in (+1, -1):  # +1: inferior (values increase), -1: superior
+            value, s_cur = init_value, found[init_value]
+            while True:
+                nxt = value + direction
+                # C1/C2 is poorly visible and C2 has no fixed height: slices above C2/C3 are C2
+                if nxt not in tpl.discs or nxt < 3:
+                    break
+                expected = abs(tpl.discs[value] - tpl.discs[nxt]) * scale
+                predicted = s_cur - direction * expected
+                if predicted < s_min - 1 or predicted > s_max + 1:
+                    break
+                s_new, score = refine(nxt, predicted, expected, scale)
+                if not (s_min - 1 <= s_new <= s_max + 1):
+                    break
+                found[nxt], scores[nxt] = s_new, score
+                value, s_cur = nxt, s_new
+                scale = update_scale()
+        return found, scores, scale
+
+    def start_from(scale, offset):
+        """The walk's first disc for an alignment: C2/C3, or C3/C4 when C2/C3 falls just above
+        the cord's top end."""
+        value, s0 = 3, (tpl.discs[3] - offset) * scale
+        if s0 > s_max and 4 in tpl.discs and (tpl.discs[4] - offset) * scale >= s_min:
+            value, s0 = 4, (tpl.discs[4] - offset) * scale
+        return value, float(np.clip(s0, s_min - 1, s_max + 1))
+
     if init_s is None:  # no initialisation: align the whole band, take the disc it puts in the FOV
-        auto_score, scale, offset, margin, far_score = global_alignment(sub, tpl, (s_min, s_max),
-                                                                        scale_dist, area)
+        auto_score, scale, offset, margin, far_score, candidates = global_alignment(
+            sub, tpl, (s_min, s_max), scale_dist, area)
         logger.info("Global alignment with the template: score %.2f (%.2f above the best "
                     "alignment half a level or more away; %.2f with C2-C3 far outside the field "
                     "of view), scale %.2f", auto_score, margin, far_score, scale)
@@ -482,67 +557,35 @@ def detect_discs(sub: Strip, tpl: TemplateProfile, s_cord, init_value: int, init
                 f"No C2-C3 disc found automatically: the field of view matches the template "
                 f"about as well one level up or down (correlation {auto_score:.2f} vs "
                 f"{auto_score - margin:.2f}). Give a disc with {INIT_FLAGS}.")
-        init_value = 3
-        init_s = (tpl.discs[3] - offset) * scale
-        if init_s > s_max and 4 in tpl.discs and (tpl.discs[4] - offset) * scale >= s_min:
-            # C2/C3 just above the cord's top end: the walk starts at C3/C4
-            init_value, init_s = 4, (tpl.discs[4] - offset) * scale
-        init_s = float(np.clip(init_s, s_min - 1, s_max + 1))
-    if init_value not in tpl.discs:
-        raise VertebraeError(f"Disc value {init_value} is not in the template (discs "
-                             f"{min(tpl.discs)}..{max(tpl.discs)})")
-    if not (s_min - 1 <= init_s <= s_max + 1):
-        raise VertebraeError(f"The initial disc {init_value} lies outside the segmentation's extent "
-                             f"along the cord")
-
-    half = params.size_IS
-
-    def refine(value, predicted, expected, radius=None, prior=params.prior):
-        radius = radius or max(3.0, params.search * expected)
-        cands = np.arange(predicted - radius, predicted + radius + 1e-6, 0.5)
-        best = (-np.inf, predicted, np.nan)
-        for c in cands:
-            score = patch_score(sub, tpl.strip, c, tpl.discs[value], scale, half)
-            if not np.isfinite(score):
-                continue
-            penalised = score - prior * ((c - predicted) / radius) ** 2
-            if penalised > best[0]:
-                best = (penalised, c, score)
-        return best[1], best[2]
-
-    found = {}
-    scores = {}
-    if init_approximate:
-        near = [abs(tpl.discs[init_value] - tpl.discs[v]) for v in (init_value - 1, init_value + 1)
-                if v in tpl.discs]
-        s0, sc0 = refine(init_value, init_s, 0, radius=0.5 * min(near) * scale, prior=0.0)
+        # The whole-band score adds the disc pattern and the cord's area profile over the field
+        # of view; on a short field of view the smooth area profile can fit a wrong scale best,
+        # whose walk then steps between the discs. The area profile names the levels (the
+        # offset at each scale); the scale is chosen by the discs: the walk from the best
+        # alignment at every scale, keeping the one with the best disc pattern along the band
+        # plus mean correlation of its discs with the template's.
+        best_walk = None
+        for cand_score, cand_scale, cand_offset, cand_band in candidates:
+            value, s0 = start_from(cand_scale, cand_offset)
+            found, scores, walked_scale = walk(value, s0, cand_scale, 6.0)
+            # discs at the cord's ends see part of their patch: no correlation is no evidence
+            evidence = float(np.sum(np.clip(np.nan_to_num(list(scores.values())), 0, None)))
+            total = cand_band + WALK_WEIGHT * evidence
+            logger.debug("Alignment at scale %.3f: score %.2f (disc pattern %.2f), walk from disc %d: "
+                         "%s; summed disc correlations %.2f; scale found %.2f; total %.2f", cand_scale,
+                         cand_score, cand_band, value,
+                         ", ".join(f"{v}: {found[v]:.1f}" for v in sorted(found)), evidence,
+                         walked_scale, total)
+            if best_walk is None or total > best_walk[0]:
+                best_walk = (total, found, scores, walked_scale, value)
+        _, found, scores, scale, init_value = best_walk
     else:
-        s0, sc0 = refine(init_value, init_s, 8.0 if auto_score is None else 6.0)
-    found[init_value], scores[init_value] = s0, sc0
-
-    def update_scale():
-        vals = sorted(found)
-        ratios = [(found[v1] - found[v2]) / (tpl.discs[v1] - tpl.discs[v2])
-                  for v1, v2 in zip(vals, vals[1:]) if v2 == v1 + 1]
-        return float(np.median(ratios)) if ratios else scale
-
-    for direction in (+1, -1):  # +1: inferior (values increase), -1: superior
-        value, s_cur = init_value, found[init_value]
-        while True:
-            nxt = value + direction
-            # C1/C2 is poorly visible and C2 has no fixed height: slices above C2/C3 are C2
-            if nxt not in tpl.discs or nxt < 3:
-                break
-            expected = abs(tpl.discs[value] - tpl.discs[nxt]) * scale
-            predicted = s_cur - direction * expected
-            if predicted < s_min - 1 or predicted > s_max + 1:
-                break
-            s_new, score = refine(nxt, predicted, expected)
-            if not (s_min - 1 <= s_new <= s_max + 1):
-                break
-            found[nxt], scores[nxt] = s_new, score
-            value, s_cur = nxt, s_new
-            scale = update_scale()
+        if init_value not in tpl.discs:
+            raise VertebraeError(f"Disc value {init_value} is not in the template (discs "
+                                 f"{min(tpl.discs)}..{max(tpl.discs)})")
+        if not (s_min - 1 <= init_s <= s_max + 1):
+            raise VertebraeError(f"The initial disc {init_value} lies outside the segmentation's extent "
+                                 f"along the cord")
+        found, scores, scale = walk(init_value, init_s, scale, 8.0, approximate=init_approximate)
     top_disc = min(found)
     if auto_score is not None and 4 in tpl.discs and (
             top_disc > 3 or s_max - found[3] < abs(tpl.discs[3] - tpl.discs[4]) * scale):
