@@ -82,8 +82,8 @@ AREA_RATIO = (2 / 3, 1.5)
 #: to C3/C4) or more beyond the cord's ends are the rival hypotheses "C2/C3 is not in the
 #: field of view"
 FAR_LEVELS = 2.5
-#: weight of the walk's mean disc correlation when choosing among the best alignments at each
-#: scale (without an init)
+#: weight of the walk's summed (positive) disc correlations when choosing among the best
+#: alignments at each scale (without an init)
 WALK_WEIGHT = 1.0
 #: median cross-sectional area (mm2) below which the -s input is taken as a centerline
 MIN_CORD_AREA = 15.0
@@ -562,7 +562,7 @@ def detect_discs(sub: Strip, tpl: TemplateProfile, s_cord, init_value: int, init
         # whose walk then steps between the discs. The area profile names the levels (the
         # offset at each scale); the scale is chosen by the discs: the walk from the best
         # alignment at every scale, keeping the one with the best disc pattern along the band
-        # plus mean correlation of its discs with the template's.
+        # plus summed positive correlations of its discs with the template's disc patches.
         best_walk = None
         for cand_score, cand_scale, cand_offset, cand_band in candidates:
             value, s0 = start_from(cand_scale, cand_offset)
