@@ -54,3 +54,17 @@ def test_t1_like_contrast_uses_inverted_t2(small):
     img.data = img.data.max() - img.data
     found = label_points(pmj.detect_pmj(img, "t1", t))[50]
     assert np.linalg.norm(found - gt) <= 5.0
+
+
+@pytest.mark.parametrize("si, axial", [(1.15, 1.0), (0.85, 1.0), (1.0, 0.9), (1.0, 1.1)])
+def test_pmj_on_a_larger_or_smaller_head(small, si, axial):
+    """The brainstem region scaled about the PMJ along S-I and across (another head size): the
+    PMJ within 5 mm (measured 0.9-2.3 mm at 1 mm voxels, docs/validation.md)."""
+    t, gt = small
+    img = crop_with_noise(Image(str(t.template_dir / "PAM50_small_t2.nii.gz")), gt, 1.0, seed=1)
+    scale = np.diag([axial, axial, si, 1.0])
+    to_pmj, from_pmj = np.eye(4), np.eye(4)
+    to_pmj[:3, 3], from_pmj[:3, 3] = gt, -gt
+    scaled = Image(img.data, affine=to_pmj @ scale @ from_pmj @ img.affine)
+    found = label_points(pmj.detect_pmj(scaled, "t2", t))[50]
+    assert np.linalg.norm(found - gt) <= 5.0
