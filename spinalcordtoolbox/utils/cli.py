@@ -91,6 +91,7 @@ class SCTArgumentParser(argparse.ArgumentParser):
         if not list(args) and not self.allow_no_args:
             self.print_help()
             self.exit(2)
+        self._raw_args = list(args)
         args, extras = super().parse_known_args(args, namespace)
         self._check_outputs(args)
         return args, extras
@@ -134,9 +135,34 @@ class SCTArgumentParser(argparse.ArgumentParser):
                 self.error(f"argument {opt}: {e}")
 
     def error(self, message):
-        """One line: what is wrong, a 'did you mean' for near-miss flags; the usage only with -h."""
+        """One line: what is wrong, a 'did you mean' for near-miss flags; the usage only with -h.
+        A misspelt flag is named before a missing required one (``-qcc`` without ``-i``): the
+        misspelling is usually why the other seems missing, or the next error anyway."""
+        if message.startswith("the following arguments are required"):
+            unknown = self._unknown_flags()
+            if unknown:
+                message = "unrecognized arguments: " + " ".join(unknown)
         sys.stderr.write(f"{self.prog}: error: {message}{self._suggestion(message)} (see {self.prog} -h)\n")
         sys.exit(2)
+
+    def _unknown_flags(self):
+        """Tokens of the command line that look like flags and name none of this parser's."""
+        flags = [o for a in self._actions for o in a.option_strings]
+        unknown = []
+        for token in getattr(self, "_raw_args", []):
+            token = str(token)
+            if not token.startswith("-") or token == "-" or token == "--":
+                continue
+            try:
+                float(token)  # a negative number is a value, not a flag
+                continue
+            except ValueError:
+                pass
+            name = token.split("=", 1)[0]
+            if name in flags or (self.allow_abbrev and any(f.startswith(name) for f in flags)):
+                continue
+            unknown.append(token)
+        return unknown
 
     def _suggestion(self, message):
         m = re.match(r"unrecognized arguments: (.*)", message)

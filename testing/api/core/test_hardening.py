@@ -175,6 +175,24 @@ def test_argparse_errors_are_one_line_with_a_suggestion(capsys):
     assert "argument -size: expected a finite number, got 'nan'" in capsys.readouterr().err
 
 
+def test_a_misspelt_flag_is_named_before_a_missing_required_one(capsys):
+    """``-qcc`` without ``-i``: the misspelling is reported (with its suggestion), not ``-i``;
+    negative numbers and abbreviations are values and flags, not misspellings."""
+    p = _parser()
+    p.mandatory.add_argument("-i", metavar="<file>", required=True)
+    with pytest.raises(SystemExit) as e:
+        p.parse_args(["-qcc", "qc", "-size", "3"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1
+    assert "unrecognized arguments: -qcc; did you mean `-qc`?" in err and "-i" not in err.split("(see")[0]
+    with pytest.raises(SystemExit):
+        p.parse_args(["-size", "3", "-v", "1"])
+    assert "the following arguments are required: -i" in capsys.readouterr().err
+    assert p._unknown_flags() == []
+    p._raw_args = ["-siz", "3", "-5", "-1e-3", "-qc=x", "-x"]
+    assert p._unknown_flags() == (["-x"] if p.allow_abbrev else ["-siz", "-x"])
+
+
 def test_library_errors_become_sentences():
     import numpy as np
 
