@@ -27,7 +27,8 @@ Method (template matching along the straightened cord, no trained model):
    anchor the naming). The score adds two correlations: the disc/body pattern of the bands,
    and the cord's cross-sectional area profile along the cord against the template cord's
    (the cervical enlargement, widest around C4-C5, changes from level to level where the
-   disc pattern repeats). The confidence is the margin by which the best alignment beats every
+   disc pattern repeats; focal narrowings such as a compression, shorter than 15 mm and
+   deeper than 15 %, are filled in the subject's profile first). The confidence is the margin by which the best alignment beats every
    alignment naming the levels half a level or more differently; below ``min_margin`` the
    command refuses with the init flags rather than risk labeling one level off. The area
    profile of a short field of view is smooth and can fit a wrong scale best, so the walk is
@@ -85,6 +86,11 @@ FAR_LEVELS = 2.5
 #: weight of the walk's summed (positive) disc correlations when choosing among the best
 #: alignments at each scale (without an init)
 WALK_WEIGHT = 1.0
+#: focal narrowings (compressions) up to this length (mm along the cord) are filled in the
+#: cord-area profile before matching it with the template's
+COMPRESSION_MM = 15.0
+#: ... when they narrow the area by more than this fraction
+COMPRESSION_DEPTH = 0.15
 #: median cross-sectional area (mm2) below which the -s input is taken as a centerline
 MIN_CORD_AREA = 15.0
 
@@ -332,6 +338,29 @@ def cord_area_profile(seg: Image, curve, s_values, step=0.5) -> np.ndarray:
         out[i:i + 64] = np.count_nonzero(vals > 0.5, axis=(1, 2)) * step * step
     out[out == 0] = np.nan
     return out
+
+
+def without_focal_narrowing(area: np.ndarray, s_values, length_mm=COMPRESSION_MM) -> np.ndarray:
+    """The area profile with dips shorter than ``length_mm`` along the cord filled in (a
+    morphological closing): a compression narrows the cord over a few millimetres, while the
+    cervical enlargement that the matching relies on spans several levels."""
+    from scipy.ndimage import grey_closing
+
+    area = np.asarray(area, float).copy()
+    ok = np.flatnonzero(np.isfinite(area))
+    if len(ok) < 3:
+        return area
+    step = float(np.median(np.diff(np.asarray(s_values, float))))
+    size = int(round(length_mm / step)) | 1
+    lo, hi = ok[0], ok[-1] + 1
+    inner = area[lo:hi]
+    filled = np.interp(np.arange(len(inner)), np.flatnonzero(np.isfinite(inner)),
+                       inner[np.isfinite(inner)])
+    closed = grey_closing(filled, size=size, mode="constant", cval=0.0)  # ends: not raised
+    # only marked narrowings: the profile's own small ups and downs are information
+    dip = (closed - filled) > COMPRESSION_DEPTH * closed
+    area[lo:hi] = np.where(dip, closed, filled)
+    return area
 
 
 def _crop_to_mask(img: Image, margin=2) -> Image:
@@ -713,7 +742,7 @@ def label_vertebrae(im: Image, seg: Image, contrast: str, template, init: Init |
                            init_value, min(tpl.discs), max(tpl.discs))
             raise VertebraeError(f"Disc value {init_value} is not in the template (discs "
                                  f"{min(tpl.discs)}..{max(tpl.discs)})")
-    area = cord_area_profile(seg, curve, strip.s) if init is None else None
+    area = without_focal_narrowing(cord_area_profile(seg, curve, strip.s), strip.s) if init is None else None
     det = detect_discs(sub, tpl, (0.0, curve.length), init_value, init_s, params, scale_dist,
                        init_approximate=init is not None and init.center, area=area)
     logger.debug("Discs found (value: mm along the cord from its inferior end): %s; scale %.2f",

@@ -97,6 +97,8 @@ def run_case(name, image, seg, contrast, template, truth_world):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="t2 only")
+    parser.add_argument("--compression", action="store_true",
+                        help="instead: t2 with its segmentation flattened (a compression) at 5 places")
     parser.add_argument("--crops", action="store_true",
                         help="instead: 55 mm crops of the PAM50 copy, tops every 12.5 mm down the cord")
     args = parser.parse_args()
@@ -138,7 +140,10 @@ def main():
         voxel_truth["pam50"] = {v: seg_rpi.transfo_phys2pix(np.array([p]))[0] for v, p in pts.items()}
 
     if args.crops:
-        rows = crop_sweep(work, template, voxel_truth["pam50"])
+        crop_sweep(work, template, voxel_truth["pam50"])
+        return
+    if args.compression:
+        compression_sweep(data, work, template, t2_vox)
         return
 
     cases = [(si, 1.0) for si in SI_SCALES] + [(1.0, ax) for ax in AXIAL_SCALES] + [(1.1, 0.9), (0.9, 1.1)]
@@ -183,6 +188,40 @@ def crop_sweep(work, template, truth_vox):
         rows.append(row)
         print("  ".join(f"{k_}={v}" for k_, v in row.items() if k_ != "s"), flush=True)
     return rows
+
+
+def compressed_seg(seg: Image, z0: int, keep: float, length=6) -> Image:
+    """``seg`` flattened antero-posteriorly to ``keep`` of its extent over RPI slices z0..z0+length
+    (a cord compression as seen on a segmentation)."""
+    rpi = seg.copy().change_orientation("RPI")
+    data = rpi.data.copy()
+    for z in range(z0, z0 + length):
+        rows = np.nonzero(data[:, :, z].any(axis=0))[0]
+        if not len(rows):
+            continue
+        n = int(round(len(rows) * keep))
+        lo = rows[0] + (len(rows) - n) // 2
+        band = np.zeros(data.shape[:2], bool)
+        band[:, lo:lo + n] = True
+        data[:, :, z] = np.where(band, data[:, :, z], 0)
+    rpi.data = data
+    return rpi.change_orientation(seg.orientation)
+
+
+def compression_sweep(data, work, template, truth_vox):
+    """t2 with a 6 mm compression (cord flattened to 50 % or 70 % of its A-P extent) at five
+    heights: the cord-area profile has a dip the template's does not."""
+    im_path = data / "t2" / "t2.nii.gz"
+    seg = Image(str(data / "t2" / "t2_seg-manual.nii.gz"))
+    for z0 in (8, 16, 24, 32, 40):
+        for keep in (0.5, 0.7):
+            folder = work / f"compression_{z0}_{keep}"
+            folder.mkdir()
+            compressed_seg(seg, z0, keep).save(str(folder / "seg.nii.gz"))
+            truth = world_truth(folder / "seg.nii.gz", truth_vox)
+            row = run_case(f"t2 compressed at z {z0}-{z0 + 5} to {keep:.0%}", im_path, folder / "seg.nii.gz",
+                           "t2", template, truth)
+            print("  ".join(f"{k}={v}" for k, v in row.items() if k != "s"), flush=True)
 
 
 def _points_of(res):

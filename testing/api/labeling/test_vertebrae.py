@@ -406,3 +406,37 @@ def test_t2_without_init_on_a_taller_or_wider_subject(t2, template, sct_testing_
     errors = _errors_along_cord(res, truth)
     assert set(errors) == {3, 4, 5, 6}
     assert max(errors.values()) <= 3.0, errors
+
+
+@pytest.mark.parametrize("z0, keep", [(8, 0.5), (16, 0.7), (24, 0.5)])
+def test_t2_without_init_with_a_compressed_cord(t2, template, sct_testing_data, z0, keep):
+    """The course labels a compressed cord (t2_compressed). A 6 mm compression (the segmentation
+    flattened to ``keep`` of its A-P extent) made the cord-area profile fit the template better
+    elsewhere and the command refused (these three cases; 4 of 10 in
+    `label_vertebrae_anatomy.py --compression`); focal narrowings are now filled in the profile."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from label_vertebrae_anatomy import compressed_seg
+
+    im, seg = t2
+    squeezed = compressed_seg(seg, z0, keep)
+    truth = _anatomical_truth_t2(sct_testing_data, seg)
+    res = V.label_vertebrae(im, squeezed, "t2", template, pmj=False)
+    errors = _errors_along_cord(res, truth)
+    assert set(errors) == {3, 4, 5, 6}
+    assert max(errors.values()) <= 3.0, errors
+
+
+def test_focal_narrowing_is_filled_and_broad_changes_kept():
+    """A 6 mm dip of 40 % is filled; the ends and a broad (40 mm) enlargement are kept."""
+    s = np.arange(0.0, 80.0, 1.0)
+    broad = 60 + 20 * np.exp(-((s - 40) / 20) ** 2)
+    dipped = broad.copy()
+    dipped[30:36] *= 0.6
+    dipped[:3] *= 0.7  # a partial first plane at the cord's end
+    out = V.without_focal_narrowing(dipped, s)
+    # filled flat at the lower shoulder's level (a closing): within 6 % on this slope, was 40 % low
+    np.testing.assert_allclose(out[30:36], broad[30:36], rtol=0.06)
+    np.testing.assert_array_equal(out[:3], dipped[:3])
+    np.testing.assert_allclose(out[40:], broad[40:], rtol=1e-9)
