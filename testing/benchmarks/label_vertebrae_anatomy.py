@@ -100,7 +100,7 @@ def main():
     parser.add_argument("--compression", action="store_true",
                         help="instead: t2 with its segmentation flattened (a compression) at 5 places")
     parser.add_argument("--crops", action="store_true",
-                        help="instead: 55 mm crops of the PAM50 copy, tops every 12.5 mm down the cord")
+                        help="instead: 55 mm crops of PAM50 (whole cord), tops every 12.5 mm down the cord")
     args = parser.parse_args()
     from spinalcordtoolbox.registration.template import load_template
 
@@ -119,7 +119,8 @@ def main():
     if not args.quick:
         from spinalcordtoolbox.resampling import resample_image
         t = pam50 / "template"
-        im, seg = [crop_image(Image(str(t / f)), zmin=700, zmax=970) for f in ("PAM50_t2.nii.gz", "PAM50_cord.nii.gz")]
+        zlow = 0 if args.crops else 700  # the crop sweep runs down the whole template
+        im, seg = [crop_image(Image(str(t / f)), zmin=zlow, zmax=970) for f in ("PAM50_t2.nii.gz", "PAM50_cord.nii.gz")]
         im = resample_image(im, mm=[1.0] * 3)
         seg = resample_image(seg, ref=im, interpolation="linear")
         seg.data = (seg.data > 0.5).astype(np.uint8)
@@ -134,7 +135,7 @@ def main():
         seg_rpi = Image(str(t1_seg)).change_orientation("RPI")
         voxel_truth["t1"] = {v: seg_rpi.transfo_phys2pix(np.array([p]))[0] for v, p in
                              zip(res.detection.discs, _points_of(res))}
-        disc_img = crop_image(Image(str(pam50 / "template" / "PAM50_label_disc.nii.gz")), zmin=700, zmax=970)
+        disc_img = crop_image(Image(str(pam50 / "template" / "PAM50_label_disc.nii.gz")), zmin=zlow, zmax=970)
         pts = {v: p for v, p in label_points(disc_img).items() if 3 <= v <= 30}
         seg_rpi = Image(str(work / "pam50_cord.nii.gz")).change_orientation("RPI")
         voxel_truth["pam50"] = {v: seg_rpi.transfo_phys2pix(np.array([p]))[0] for v, p in pts.items()}
@@ -165,13 +166,14 @@ def main():
 
 
 def crop_sweep(work, template, truth_vox):
-    """16 crops 55 mm long of the PAM50 copy: the lower ones hold no C2/C3 disc and must be
-    refused (or labelled right), never labelled wrong."""
+    """55 mm crops of the PAM50 copy (T1 to the cord's lower end), tops every 12.5 mm from the
+    cord's top: the lower ones hold no C2/C3 disc and must be refused (or labelled right), never
+    labelled wrong."""
     im = Image(str(work / "pam50_t2.nii.gz")).change_orientation("RPI")
     seg = Image(str(work / "pam50_cord.nii.gz")).change_orientation("RPI")
     top = int(np.nonzero(seg.data.any(axis=(0, 1)))[0].max())
     rows = []
-    for k in range(16):
+    for k in range(200):
         zmax = top - int(round(12.5 * k))
         zmin = zmax - 55
         if zmin < 0:
