@@ -416,8 +416,8 @@ def global_alignment(sub: Strip, tpl: TemplateProfile, s_range, scale_dist=1.0, 
     The C2/C3 disc is taken from the best alignment among those that put the template's C2/C3
     disc within ``C2C3_TOLERANCE_MM`` of the cord's extent ``s_range``. It is rejected (score
     -inf) when an alignment putting C2/C3 clearly outside the field of view (``FAR_LEVELS``
-    inter-disc distances or more beyond its ends) scores better: the field of view is then
-    elsewhere in the spine. Alignments putting C2/C3 less than that above the top cannot be
+    inter-disc distances or more beyond its ends) scores better, on the whole score and on the
+    disc pattern alone: the field of view is then elsewhere in the spine. Alignments putting C2/C3 less than that above the top cannot be
     told apart from a field of view that stops at C2/C3 (the C2 body is not visible): they are
     not used.
 
@@ -479,6 +479,10 @@ def global_alignment(sub: Strip, tpl: TemplateProfile, s_range, scale_dist=1.0, 
     res = np.array(results).reshape(-1, 6)
     outside = res[res[:, 4] == 1]
     far_score = float(outside[:, 0].max()) if len(outside) else -np.inf
+    if len(outside) and np.any(res[:, 4] == 0) and outside[:, 5].max() < res[res[:, 4] == 0, 5].max():
+        # the disc pattern alone prefers C2/C3 in view: the far alignment won on the cord-area
+        # profile only (a narrow cervical cord resembles a thoracic one), which names no level
+        far_score = -np.inf
     res = res[res[:, 4] == 0]
     if not len(res):
         return -np.inf, 1.0, 0.0, 0.0, far_score, []
