@@ -44,6 +44,10 @@ MIN_HELD_FRACTION = 0.25
 END_RUN_MM = 10.0
 
 
+#: a slice's contour area above this multiple of the median slice's is taken as a leak ...
+SWOLLEN_AREA = 1.5
+#: ... and its rays are capped at this multiple of the same ray's median over the other slices
+SWOLLEN_RAY = 1.2
 _HINT = ("Try giving the cord's position: -init-centerline <centerline or segmentation> (e.g. from "
          "'sct_get_centerline -method viewer'), or -init-mask <mask with a few points on the cord>, or "
          "-init <slice> with -radius <cord radius in mm>")
@@ -92,6 +96,27 @@ def _points_in_work(mask: Image, work: Image) -> np.ndarray:
     if not len(vox):
         raise ImageError("The initialisation image is empty")
     return work.transfo_phys2pix(mask.transfo_pix2phys(vox))
+
+
+def _rein_in_swollen_slices(R: np.ndarray) -> np.ndarray:
+    """Slices whose contour encloses more than ``SWOLLEN_AREA`` times the median slice's area
+    (a contour that leaked where no CSF separates the cord from the tissue behind it, as on the
+    lowest slices of thick-slice MT) have each ray capped at ``SWOLLEN_RAY`` times the median
+    radius of that ray over the other slices (the cord's own shape). Needs >= 3 slices."""
+    held = np.nonzero(np.isfinite(R[:, 0]))[0]
+    if len(held) < 3:
+        return R
+    area = np.mean(R[held] ** 2, axis=1)
+    swollen = held[area > SWOLLEN_AREA * np.median(area)]
+    if not len(swollen):
+        return R
+    others = np.setdiff1d(held, swollen)
+    typical = np.median(R[others], axis=0)
+    R = R.copy()
+    R[swollen] = np.minimum(R[swollen], SWOLLEN_RAY * typical)
+    logger.info("Contour reined in on %d slice(s) whose area was over %.1f x the median slice's",
+                len(swollen), SWOLLEN_AREA)
+    return R
 
 
 def _interpolate_centres(known: dict, nz: int) -> np.ndarray:
@@ -228,6 +253,7 @@ def propseg(im: Image, contrast: str, init_centerline: Image | None = None, init
     R[bad] = np.nan
     if not np.isfinite(R[:, 0]).any():
         raise NoCordError("No spinal cord found: no slice has a plausible cord contour")
+    R = _rein_in_swollen_slices(R)
     mask = rasterise(work.data.shape, pixdim, centres, R)
     ctl = np.zeros(work.data.shape, dtype=np.uint8)
     for z in np.nonzero(np.isfinite(R[:, 0]))[0]:
