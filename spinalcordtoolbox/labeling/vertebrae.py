@@ -28,13 +28,14 @@ Method (template matching along the straightened cord, no trained model):
    and the cord's cross-sectional area profile along the cord against the template cord's
    (the cervical enlargement, widest around C4-C5, changes from level to level where the
    disc pattern repeats; focal narrowings such as a compression, shorter than 15 mm and
-   deeper than 15 %, are filled in the subject's profile first). The confidence is the margin by which the best alignment beats every
-   alignment naming the levels half a level or more differently; below ``min_margin`` the
-   command refuses with the init flags rather than risk labeling one level off. The area
-   profile of a short field of view is smooth and can fit a wrong scale best, so the walk is
-   run from the best alignment at every scale and the one kept is the walk whose discs the
-   template confirms best (disc-pattern correlation of its alignment + the summed positive
-   correlations of its discs with the template's disc patches).
+   deeper than 15 %, are filled in the subject's profile first). The confidence is the
+   margin by which the best alignment beats every alignment naming the levels half a level
+   or more differently; below ``min_margin`` the command refuses with the init flags rather
+   than risk labeling one level off. The area profile of a short field of view is smooth and
+   can fit a wrong scale best, so the walk is run from the best alignment at every scale and
+   the one kept is the walk whose discs the template confirms best (disc-pattern correlation
+   of its alignment + the summed positive correlations of its discs with the template's disc
+   patches).
 4. Each cord voxel gets the level of the disc above it
    (:func:`spinalcordtoolbox.labeling.labels.labelize_from_discs`: C3 -> 3), and each disc a
    single voxel at its posterior tip (3 = C2/C3).
@@ -417,15 +418,16 @@ def global_alignment(sub: Strip, tpl: TemplateProfile, s_range, scale_dist=1.0, 
     disc within ``C2C3_TOLERANCE_MM`` of the cord's extent ``s_range``. It is rejected (score
     -inf) when an alignment putting C2/C3 clearly outside the field of view (``FAR_LEVELS``
     inter-disc distances or more beyond its ends) scores better, on the whole score and on the
-    disc pattern alone: the field of view is then elsewhere in the spine. Alignments putting C2/C3 less than that above the top cannot be
-    told apart from a field of view that stops at C2/C3 (the C2 body is not visible): they are
-    not used.
+    disc pattern alone: the field of view is then elsewhere in the spine. Alignments putting
+    C2/C3 less than that above the top cannot be told apart from a field of view that stops at
+    C2/C3 (the C2 body is not visible): they are not used.
 
-    Returns ``(score, scale, offset, margin, far_score, candidates)``: ``margin`` is how much
-    better the best alignment is than the best one (C2/C3 inside) that puts the subject's middle
-    at least half a level away (a periodic spine makes one-level shifts the usual confusion);
-    ``far_score`` the best score with C2/C3 clearly outside (-inf: none); ``candidates`` the
-    best alignment at each scale, ``(score, scale, offset, disc-pattern score)``, best first."""
+    Returns ``(score, margin, far_score, candidates)``: ``score`` of the best alignment;
+    ``margin`` how much better it is than the best one (C2/C3 inside) that puts the subject's
+    middle at least half a level away (a periodic spine makes one-level shifts the usual
+    confusion); ``far_score`` the best score with C2/C3 clearly outside (-inf: none);
+    ``candidates`` the best alignment at each scale, ``(score, scale, offset, disc-pattern
+    score)``, best first (the first is the best alignment)."""
     lo, hi = s_range
     rows = (sub.s >= lo) & (sub.s <= hi) & ~np.all(np.isnan(sub.data), axis=1)
     s_sub = sub.s[rows]
@@ -433,7 +435,7 @@ def global_alignment(sub: Strip, tpl: TemplateProfile, s_range, scale_dist=1.0, 
     if len(s_sub) < 10:
         raise VertebraeError("The cord is too short (under 10 mm inside the image) to label")
     if 3 not in tpl.discs or 4 not in tpl.discs:
-        return -np.inf, 1.0, 0.0, 0.0, -np.inf, []
+        return -np.inf, 0.0, -np.inf, []
     use_area = False
     if area is not None and tpl.area is not None:
         x_area = np.asarray(area, float)[rows]
@@ -449,7 +451,8 @@ def global_alignment(sub: Strip, tpl: TemplateProfile, s_range, scale_dist=1.0, 
     t_len = tpl.strip.s[-1]
     t_c2c3, tol = tpl.discs[3], C2C3_TOLERANCE_MM
     far = FAR_LEVELS * abs(tpl.discs[3] - tpl.discs[4])
-    results = []  # (score, scale, offset, level at the subject's middle, where C2/C3 falls)
+    # (score, scale, offset, level at the subject's middle, where C2/C3 falls, disc-pattern score)
+    results = []
     for scale in np.arange(SCALE_RANGE[0], SCALE_RANGE[1] + 1e-6, 0.025) * scale_dist:
         span = (s_sub[-1] - s_sub[0]) / scale
         offsets = np.arange(-s_sub[0] / scale, t_len - span - s_sub[0] / scale + 1e-6, 1.0)
@@ -477,15 +480,14 @@ def global_alignment(sub: Strip, tpl: TemplateProfile, s_range, scale_dist=1.0, 
         results.extend(zip(score[keep], np.full(keep.sum(), scale), offsets[keep], level[keep], where[keep],
                            band[keep]))
     res = np.array(results).reshape(-1, 6)
-    outside = res[res[:, 4] == 1]
+    outside, res = res[res[:, 4] == 1], res[res[:, 4] == 0]
     far_score = float(outside[:, 0].max()) if len(outside) else -np.inf
-    if len(outside) and np.any(res[:, 4] == 0) and outside[:, 5].max() < res[res[:, 4] == 0, 5].max():
+    if len(outside) and len(res) and outside[:, 5].max() < res[:, 5].max():
         # the disc pattern alone prefers C2/C3 in view: the far alignment won on the cord-area
         # profile only (a narrow cervical cord resembles a thoracic one), which names no level
         far_score = -np.inf
-    res = res[res[:, 4] == 0]
     if not len(res):
-        return -np.inf, 1.0, 0.0, 0.0, far_score, []
+        return -np.inf, 0.0, far_score, []
     best = int(np.argmax(res[:, 0]))
     others = np.abs(res[:, 3] - res[best, 3]) >= 0.5
     margin = res[best, 0] - res[others, 0].max() if np.any(others) else np.inf
@@ -495,7 +497,7 @@ def global_alignment(sub: Strip, tpl: TemplateProfile, s_range, scale_dist=1.0, 
         k = int(np.argmax(at[:, 0]))
         candidates.append((float(at[k, 0]), float(scale), float(at[k, 2]), float(at[k, 5])))
     candidates.sort(reverse=True)
-    return float(res[best, 0]), float(res[best, 1]), float(res[best, 2]), float(margin), far_score, candidates
+    return float(res[best, 0]), float(margin), far_score, candidates
 
 
 def detect_discs(sub: Strip, tpl: TemplateProfile, s_cord, init_value: int, init_s: float | None,
@@ -568,11 +570,12 @@ def detect_discs(sub: Strip, tpl: TemplateProfile, s_cord, init_value: int, init
         return value, float(np.clip(s0, s_min - 1, s_max + 1))
 
     if init_s is None:  # no initialisation: align the whole band, take the disc it puts in the FOV
-        auto_score, scale, offset, margin, far_score, candidates = global_alignment(
-            sub, tpl, (s_min, s_max), scale_dist, area)
+        auto_score, margin, far_score, candidates = global_alignment(sub, tpl, (s_min, s_max),
+                                                                     scale_dist, area)
         logger.info("Global alignment with the template: score %.2f (%.2f above the best "
                     "alignment half a level or more away; %.2f with C2-C3 far outside the field "
-                    "of view), scale %.2f", auto_score, margin, far_score, scale)
+                    "of view), scale %.2f", auto_score, margin, far_score,
+                    candidates[0][1] if candidates else np.nan)
         if np.isfinite(auto_score) and far_score >= auto_score:
             raise VertebraeError(
                 f"No C2-C3 disc found automatically: the field of view matches the template "

@@ -82,7 +82,7 @@ def levels_from_discs(im_discs: Image) -> np.ndarray:
     rule shared with ``sct_label_vertebrae``). The PMJ and conus labels (49, 50, 60) are not
     discs and are left out.
     """
-    from spinalcordtoolbox.labeling.labels import NON_DISC_LABELS, LabelError, level_of_each_slice
+    from spinalcordtoolbox.labeling.labels import NON_DISC_LABELS, level_of_each_slice
 
     im = im_discs.copy().require_3d("disc label file").change_orientation("RPI")
     coords = [c for c in im.nonzero_coords() if int(round(c[3])) not in NON_DISC_LABELS]
@@ -92,10 +92,8 @@ def levels_from_discs(im_discs: Image) -> np.ndarray:
     for x, y, z, v in coords:
         by_value.setdefault(int(round(v)), []).append(z)
     disc_z = {v: float(np.mean(zs)) for v, zs in by_value.items()}
-    try:
-        return level_of_each_slice(disc_z, im.data.shape[2], beyond_outer_discs=False)
-    except LabelError as e:
-        raise ImageError(str(e)) from None
+    # its LabelError (discs out of order) is an ImageError, as this function's own errors
+    return level_of_each_slice(disc_z, im.data.shape[2], beyond_outer_discs=False)
 
 
 def pmj_point(pmj_rpi: Image):

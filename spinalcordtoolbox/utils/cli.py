@@ -145,9 +145,12 @@ class SCTArgumentParser(argparse.ArgumentParser):
         sys.stderr.write(f"{self.prog}: error: {message}{self._suggestion(message)} (see {self.prog} -h)\n")
         sys.exit(2)
 
+    def _flag_names(self):
+        return [o for a in self._actions for o in a.option_strings]
+
     def _unknown_flags(self):
         """Tokens of the command line that look like flags and name none of this parser's."""
-        flags = [o for a in self._actions for o in a.option_strings]
+        flags = self._flag_names()
         unknown = []
         for token in getattr(self, "_raw_args", []):
             token = str(token)
@@ -170,7 +173,7 @@ class SCTArgumentParser(argparse.ArgumentParser):
             return ""
         import difflib
 
-        flags = [o for a in self._actions for o in a.option_strings]
+        flags = self._flag_names()
         unknown = [t for t in m.group(1).split() if t.startswith("-")]
         close = {t: difflib.get_close_matches(t, flags, n=1, cutoff=0.6) for t in unknown}
         hints = [f"did you mean `{c[0]}`" + (f" for `{t}`" if len(unknown) > 1 else "") + "?"

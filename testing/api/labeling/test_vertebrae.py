@@ -16,8 +16,14 @@ Truth used here (see docs/validation.md, "Vertebral labeling"):
   t2 init file must follow the init (the user's naming); the t1 run is checked against the
   anatomical naming.
 """
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from benchmarks.label_vertebrae_anatomy import compressed_seg, scaled_copy  # noqa: E402
 
 from spinalcordtoolbox.image import Image, crop_image
 from spinalcordtoolbox.labeling import vertebrae as V
@@ -384,25 +390,10 @@ def test_t2_without_init_on_a_taller_or_wider_subject(t2, template, sct_testing_
     short field of view fitted a wrong scale best; testing/benchmarks/label_vertebrae_anatomy.py:
     42 of 42 cases right, was 35 right, 6 wrong, 1 refused). x0.85 across was refused: its narrow
     cord's area profile fitted the thoracic template best, although the disc pattern did not."""
-    import nibabel as nib
-
-    paths = []
-    for name in ("t2.nii.gz", "t2_seg-manual.nii.gz"):
-        img = nib.load(str(sct_testing_data / "t2" / name))
-        affine = img.affine.copy()
-        for axis in range(3):  # t2 is PSR: voxel axis 1 runs along S-I
-            affine[:3, axis] *= si if axis == 1 else axial
-        out = nib.Nifti1Image(np.asanyarray(img.dataobj), affine, img.header)
-        out.set_qform(affine, 1)
-        out.set_sform(affine, 1)
-        paths.append(tmp_path / name)
-        nib.save(out, str(paths[-1]))
-    im, seg = Image(str(paths[0])), Image(str(paths[1]))
+    im, seg = (Image(str(scaled_copy(sct_testing_data / "t2" / name, tmp_path / name, si, axial)))
+               for name in ("t2.nii.gz", "t2_seg-manual.nii.gz"))
     # the manual truth by voxel (scaling the axes keeps the anatomy on the same voxels)
-    seg_rpi = seg.copy().change_orientation("RPI")
-    disc_z = {v + 1: z for v, z in _truth_discs_t2(sct_testing_data).items()}
-    disc_z[3] = 53
-    truth = dict(zip(disc_z, _cord_centres(seg_rpi, list(disc_z.values()))))
+    truth = _anatomical_truth_t2(sct_testing_data, seg)
     res = V.label_vertebrae(im, seg, "t2", template, pmj=False)
     errors = _errors_along_cord(res, truth)
     assert set(errors) == {3, 4, 5, 6}
@@ -415,11 +406,6 @@ def test_t2_without_init_with_a_compressed_cord(t2, template, sct_testing_data, 
     flattened to ``keep`` of its A-P extent) made the cord-area profile fit the template better
     elsewhere and the command refused (these three cases; 4 of 10 in
     `label_vertebrae_anatomy.py --compression`); focal narrowings are now filled in the profile."""
-    import sys
-    from pathlib import Path
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-    from label_vertebrae_anatomy import compressed_seg
-
     im, seg = t2
     squeezed = compressed_seg(seg, z0, keep)
     truth = _anatomical_truth_t2(sct_testing_data, seg)

@@ -12,6 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from benchmarks.bench_propseg_robustness import conus_gap, make_case, make_lumbar_case, score  # noqa: E402
+from benchmarks.label_vertebrae_anatomy import scaled_copy  # noqa: E402
 
 from spinalcordtoolbox.propseg.core import propseg  # noqa: E402
 
@@ -114,16 +115,8 @@ def test_mt_with_a_narrower_cord_does_not_leak(sct_testing_data, tmp_path):
 
     from spinalcordtoolbox.image import Image
 
-    paths = {}
-    for name in ("mt1.nii.gz", "mt1_seg.nii.gz"):
-        img = nib.load(str(sct_testing_data / "mt" / name))
-        affine = img.affine.copy()
-        affine[:3, :2] *= 0.8  # mt1 is LAS: voxel axes 0 and 1 are in the axial plane
-        out = nib.Nifti1Image(np.asanyarray(img.dataobj), affine, img.header)
-        out.set_qform(affine, 1)
-        out.set_sform(affine, 1)
-        paths[name] = tmp_path / name
-        nib.save(out, str(paths[name]))
+    paths = {name: scaled_copy(sct_testing_data / "mt" / name, tmp_path / name, 1.0, 0.8)
+             for name in ("mt1.nii.gz", "mt1_seg.nii.gz")}
     # the centerline given (-init-centerline): the test is about the contour, and without the CNN
     # centerline weights (a clean install) the detection alone is refused on this case (0.87)
     seg, _ = propseg(Image(str(paths["mt1.nii.gz"])), "t2", init_centerline=Image(str(paths["mt1_seg.nii.gz"])),
